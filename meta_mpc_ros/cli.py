@@ -1,0 +1,32 @@
+"""The `meta-mpc` command: one entry point with a subcommand per job."""
+
+import argparse
+import sys
+
+
+def build_parser():
+    """Return the argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog='meta-mpc',
+        description='Meta-learned online-adaptive MPPI control (GrBAL, ReBAL) for ROS 2.')
+    parser.add_argument('--version', action='store_true', help='print the version and exit')
+    parser.add_subparsers(dest='command', metavar='COMMAND')
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; return the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from meta_mpc_ros import __version__
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return args.run(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
