@@ -32,7 +32,7 @@ def share_dir():
 
 
 def share_path(*parts):
-    """Return a path inside the share directory, e.g. share_path('urdf', 'millirobot.urdf')."""
+    """Return a path inside the share directory from its parts ('urdf', 'millirobot.urdf')."""
     return share_dir().joinpath(*parts)
 
 

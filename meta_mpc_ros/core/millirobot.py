@@ -1,6 +1,8 @@
 """
-The millirobot's state and action vectors, defined once for the simulator, the
-state-estimator node and offline training from bags.
+The millirobot's state and action vectors, defined once.
+
+The simulator, the state-estimator node and offline training from bags all build
+states with `millirobot_state`.
 
 The real VelociRoACH state (Nagabandi et al., 2018/2019) is 24-dimensional: centre of
 mass position, linear and angular velocity, orientation as sin/cos of the three Euler
@@ -14,9 +16,8 @@ Frames follow REP-103/105: position and yaw in `odom`, velocities in `base_link`
 
 import math
 
-import numpy as np
-
 from meta_mpc_ros.core.spaces import ActionSpec, StateSpec
+import numpy as np
 
 MILLIROBOT_STATE = StateSpec(
     names=('x', 'y', 'z', 'roll', 'pitch', 'cos_yaw', 'sin_yaw',
@@ -61,17 +62,13 @@ def millirobot_state(position, orientation_xyzw, linear_velocity, angular_veloci
     """
     Assemble the state vector from measurements.
 
-    Args:
-        position: (3,) base position in odom, m.
-        orientation_xyzw: (4,) base orientation quaternion in odom.
-        linear_velocity: (3,) base linear velocity in base_link, m/s.
-        angular_velocity: (3,) base angular velocity in base_link, rad/s.
-        motor_angles: (2,) left and right crank angles, rad.
-        motor_rates: (2,) left and right crank angular velocities, rad/s.
-
-    Returns:
-        (19,) float64 array ordered as MILLIROBOT_STATE.names.
-
+    :param position: (3,) base position in odom, m.
+    :param orientation_xyzw: (4,) base orientation quaternion in odom.
+    :param linear_velocity: (3,) base linear velocity in base_link, m/s.
+    :param angular_velocity: (3,) base angular velocity in base_link, rad/s.
+    :param motor_angles: (2,) left and right crank angles, rad.
+    :param motor_rates: (2,) left and right crank angular velocities, rad/s.
+    :return: (19,) float64 array ordered as MILLIROBOT_STATE.names.
     """
     roll, pitch, yaw = roll_pitch_yaw(orientation_xyzw)
     left, right = (float(a) for a in motor_angles)

@@ -62,15 +62,11 @@ class ReferencePath:
         straight, left_turn and figure8 start heading along +x; the zig-zag's first leg
         heads 45 degrees to the left.
 
-        Args:
-            task: one of TASKS.
-            scale: size of the path in m (line length, turn radius, zig-zag leg or
-                figure-8 lobe radius; see each shape).
-            spacing: distance between consecutive points, m.
-
-        Returns:
-            ReferencePath
-
+        :param task: one of TASKS.
+        :param scale: size of the path in m (half the line length, the turn radius, the
+            zig-zag leg or the figure-8 lobe radius; see each shape).
+        :param spacing: distance between consecutive points, m.
+        :return: ReferencePath
         """
         if task not in TASKS:
             raise ValueError(f'unknown task {task!r}; choose one of {TASKS}')
@@ -159,12 +155,8 @@ class PathTracker:
         """
         Project a position onto the path near the tracked point and advance it.
 
-        Args:
-            position: (2,) x, y in m.
-
-        Returns:
-            (index, distance): nearest path index and the distance to it, m.
-
+        :param position: (2,) x, y in m.
+        :return: (index, distance): nearest path index and the distance to it, m.
         """
         candidates = self._candidates()
         offsets = self.path.points[candidates] - np.asarray(position, dtype=np.float64)[:2]
@@ -177,13 +169,9 @@ class PathTracker:
         """
         Score one control step and advance along the path.
 
-        Args:
-            position: (2,) x, y after the step, m.
-            yaw: heading after the step, rad.
-
-        Returns:
-            dict with cost, distance (m), heading_error (rad), progress (m).
-
+        :param position: (2,) x, y after the step, m.
+        :param yaw: heading after the step, rad.
+        :return: dict with cost, distance (m), heading_error (rad), progress (m).
         """
         before = self.path.arclength[self.index]
         index, distance = self.project(position)
@@ -199,13 +187,9 @@ class PathTracker:
         """
         Return the path ahead of the tracked point, for a planner's cost.
 
-        Args:
-            lookahead_m: how far ahead, m.
-
-        Returns:
-            (points (L, 2), headings (L,), arclength (L,)) with arclength measured from
-            the tracked point; L >= 2.
-
+        :param lookahead_m: how far ahead, m.
+        :return: (points (L, 2), headings (L,), arclength (L,)) with arclength measured
+            from the tracked point; L >= 2.
         """
         along = self.path.arclength
         end = np.searchsorted(along, along[self.index] + lookahead_m, side='right')
