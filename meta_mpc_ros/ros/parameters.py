@@ -1,0 +1,127 @@
+"""
+ROS parameter declarations: one table per node, each entry typed and described.
+
+Every node lists its parameters once, as a tuple of `ParameterSpec`, and calls
+`declare_parameters(node, SPECS)`. Static parameters are read-only after start;
+dynamic ones are validated (range, choices, custom check) whenever they are set,
+and a bad value is rejected with a reason instead of being applied.
+"""
+
+from dataclasses import dataclass
+import math
+
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+from rclpy.parameter import Parameter
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """
+    One parameter: name, default, description, and how values are checked.
+
+    :param range: inclusive (low, high) for numbers, or for every element of a
+        number list.
+    :param choices: allowed values for a string.
+    :param dynamic: may be changed while the node runs.
+    :param check: optional function(value) -> error string, or None when valid.
+    """
+
+    name: str
+    default: object
+    description: str
+    range: tuple = None
+    choices: tuple = None
+    dynamic: bool = False
+    check: object = None
+
+    def validate(self, value):
+        """Return None if `value` is acceptable, else the reason it is not."""
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if self.range is not None:
+            low, high = self.range
+            for item in values:
+                if isinstance(item, bool) or not isinstance(item, (int, float)):
+                    return f'{self.name}: expected a number, got {item!r}'
+                if not math.isfinite(item) or not low <= item <= high:
+                    return f'{self.name}: {item!r} is outside [{low}, {high}]'
+        if self.choices is not None and value not in self.choices:
+            return f'{self.name}: {value!r} is not one of {list(self.choices)}'
+        if self.check is not None:
+            return self.check(value)
+        return None
+
+    def descriptor(self):
+        """Return the rcl_interfaces ParameterDescriptor shown by `ros2 param describe`."""
+        descriptor = ParameterDescriptor(description=self.description,
+                                         read_only=not self.dynamic)
+        if self.range is not None:
+            low, high = self.range
+            if isinstance(self.default, int) and not isinstance(self.default, bool):
+                descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high),
+                                                         step=0)]
+            elif isinstance(self.default, float):
+                descriptor.floating_point_range = [FloatingPointRange(
+                    from_value=float(low), to_value=float(high), step=0.0)]
+            else:
+                descriptor.additional_constraints = f'each element in [{low}, {high}]'
+        if self.choices is not None:
+            descriptor.additional_constraints = 'one of: ' + ', '.join(map(str, self.choices))
+        return descriptor
+
+
+def declare_parameters(node, specs):
+    """
+    Declare every parameter of a node and validate their starting values.
+
+    :param node: the rclpy Node.
+    :param specs: tuple of ParameterSpec.
+    :return: dict name -> value as set at start (defaults overridden by --ros-args).
+    :raises ValueError: when a starting value is invalid, with every reason.
+    """
+    by_name = {spec.name: spec for spec in specs}
+    values = {}
+    errors = []
+    for spec in specs:
+        parameter = node.declare_parameter(spec.name, spec.default, spec.descriptor())
+        values[spec.name] = parameter.value
+        error = spec.validate(parameter.value)
+        if error:
+            errors.append(error)
+    if errors:
+        raise ValueError('invalid parameters: ' + '; '.join(errors))
+
+    def on_set(parameters):
+        for parameter in parameters:
+            spec = by_name.get(parameter.name)
+            if spec is None:
+                continue
+            if not spec.dynamic:
+                return SetParametersResult(successful=False,
+                                           reason=f'{parameter.name} is static (set at start)')
+            if parameter.type_ == Parameter.Type.NOT_SET:
+                return SetParametersResult(successful=False,
+                                           reason=f'{parameter.name} cannot be unset')
+            error = spec.validate(parameter.value)
+            if error:
+                return SetParametersResult(successful=False, reason=error)
+        return SetParametersResult(successful=True)
+
+    node.add_on_set_parameters_callback(on_set)
+    return values
+
+
+def markdown_table(specs):
+    """Return the parameters as a Markdown table (for the README)."""
+    lines = ['| parameter | default | range / choices | dynamic | description |',
+             '|---|---|---|---|---|']
+    for spec in specs:
+        if spec.range is not None:
+            allowed = f'[{spec.range[0]}, {spec.range[1]}]'
+        elif spec.choices is not None:
+            allowed = ', '.join(map(str, spec.choices))
+        else:
+            allowed = ''
+        lines.append(f'| `{spec.name}` | `{spec.default!r}` | {allowed} | '
+                     f'{"yes" if spec.dynamic else "no"} | {spec.description} |')
+    return '\n'.join(lines)
