@@ -20,7 +20,7 @@ class ParameterSpec:
     """
     One parameter: name, default, description, and how values are checked.
 
-    :param range: inclusive (low, high) for numbers, or for every element of a
+    :param bounds: inclusive (low, high) for numbers, or for every element of a
         number list.
     :param choices: allowed values for a string.
     :param dynamic: may be changed while the node runs.
@@ -30,7 +30,7 @@ class ParameterSpec:
     name: str
     default: object
     description: str
-    range: tuple = None
+    bounds: tuple = None
     choices: tuple = None
     dynamic: bool = False
     check: object = None
@@ -38,8 +38,8 @@ class ParameterSpec:
     def validate(self, value):
         """Return None if `value` is acceptable, else the reason it is not."""
         values = value if isinstance(value, (list, tuple)) else [value]
-        if self.range is not None:
-            low, high = self.range
+        if self.bounds is not None:
+            low, high = self.bounds
             for item in values:
                 if isinstance(item, bool) or not isinstance(item, (int, float)):
                     return f'{self.name}: expected a number, got {item!r}'
@@ -55,8 +55,8 @@ class ParameterSpec:
         """Return the rcl_interfaces ParameterDescriptor shown by `ros2 param describe`."""
         descriptor = ParameterDescriptor(description=self.description,
                                          read_only=not self.dynamic)
-        if self.range is not None:
-            low, high = self.range
+        if self.bounds is not None:
+            low, high = self.bounds
             if isinstance(self.default, int) and not isinstance(self.default, bool):
                 descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high),
                                                          step=0)]
@@ -116,8 +116,8 @@ def markdown_table(specs):
     lines = ['| parameter | default | range / choices | dynamic | description |',
              '|---|---|---|---|---|']
     for spec in specs:
-        if spec.range is not None:
-            allowed = f'[{spec.range[0]}, {spec.range[1]}]'
+        if spec.bounds is not None:
+            allowed = f'[{spec.bounds[0]}, {spec.bounds[1]}]'
         elif spec.choices is not None:
             allowed = ', '.join(map(str, spec.choices))
         else:
