@@ -1,0 +1,204 @@
+"""
+Cost terms for the planners: small named objects, each with a weight.
+
+Every term maps predicted states (K, H+1, nx) and actions (K, H, nu) (shapes in
+core.planning) plus a `CostContext` to a (K,) cost; `TrajectoryCost` sums them.
+Terms are built by name from plain dicts (YAML, ROS parameters):
+
+    path_tracking     w * sum_t [distance + heading * |heading error|] - w * progress * advance
+    forward_velocity  -w * sum_t (s_{t+1}[position] - s_t[position]) / dt   (legged tasks)
+    control_effort    w * sum_t |a_t|^2
+    action_rate       w * sum_t |a_t - a_{t-1}|^2, with a_{-1} the last applied action
+    goal              w * sum_t |p_t - goal|^2 over chosen entries (tests, simple tasks)
+"""
+
+from dataclasses import dataclass
+import math
+
+import torch
+
+
+@dataclass
+class CostContext:
+    """
+    What the cost needs besides the trajectories; every field is optional.
+
+    :param path_points: (L, 2) the reference path ahead of the robot, m.
+    :param path_headings: (L,) path heading at each point, rad.
+    :param path_arclength: (L,) arc length from the robot's tracked point, m.
+    :param previous_action: (nu,) the action applied last.
+    :param goal: (g,) target values for the goal term.
+    """
+
+    path_points: torch.Tensor = None
+    path_headings: torch.Tensor = None
+    path_arclength: torch.Tensor = None
+    previous_action: torch.Tensor = None
+    goal: torch.Tensor = None
+
+
+class PathTracking:
+    """
+    Distance to the path, heading error, and progress along it (the paper's millirobot cost).
+
+    :param indices: state positions of (x, y, cos_yaw, sin_yaw).
+    """
+
+    name = 'path_tracking'
+
+    def __init__(self, weight, indices, distance=1.0, heading=0.1, progress=1.0):
+        self.weight = weight
+        self.position_index = torch.tensor(indices[:2])
+        self.cos_index, self.sin_index = indices[2], indices[3]
+        self.distance, self.heading, self.progress = distance, heading, progress
+
+    def __call__(self, states, actions, context):
+        """Return (K,) costs; see the module docstring."""
+        if context.path_points is None:
+            raise ValueError('path_tracking needs a reference path in the CostContext')
+        future = states[:, 1:]
+        positions = future.index_select(-1, self.position_index.to(states.device))
+        flat = positions.reshape(-1, 2)
+        squared = (flat[:, None, :] - context.path_points[None]).pow(2).sum(-1)
+        nearest_squared, nearest = squared.min(-1)
+        nearest = nearest.view(future.shape[:2])
+        distance = nearest_squared.clamp_min(0.0).sqrt().view(future.shape[:2])
+        yaw = torch.atan2(future[..., self.sin_index], future[..., self.cos_index])
+        heading_error = torch.remainder(yaw - context.path_headings[nearest] + math.pi,
+                                        2.0 * math.pi) - math.pi
+        advance = context.path_arclength[nearest[:, -1]]
+        return self.weight * ((self.distance * distance
+                               + self.heading * heading_error.abs()).sum(-1)
+                              - self.progress * advance)
+
+
+class ForwardVelocity:
+    """Reward forward progress of one state entry per second (legged benchmarks)."""
+
+    name = 'forward_velocity'
+
+    def __init__(self, weight, index, dt):
+        if not dt > 0.0:
+            raise ValueError('forward_velocity needs dt > 0')
+        self.weight, self.index, self.dt = weight, index, dt
+
+    def __call__(self, states, actions, context):
+        """Return (K,) -w * (s_H - s_0)[index] / dt (the sum of per-step velocities)."""
+        return -self.weight * (states[:, -1, self.index] - states[:, 0, self.index]) / self.dt
+
+
+class ControlEffort:
+    """Penalise the squared size of every action."""
+
+    name = 'control_effort'
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def __call__(self, states, actions, context):
+        """Return (K,) w * sum of squared actions."""
+        return self.weight * actions.pow(2).sum((-1, -2))
+
+
+class ActionRate:
+    """Penalise squared changes between consecutive actions (and from the last applied)."""
+
+    name = 'action_rate'
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def __call__(self, states, actions, context):
+        """Return (K,) w * sum of squared action differences."""
+        change = actions[:, 1:] - actions[:, :-1]
+        cost = change.pow(2).sum((-1, -2))
+        if context.previous_action is not None:
+            cost = cost + (actions[:, 0] - context.previous_action).pow(2).sum(-1)
+        return self.weight * cost
+
+
+class Goal:
+    """Penalise the squared distance of chosen state entries to a goal, at every step."""
+
+    name = 'goal'
+
+    def __init__(self, weight, indices, terminal_weight=0.0):
+        self.weight = weight
+        self.indices = torch.tensor(indices)
+        self.terminal_weight = terminal_weight
+
+    def __call__(self, states, actions, context):
+        """Return (K,) w * sum_t |s_t[indices] - goal|^2 (+ a terminal term)."""
+        chosen = states[:, 1:].index_select(-1, self.indices.to(states.device))
+        error = (chosen - context.goal).pow(2).sum(-1)
+        return self.weight * error.sum(-1) + self.terminal_weight * error[:, -1]
+
+
+class TrajectoryCost:
+    """The weighted sum of named cost terms."""
+
+    def __init__(self, terms):
+        names = [term.name for term in terms]
+        if len(set(names)) != len(names):
+            raise ValueError(f'duplicate cost terms in {names}')
+        self.terms = list(terms)
+
+    def __call__(self, states, actions, context):
+        """Return (K,) total cost."""
+        total = self.terms[0](states, actions, context)
+        for term in self.terms[1:]:
+            total = total + term(states, actions, context)
+        return total
+
+    def breakdown(self, states, actions, context):
+        """Return name -> (K,) cost of each term."""
+        return {term.name: term(states, actions, context) for term in self.terms}
+
+    def set_weight(self, name, weight):
+        """Change one term's weight (a dynamic parameter)."""
+        for term in self.terms:
+            if term.name == name:
+                term.weight = float(weight)
+                return
+        raise KeyError(f'no cost term {name!r}')
+
+
+def build_cost(specs, state_spec):
+    """
+    Build a TrajectoryCost from dicts such as {'name': 'control_effort', 'weight': 0.1}.
+
+    :param specs: list of dicts; 'name' picks the term, other keys are its settings.
+        path_tracking takes `distance`, `heading`, `progress` and optional `entries`
+        (default ['x', 'y', 'cos_yaw', 'sin_yaw']); forward_velocity takes `position`
+        (a state entry name) and `dt`; goal takes `entries` and `terminal_weight`.
+    :param state_spec: StateSpec, to turn entry names into indices.
+    :return: TrajectoryCost
+    """
+    terms = []
+    for spec in specs:
+        spec = dict(spec)
+        name = spec.pop('name', None)
+        weight = float(spec.pop('weight', 1.0))
+        if not math.isfinite(weight):
+            raise ValueError(f'cost term {name!r}: weight must be finite')
+        if name == 'path_tracking':
+            entries = spec.pop('entries', ('x', 'y', 'cos_yaw', 'sin_yaw'))
+            term = PathTracking(weight, state_spec.indices(*entries), **spec)
+        elif name == 'forward_velocity':
+            term = ForwardVelocity(weight, state_spec.index(spec.pop('position')),
+                                   float(spec.pop('dt')))
+        elif name == 'control_effort':
+            term = ControlEffort(weight)
+        elif name == 'action_rate':
+            term = ActionRate(weight)
+        elif name == 'goal':
+            term = Goal(weight, state_spec.indices(*spec.pop('entries')),
+                        float(spec.pop('terminal_weight', 0.0)))
+        else:
+            raise ValueError(f'unknown cost term {name!r}')
+        if name in ('forward_velocity', 'control_effort', 'action_rate', 'goal') and spec:
+            raise ValueError(f'cost term {name!r}: unknown settings {sorted(spec)}')
+        terms.append(term)
+    if not terms:
+        raise ValueError('a cost needs at least one term')
+    return TrajectoryCost(terms)

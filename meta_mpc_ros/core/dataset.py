@@ -1,0 +1,220 @@
+"""
+Trajectories grouped by task, and the M-past / K-future windows drawn from them.
+
+A `Trajectory` is one uninterrupted run under one task (condition): states (T+1, nx)
+and actions (T, nu), where actions[t] moves states[t] to states[t+1]. Windows are
+cut inside a single trajectory, so none ever crosses a task boundary. The dataset is
+saved as one .npz file (no pickle), the format shared by in-process collection and by
+datasets rebuilt from rosbags.
+"""
+
+from dataclasses import dataclass
+import json
+import pathlib
+
+import numpy as np
+import torch
+
+DATASET_FORMAT = 'meta_mpc_ros.dataset'
+DATASET_VERSION = 1
+
+
+@dataclass
+class Trajectory:
+    """One run under one task: states (T+1, nx), actions (T, nu), and the task label."""
+
+    states: np.ndarray
+    actions: np.ndarray
+    task: str
+
+    def __post_init__(self):
+        self.states = np.asarray(self.states, dtype=np.float32)
+        self.actions = np.asarray(self.actions, dtype=np.float32)
+        if self.states.ndim != 2 or self.actions.ndim != 2:
+            raise ValueError('states must be (T+1, nx) and actions (T, nu)')
+        if len(self.states) != len(self.actions) + 1:
+            raise ValueError(f'{len(self.states)} states need {len(self.states) - 1} actions')
+        if not (np.isfinite(self.states).all() and np.isfinite(self.actions).all()):
+            raise ValueError(f'trajectory of task {self.task!r} contains NaN or inf')
+
+    @property
+    def steps(self):
+        """Return T, the number of transitions."""
+        return len(self.actions)
+
+
+class TrajectoryDataset:
+    """
+    A list of trajectories with the names of their state and action entries.
+
+    :param trajectories: list of Trajectory with equal nx and nu.
+    :param metadata: JSON-serialisable dict (robot, state/action specs, provenance).
+    """
+
+    def __init__(self, trajectories, metadata=None):
+        self.trajectories = [t for t in trajectories if t.steps > 0]
+        self.metadata = dict(metadata or {})
+        dims = {(t.states.shape[1], t.actions.shape[1]) for t in self.trajectories}
+        if len(dims) > 1:
+            raise ValueError(f'trajectories disagree on (nx, nu): {sorted(dims)}')
+
+    def __len__(self):
+        """Return the number of trajectories."""
+        return len(self.trajectories)
+
+    @property
+    def steps(self):
+        """Return the total number of transitions."""
+        return sum(t.steps for t in self.trajectories)
+
+    @property
+    def tasks(self):
+        """Return the sorted task labels."""
+        return sorted({t.task for t in self.trajectories})
+
+    def transitions(self):
+        """Return (states, actions, next_states), each (N, dim) float32 arrays."""
+        if not self.trajectories:
+            raise ValueError('empty dataset')
+        return (np.concatenate([t.states[:-1] for t in self.trajectories]),
+                np.concatenate([t.actions for t in self.trajectories]),
+                np.concatenate([t.states[1:] for t in self.trajectories]))
+
+    def split(self, validation_fraction, generator):
+        """
+        Split by whole trajectories into (train, validation), stratified by task.
+
+        :param validation_fraction: share of each task's trajectories held out; a task
+            with a single trajectory has its last part held out instead.
+        :param generator: torch.Generator.
+        """
+        train, validation = [], []
+        for task in self.tasks:
+            runs = [t for t in self.trajectories if t.task == task]
+            order = torch.randperm(len(runs), generator=generator).tolist()
+            held = int(round(validation_fraction * len(runs)))
+            if len(runs) == 1 or held == 0:
+                for run in runs:
+                    cut = max(1, int(round(run.steps * (1.0 - validation_fraction))))
+                    train.append(Trajectory(run.states[:cut + 1], run.actions[:cut], task))
+                    validation.append(Trajectory(run.states[cut:], run.actions[cut:], task))
+                continue
+            validation += [runs[i] for i in order[:held]]
+            train += [runs[i] for i in order[held:]]
+        return (TrajectoryDataset(train, self.metadata),
+                TrajectoryDataset(validation, self.metadata))
+
+    def save(self, path):
+        """Write the dataset to an .npz file."""
+        if not self.trajectories:
+            raise ValueError('refusing to save an empty dataset')
+        lengths = np.array([t.steps for t in self.trajectories], dtype=np.int64)
+        header = {'format': DATASET_FORMAT, 'version': DATASET_VERSION,
+                  'metadata': self.metadata}
+        np.savez_compressed(
+            path, header=np.array(json.dumps(header)), lengths=lengths,
+            tasks=np.array([t.task for t in self.trajectories]),
+            states=np.concatenate([t.states for t in self.trajectories]),
+            actions=np.concatenate([t.actions for t in self.trajectories]))
+
+    @classmethod
+    def load(cls, path):
+        """Read a dataset written by `save`; raise ValueError naming the file if invalid."""
+        path = pathlib.Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data['header']))
+                lengths, tasks = data['lengths'], data['tasks']
+                states, actions = data['states'], data['actions']
+        except (OSError, KeyError, ValueError, json.JSONDecodeError) as error:
+            raise ValueError(f'{path}: not a readable meta_mpc_ros dataset ({error})') from None
+        if header.get('format') != DATASET_FORMAT or header.get('version') != DATASET_VERSION:
+            raise ValueError(f'{path}: unknown dataset format/version {header.get("format")} '
+                             f'{header.get("version")}')
+        if states.shape[0] != int(lengths.sum()) + len(lengths) or \
+                actions.shape[0] != int(lengths.sum()):
+            raise ValueError(f'{path}: array sizes disagree with trajectory lengths')
+        trajectories = []
+        state_start = action_start = 0
+        for length, task in zip(lengths, tasks):
+            trajectories.append(Trajectory(states[state_start:state_start + length + 1],
+                                           actions[action_start:action_start + length],
+                                           str(task)))
+            state_start += length + 1
+            action_start += length
+        return cls(trajectories, header.get('metadata'))
+
+
+@dataclass
+class WindowBatch:
+    """B windows of M past and K future transitions (float32 tensors)."""
+
+    states: torch.Tensor   # (B, M+K+1, nx)
+    actions: torch.Tensor  # (B, M+K, nu)
+    past_steps: int
+
+    @property
+    def past_states(self):
+        """Return (B, M+1, nx)."""
+        return self.states[:, :self.past_steps + 1]
+
+    @property
+    def past_actions(self):
+        """Return (B, M, nu)."""
+        return self.actions[:, :self.past_steps]
+
+    @property
+    def future_states(self):
+        """Return (B, K+1, nx): the last past state, then K future ones."""
+        return self.states[:, self.past_steps:]
+
+    @property
+    def future_actions(self):
+        """Return (B, K, nu)."""
+        return self.actions[:, self.past_steps:]
+
+    def to(self, device):
+        """Return the batch on another device."""
+        return WindowBatch(self.states.to(device), self.actions.to(device), self.past_steps)
+
+
+class WindowSampler:
+    """
+    Draw windows of M past and K future transitions from within single trajectories.
+
+    :param dataset: TrajectoryDataset.
+    :param past_steps: M (the adaptation window).
+    :param future_steps: K (the transitions the adapted model is scored on).
+    """
+
+    def __init__(self, dataset, past_steps, future_steps):
+        if past_steps < 1 or future_steps < 1:
+            raise ValueError('past_steps and future_steps must be >= 1')
+        self.past_steps = past_steps
+        self.future_steps = future_steps
+        span = past_steps + future_steps
+        starts = [(i, t) for i, run in enumerate(dataset.trajectories)
+                  for t in range(run.steps - span + 1)]
+        if not starts:
+            raise ValueError(f'no trajectory has the {span} transitions a window needs')
+        self.starts = np.array(starts, dtype=np.int64)
+        self.states = [torch.from_numpy(run.states) for run in dataset.trajectories]
+        self.actions = [torch.from_numpy(run.actions) for run in dataset.trajectories]
+
+    def __len__(self):
+        """Return the number of distinct windows."""
+        return len(self.starts)
+
+    def batch(self, indices):
+        """Return the WindowBatch of the given window indices."""
+        span = self.past_steps + self.future_steps
+        states, actions = [], []
+        for run, start in self.starts[np.asarray(indices)]:
+            states.append(self.states[run][start:start + span + 1])
+            actions.append(self.actions[run][start:start + span])
+        return WindowBatch(torch.stack(states), torch.stack(actions), self.past_steps)
+
+    def sample(self, batch_size, generator):
+        """Return a WindowBatch of `batch_size` windows drawn with a torch.Generator."""
+        return self.batch(torch.randint(len(self.starts), (batch_size,),
+                                        generator=generator).numpy())

@@ -1,0 +1,148 @@
+"""
+State estimation at the control rate from asynchronous measurements (no ROS here).
+
+The state-estimator node and offline training from bags run this same class, so a
+live run and a replayed bag give the same vectors. Measurements arrive as
+(stamp, values); `sample(now)` takes the newest odometry (stamp tau) and the newest
+joint reading at or before tau, builds the state with `millirobot_state`, and closes
+the previous transition with the command in effect between the two samples: the
+time-weighted average of the piecewise-constant commands over [tau_prev, tau].
+"""
+
+from dataclasses import dataclass
+
+from meta_mpc_ros.core.buffer import TransitionBuffer
+from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE, millirobot_state
+import numpy as np
+
+
+@dataclass
+class Sample:
+    """One estimator output: the state at `stamp` and, once M+1 exist, the window."""
+
+    stamp: float
+    state: np.ndarray
+    window_states: np.ndarray = None
+    window_actions: np.ndarray = None
+
+
+class CommandHistory:
+    """Piecewise-constant commands by stamp; integrates them over time intervals."""
+
+    def __init__(self, action_dim, keep_seconds=5.0):
+        self.action_dim = action_dim
+        self.keep_seconds = keep_seconds
+        self.events = []   # (stamp, command), sorted by stamp
+
+    def add(self, stamp, command):
+        """Record that `command` took effect at `stamp` (s)."""
+        command = np.asarray(command, dtype=np.float64)
+        if command.shape != (self.action_dim,) or not np.isfinite(command).all():
+            raise ValueError(f'bad command {command}')
+        index = len(self.events)
+        while index and self.events[index - 1][0] > stamp:
+            index -= 1
+        self.events.insert(index, (float(stamp), command))
+        horizon = self.events[-1][0] - self.keep_seconds
+        while len(self.events) > 1 and self.events[1][0] <= horizon:
+            self.events.pop(0)
+
+    def at(self, stamp):
+        """Return the command in effect at `stamp` (zeros before the first one)."""
+        current = np.zeros(self.action_dim)
+        for event_stamp, command in self.events:
+            if event_stamp > stamp:
+                break
+            current = command
+        return current
+
+    def average(self, start, end):
+        """Return the time-weighted mean command over [start, end] (at `end` if empty)."""
+        if not end > start:
+            return self.at(end).copy()
+        total = np.zeros(self.action_dim)
+        time, current = start, self.at(start)
+        for event_stamp, command in self.events:
+            if event_stamp <= start:
+                continue
+            if event_stamp >= end:
+                break
+            total += current * (event_stamp - time)
+            time, current = event_stamp, command
+        total += current * (end - time)
+        return total / (end - start)
+
+
+class StateEstimator:
+    """
+    Millirobot state at the control rate, plus the transition window for adaptation.
+
+    :param window: M, transitions per adaptation window.
+    :param stale_timeout_s: odometry older than this (relative to `now`) is stale.
+    """
+
+    def __init__(self, window=16, stale_timeout_s=0.5):
+        self.window = window
+        self.stale_timeout_s = stale_timeout_s
+        self.buffer = TransitionBuffer(window + 2, MILLIROBOT_STATE.dim, MILLIROBOT_ACTION.dim)
+        self.commands = CommandHistory(MILLIROBOT_ACTION.dim)
+        self.odometry = None       # (stamp, position, orientation, linear, angular)
+        self.joints = []           # [(stamp, angles, rates)], newest last
+        self.last_stamp = None
+
+    def on_odometry(self, stamp, position, orientation_xyzw, linear_velocity,
+                    angular_velocity):
+        """Record a base odometry measurement (odom frame pose, base_link twist)."""
+        self.odometry = (float(stamp), position, orientation_xyzw, linear_velocity,
+                         angular_velocity)
+
+    def on_joints(self, stamp, motor_angles, motor_rates):
+        """Record the two motor joints' angles (rad) and rates (rad/s)."""
+        self.joints.append((float(stamp), np.asarray(motor_angles, dtype=np.float64),
+                            np.asarray(motor_rates, dtype=np.float64)))
+        if len(self.joints) > 64:
+            del self.joints[:-64]
+
+    def on_command(self, stamp, command):
+        """Record a command (leg rates) applied from `stamp` on."""
+        self.commands.add(stamp, command)
+
+    def status(self, now):
+        """Return 'ok', 'waiting' (no data yet) or 'stale' for a sample at `now`."""
+        if self.odometry is None or not self.joints:
+            return 'waiting'
+        if now - self.odometry[0] > self.stale_timeout_s:
+            return 'stale'
+        return 'ok'
+
+    def reset(self):
+        """Forget the window (after a gap: transitions across it would be wrong)."""
+        self.buffer.clear()
+        self.last_stamp = None
+
+    def sample(self, now):
+        """
+        Produce the state of the newest odometry, if it is fresh and new.
+
+        :param now: the current time (s), on the measurements' clock.
+        :return: Sample, or None when waiting, stale (the window is reset) or when no
+            odometry arrived since the last sample.
+        """
+        status = self.status(now)
+        if status != 'ok':
+            if status == 'stale':
+                self.reset()
+            return None
+        stamp, position, orientation, linear, angular = self.odometry
+        if self.last_stamp is not None and stamp <= self.last_stamp:
+            return None
+        joint = next((j for j in reversed(self.joints) if j[0] <= stamp), self.joints[0])
+        state = millirobot_state(position, orientation, linear, angular, joint[1], joint[2])
+        if self.last_stamp is not None:
+            self.buffer.set_last_action(self.commands.average(self.last_stamp, stamp))
+        self.buffer.append(state, self.commands.at(stamp))
+        self.last_stamp = stamp
+        result = Sample(stamp, state)
+        if len(self.buffer) >= self.window + 1:
+            result.window_states, result.window_actions = self.buffer.window(self.window)
+        return result

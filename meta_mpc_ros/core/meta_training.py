@@ -1,0 +1,254 @@
+"""
+Meta-training (GrBAL, ReBAL) and ordinary training (MB) of the dynamics model.
+
+The loop follows the paper: sample a batch of windows from tasks of the training
+distribution, take the meta-objective (core.objectives), and update theta (and GrBAL's
+step size psi) with Adam. Every `eval_every` iterations the same objective is measured
+on fixed validation windows; the best parameters are kept (best-checkpoint selection)
+and training stops after `patience` evaluations without improvement.
+"""
+
+from dataclasses import asdict, dataclass, field
+import math
+import time
+
+from meta_mpc_ros.core.dataset import WindowSampler
+from meta_mpc_ros.core.model import Normalizer
+from meta_mpc_ros.core.objectives import objective
+import torch
+
+METHODS = ('mb', 'grbal', 'rebal')
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """
+    Hyper-parameters of (meta-)training; defaults follow the official GrBAL code.
+
+    :param past_steps: M, the adaptation window (official: 16).
+    :param future_steps: K, the transitions scored after adapting (official: 16).
+    :param batch_size: windows per (meta-)batch.
+    :param learning_rate: Adam's step for theta and psi (official: 1e-3).
+    :param inner_step_size: initial psi.
+    :param step_size_mode: 'scalar' or 'per_parameter' psi.
+    :param learn_step_size: learn psi jointly with theta (the paper's meta-objective).
+    :param first_order: first-order MAML instead of second order.
+    :param eval_every: iterations between validation measurements.
+    :param patience: evaluations without improvement before stopping (0: never stop).
+    :param validation_windows: how many fixed validation windows to score.
+    """
+
+    method: str = 'grbal'
+    past_steps: int = 16
+    future_steps: int = 16
+    batch_size: int = 32
+    iterations: int = 2000
+    learning_rate: float = 1e-3
+    inner_step_size: float = 0.01
+    step_size_mode: str = 'per_parameter'
+    learn_step_size: bool = True
+    first_order: bool = False
+    validation_fraction: float = 0.1
+    eval_every: int = 100
+    patience: int = 10
+    validation_windows: int = 256
+    gradient_clip: float = 10.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f'method must be one of {METHODS}, got {self.method!r}')
+        if self.step_size_mode not in ('scalar', 'per_parameter'):
+            raise ValueError('step_size_mode must be scalar or per_parameter')
+        for name in ('past_steps', 'future_steps', 'batch_size', 'eval_every',
+                     'validation_windows'):
+            if getattr(self, name) < 1:
+                raise ValueError(f'{name} must be >= 1')
+        if self.iterations < 0 or self.patience < 0:
+            raise ValueError('iterations and patience must be >= 0')
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ValueError('validation_fraction must be in (0, 1)')
+        if not self.learning_rate > 0.0 or not self.inner_step_size > 0.0:
+            raise ValueError('learning rates must be positive')
+
+    def to_dict(self):
+        """Return a plain dict (for checkpoints and logs)."""
+        return asdict(self)
+
+
+@dataclass
+class TrainingState:
+    """Everything needed to resume: iteration, psi, optimiser and generator state, best."""
+
+    iteration: int = 0
+    best_validation: float = math.inf
+    best_params: dict = None
+    best_step_size: object = None
+    evaluations_without_improvement: int = 0
+    history: list = field(default_factory=list)
+    optimizer: dict = None
+    generator: torch.Tensor = None
+
+
+def initial_step_size(params, config):
+    """Return psi: a scalar tensor or a name -> tensor dict, filled with the initial value."""
+    if config.step_size_mode == 'scalar':
+        return torch.tensor(config.inner_step_size)
+    return {name: torch.full_like(value, config.inner_step_size)
+            for name, value in params.items()}
+
+
+def _trainables(step_size):
+    """Return psi's tensors as a list."""
+    return list(step_size.values()) if isinstance(step_size, dict) else [step_size]
+
+
+def fit_normalizer(model, dataset):
+    """Fit the model's normalisation statistics on a dataset's transitions."""
+    states, actions, next_states = dataset.transitions()
+    model.set_normalizer(Normalizer.fit(states, actions, next_states,
+                                        model.config.input_indices))
+
+
+class Trainer:
+    """
+    Train a DynamicsModel with one of METHODS.
+
+    :param model: DynamicsModel (its normaliser already fitted; see fit_normalizer).
+    :param train_set: TrajectoryDataset.
+    :param validation_set: TrajectoryDataset.
+    :param config: TrainingConfig.
+    :param device: torch device.
+    :param state: a TrainingState to resume from, or None.
+    """
+
+    def __init__(self, model, train_set, validation_set, config, device='cpu', state=None):
+        if config.method == 'rebal' and not model.config.context_dim:
+            raise ValueError('ReBAL needs a model with context_dim > 0')
+        self.model = model.to(device)
+        self.config = config
+        self.device = device
+        self.sampler = WindowSampler(train_set, config.past_steps, config.future_steps)
+        validation_sampler = WindowSampler(validation_set, config.past_steps,
+                                           config.future_steps)
+        fixed = torch.Generator().manual_seed(config.seed + 1)
+        count = min(config.validation_windows, len(validation_sampler))
+        picks = torch.randperm(len(validation_sampler), generator=fixed)[:count].numpy()
+        self.validation_batch = validation_sampler.batch(picks).to(device)
+        self.params = dict(self.model.named_parameters())
+        step_size = initial_step_size(self.params, config)
+        self.step_size = (
+            {name: value.to(device).requires_grad_(config.learn_step_size)
+             for name, value in step_size.items()} if isinstance(step_size, dict)
+            else step_size.to(device).requires_grad_(config.learn_step_size))
+        trainables = list(self.params.values())
+        if config.method == 'grbal' and config.learn_step_size:
+            trainables += _trainables(self.step_size)
+        self.optimizer = torch.optim.Adam(trainables, lr=config.learning_rate)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.state = TrainingState()
+        if state is not None:
+            self.load_state(state)
+
+    def load_state(self, state):
+        """Resume from a TrainingState (parameters come from the model and `step_size`)."""
+        if state.optimizer is not None:
+            self.optimizer.load_state_dict(state.optimizer)
+        if state.generator is not None:
+            self.generator.set_state(state.generator)
+        if state.best_step_size is not None:
+            with torch.no_grad():
+                for mine, saved in zip(_trainables(self.step_size),
+                                       _trainables(state.best_step_size)):
+                    mine.copy_(saved)
+        self.state = state
+
+    def loss(self, batch):
+        """Return the training objective on a batch (a scalar with a graph)."""
+        return objective(self.config.method, self.model, self.params, self.step_size,
+                         batch, self.config.first_order)
+
+    def validate(self):
+        """Return the objective on the fixed validation windows (a float)."""
+        # torch.func.grad ignores the outer no_grad, so GrBAL's inner step still works.
+        with torch.no_grad():
+            loss = objective(self.config.method, self.model, self.params, self.step_size,
+                             self.validation_batch, first_order=True)
+        return float(loss)
+
+    def step(self):
+        """Run one (meta-)training iteration; return the training loss."""
+        batch = self.sampler.sample(self.config.batch_size, self.generator).to(self.device)
+        loss = self.loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(
+            [p for group in self.optimizer.param_groups for p in group['params']],
+            self.config.gradient_clip)
+        self.optimizer.step()
+        self.state.iteration += 1
+        return float(loss.detach())
+
+    def train(self, on_evaluation=None, on_step=None):
+        """
+        Train until `iterations` or early stopping; keep and restore the best parameters.
+
+        :param on_evaluation: called with a dict (iteration, train_loss, validation_loss,
+            best, seconds) after each validation.
+        :param on_step: called with (iteration, train_loss) after each iteration.
+        :return: the final TrainingState (history holds every evaluation).
+        """
+        config, state = self.config, self.state
+        if state.best_params is None:
+            self._remember_if_best(self.validate())
+        start, running = time.perf_counter(), []
+        while state.iteration < config.iterations:
+            running.append(self.step())
+            if on_step is not None:
+                on_step(state.iteration, running[-1])
+            if state.iteration % config.eval_every and state.iteration < config.iterations:
+                continue
+            validation = self.validate()
+            improved = self._remember_if_best(validation)
+            record = {'iteration': state.iteration,
+                      'train_loss': sum(running) / len(running),
+                      'validation_loss': validation, 'best': improved,
+                      'seconds': time.perf_counter() - start}
+            running = []
+            state.history.append(record)
+            if on_evaluation is not None:
+                on_evaluation(record)
+            if config.patience and state.evaluations_without_improvement >= config.patience:
+                break
+        self.restore_best()
+        state.optimizer = self.optimizer.state_dict()
+        state.generator = self.generator.get_state()
+        return state
+
+    def _remember_if_best(self, validation):
+        """Keep a copy of the parameters if `validation` is the best so far."""
+        state = self.state
+        if validation < state.best_validation:
+            state.best_validation = validation
+            state.best_params = {name: value.detach().clone()
+                                 for name, value in self.params.items()}
+            state.best_step_size = self.detached_step_size()
+            state.evaluations_without_improvement = 0
+            return True
+        state.evaluations_without_improvement += 1
+        return False
+
+    def restore_best(self):
+        """Load the best parameters (and psi) seen into the model."""
+        with torch.no_grad():
+            for name, value in self.state.best_params.items():
+                self.params[name].copy_(value)
+            for mine, best in zip(_trainables(self.step_size),
+                                  _trainables(self.state.best_step_size)):
+                mine.copy_(best)
+
+    def detached_step_size(self):
+        """Return a detached copy of psi."""
+        if isinstance(self.step_size, dict):
+            return {name: value.detach().clone() for name, value in self.step_size.items()}
+        return self.step_size.detach().clone()

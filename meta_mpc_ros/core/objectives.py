@@ -1,0 +1,93 @@
+"""
+Training objectives of MB, GrBAL and ReBAL on a batch of M-past / K-future windows.
+
+GrBAL (MAML with a learned step size psi, after Finn et al. and Li et al.):
+
+    theta'_j = theta - psi * grad_theta L(past_j; theta)
+    loss     = mean_j L(future_j; theta'_j)
+
+vectorised over the B windows with torch.func (vmap of grad); second order unless
+`first_order`, in which case the inner gradient is treated as a constant. ReBAL
+scores the future with the context its encoder reads from the past. MB fits all M+K
+transitions with theta directly.
+"""
+
+from meta_mpc_ros.core.adapters import Window
+import torch
+from torch.func import grad, vmap
+
+
+def mb_objective(model, params, batch):
+    """Return the MSE over all M+K transitions of each window (a scalar)."""
+    return model.loss(params, batch.states[:, :-1], batch.actions, batch.states[:, 1:])
+
+
+def grbal_objective(model, params, step_size, batch, first_order=False):
+    """
+    Return the post-adaptation loss on the K future transitions (a scalar).
+
+    :param params: name -> tensor, theta (requires grad during meta-training).
+    :param step_size: name -> tensor psi, or a scalar tensor.
+    :param batch: WindowBatch.
+    :param first_order: ignore second derivatives (first-order MAML).
+    """
+    def inner_loss(weights, states, actions):
+        return model.loss(weights, states[:-1], actions, states[1:])
+
+    def future_loss(past_states, past_actions, future_states, future_actions):
+        gradients = grad(inner_loss)(params, past_states, past_actions)
+        adapted = {}
+        for name, value in params.items():
+            gradient = gradients[name].detach() if first_order else gradients[name]
+            psi = step_size[name] if isinstance(step_size, dict) else step_size
+            adapted[name] = value - psi * gradient
+        return inner_loss(adapted, future_states, future_actions)
+
+    losses = vmap(future_loss)(batch.past_states, batch.past_actions,
+                               batch.future_states, batch.future_actions)
+    return losses.mean()
+
+
+def rebal_objective(model, params, batch):
+    """Return the loss on the K future transitions given the past's context (a scalar)."""
+    context = model.encode(params, batch.past_states, batch.past_actions)
+    future = batch.future_states
+    return model.loss(params, future[:, :-1], batch.future_actions, future[:, 1:],
+                      context[:, None, :])
+
+
+def objective(method, model, params, step_size, batch, first_order=False):
+    """Dispatch to the objective of `method` ('mb', 'grbal' or 'rebal')."""
+    if method == 'grbal':
+        return grbal_objective(model, params, step_size, batch, first_order)
+    if method == 'rebal':
+        return rebal_objective(model, params, batch)
+    if method == 'mb':
+        return mb_objective(model, params, batch)
+    raise ValueError(f'unknown training method {method!r}')
+
+
+def per_window_errors(model, adapter, params, batch):
+    """
+    Score the model on each window's K future transitions, before and after adapting.
+
+    :param adapter: an adapter from core.adapters (its `adapt` sees the M past ones).
+    :param params: name -> tensor, the parameters adaptation starts from.
+    :param batch: WindowBatch.
+    :return: (before (B,), after (B,)) normalised MSE per window.
+    """
+    before, after = [], []
+    with torch.no_grad():
+        for j in range(len(batch.states)):
+            future = batch.future_states[j]
+            base_context = None
+            if model.config.context_dim:
+                # ReBAL "before adaptation": a context of zeros (no history read).
+                base_context = torch.zeros(model.config.context_dim, device=future.device)
+            before.append(model.loss(params, future[:-1], batch.future_actions[j],
+                                     future[1:], base_context))
+            adapted = adapter.adapt(model, params, Window(batch.past_states[j],
+                                                          batch.past_actions[j]))
+            after.append(model.loss(adapted.params, future[:-1], batch.future_actions[j],
+                                    future[1:], adapted.context))
+    return torch.stack(before), torch.stack(after)

@@ -1,0 +1,73 @@
+"""Pieces shared by the planners: rollouts, bounds and the plan result."""
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class PlanResult:
+    """
+    What a planner returns for one control step.
+
+    :param action: (nu,) the action to apply now.
+    :param nominal: (H, nu) the planned action sequence (for warm starts and display).
+    :param states: (H + 1, nx) the predicted states of the plan.
+    :param rollouts: (K, H + 1, nx) every sampled trajectory of the last iteration.
+    :param costs: (K,) their costs.
+    """
+
+    action: torch.Tensor
+    nominal: torch.Tensor
+    states: torch.Tensor
+    rollouts: torch.Tensor
+    costs: torch.Tensor
+
+
+def rollout(dynamics, state, actions):
+    """
+    Predict the trajectories of K action sequences from one state.
+
+    :param dynamics: callable (K, nx), (K, nu) -> (K, nx).
+    :param state: (nx,).
+    :param actions: (K, H, nu).
+    :return: (K, H + 1, nx) predicted states, index 0 being `state`.
+    """
+    num_samples, horizon, _ = actions.shape
+    states = torch.empty(num_samples, horizon + 1, state.shape[-1], dtype=state.dtype,
+                         device=state.device)
+    states[:, 0] = state
+    current = states[:, 0]
+    for t in range(horizon):
+        current = dynamics(current, actions[:, t])
+        states[:, t + 1] = current
+    return states
+
+
+class ActionBounds:
+    """Lower and upper action limits as (nu,) tensors on the planner's device."""
+
+    def __init__(self, low, high, device='cpu', dtype=torch.float32):
+        self.low = torch.as_tensor(low, dtype=dtype, device=device)
+        self.high = torch.as_tensor(high, dtype=dtype, device=device)
+        if self.low.shape != self.high.shape or self.low.ndim != 1:
+            raise ValueError('action bounds must be two (nu,) vectors')
+        if not bool((self.low < self.high).all()):
+            raise ValueError('every action lower bound must be below its upper bound')
+
+    @property
+    def middle(self):
+        """Return (nu,) the centre of the box."""
+        return 0.5 * (self.low + self.high)
+
+    def clamp(self, actions):
+        """Clip actions of any shape (..., nu) into the box."""
+        return torch.maximum(torch.minimum(actions, self.high), self.low)
+
+
+def check_state(state, state_dim):
+    """Raise ValueError unless `state` is a finite (nx,) tensor."""
+    if state.shape != (state_dim,):
+        raise ValueError(f'state must have shape ({state_dim},), got {tuple(state.shape)}')
+    if not bool(torch.isfinite(state).all()):
+        raise ValueError('state contains NaN or inf')

@@ -1,0 +1,87 @@
+"""The transition ring buffer and the control-rate state estimator."""
+
+import math
+
+from meta_mpc_ros.core.buffer import TransitionBuffer
+from meta_mpc_ros.core.estimator import CommandHistory, StateEstimator
+from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
+import numpy as np
+import pytest
+
+
+def test_window_is_the_last_transitions_in_order():
+    buffer = TransitionBuffer(capacity=5, state_dim=1, action_dim=1)
+    for t in range(8):                       # wraps around the 5 slots
+        buffer.append([t], [10 + t])
+    states, actions = buffer.window(3)
+    # The newest state (7) closes the transition 6 -> 7; its own action is not used.
+    assert states[:, 0].tolist() == [4, 5, 6, 7]
+    assert actions[:, 0].tolist() == [14, 15, 16]
+    assert buffer.states.shape == (5, 1)     # memory stays fixed
+
+
+def test_buffer_rejects_bad_input_and_keeps_its_contents():
+    buffer = TransitionBuffer(capacity=4, state_dim=2, action_dim=1)
+    buffer.append([0.0, 1.0], [0.5])
+    with pytest.raises(ValueError, match='NaN or inf'):
+        buffer.append([math.nan, 1.0], [0.5])
+    with pytest.raises(ValueError, match='NaN or inf'):
+        buffer.append([0.0, 1.0], [math.inf])
+    with pytest.raises(ValueError, match='expected state'):
+        buffer.append([0.0, 1.0, 2.0], [0.5])
+    assert len(buffer) == 1
+    with pytest.raises(ValueError, match='need 2 states'):
+        buffer.window(1)
+
+
+def test_command_average_is_time_weighted():
+    history = CommandHistory(action_dim=1)
+    history.add(0.0, [1.0])
+    history.add(0.07, [3.0])
+    # Over [0, 0.1]: 1.0 for 0.07 s and 3.0 for 0.03 s -> (0.07 + 0.09) / 0.1 = 1.6.
+    assert history.average(0.0, 0.1)[0] == pytest.approx(1.6)
+    assert history.at(-1.0)[0] == 0.0        # before any command: stopped
+
+
+def feed(estimator, t, x, command=None):
+    quaternion = [0.0, 0.0, math.sin(0.1), math.cos(0.1)]     # yaw 0.2 rad
+    estimator.on_odometry(t, [x, 0.0, 0.02], quaternion, [0.1, 0, 0], [0, 0, 0.3])
+    estimator.on_joints(t, [0.5, 0.5 + math.pi], [6.0, 6.0])
+    if command is not None:
+        estimator.on_command(t, command)
+
+
+def test_estimator_builds_states_and_windows():
+    estimator = StateEstimator(window=3, stale_timeout_s=0.5)
+    assert estimator.sample(0.0) is None                       # waiting for data
+    samples = []
+    for k in range(6):
+        feed(estimator, 0.1 * k, 0.01 * k, command=[float(k), float(k)])
+        samples.append(estimator.sample(0.1 * k + 0.01))
+    assert samples[2].window_states is None
+    last = samples[-1]
+    assert last.state.shape == (MILLIROBOT_STATE.dim,)
+    assert last.state[MILLIROBOT_STATE.index('cos_yaw')] == pytest.approx(math.cos(0.2))
+    assert last.window_states[:, 0].tolist() == pytest.approx([0.02, 0.03, 0.04, 0.05])
+    # Command k is applied from t = 0.1 k, so transition k -> k+1 carries command k.
+    assert last.window_actions[:, 0].tolist() == pytest.approx([2.0, 3.0, 4.0])
+
+
+def test_estimator_stale_odometry_resets_the_window():
+    estimator = StateEstimator(window=2, stale_timeout_s=0.3)
+    for k in range(4):
+        feed(estimator, 0.1 * k, 0.0)
+        assert estimator.sample(0.1 * k) is not None
+    assert estimator.status(1.0) == 'stale'
+    assert estimator.sample(1.0) is None
+    assert len(estimator.buffer) == 0                          # no transition spans a gap
+    feed(estimator, 1.0, 0.0)
+    assert estimator.sample(1.0).window_states is None
+
+
+def test_estimator_skips_repeated_odometry():
+    estimator = StateEstimator(window=2)
+    feed(estimator, 0.0, 0.0)
+    assert estimator.sample(0.05) is not None
+    assert estimator.sample(0.1) is None                       # nothing new since
+    assert np.isfinite(estimator.buffer.states).all()

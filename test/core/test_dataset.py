@@ -1,0 +1,68 @@
+"""Trajectory datasets and their windows."""
+
+from meta_mpc_ros.core.dataset import Trajectory, TrajectoryDataset, WindowSampler
+import numpy as np
+import pytest
+import torch
+
+
+def labelled(task, start, steps):
+    """Return a trajectory whose state entry 1 is a task id, so mixing tasks would show."""
+    states = np.stack([np.arange(start, start + steps + 1), np.full(steps + 1, task)], 1)
+    return Trajectory(states, np.zeros((steps, 1)), task=f'task{task}')
+
+
+def test_windows_never_cross_a_task_boundary():
+    dataset = TrajectoryDataset([labelled(0, 0, 40), labelled(1, 100, 7),
+                                 labelled(2, 200, 33)])
+    sampler = WindowSampler(dataset, past_steps=4, future_steps=4)
+    # Windows need 8 transitions: 40 - 8 + 1 = 33 and 33 - 8 + 1 = 26; the 7-step run has none.
+    assert len(sampler) == 33 + 26
+    batch = sampler.batch(np.arange(len(sampler)))
+    assert batch.states.shape == (59, 9, 2)
+    assert (batch.states[:, :, 1] == batch.states[:, :1, 1]).all()       # one task each
+    assert (batch.states[:, 1:, 0] - batch.states[:, :-1, 0] == 1).all()  # contiguous
+    sample = sampler.sample(16, torch.Generator().manual_seed(0))
+    assert (sample.states[:, :, 1] == sample.states[:, :1, 1]).all()
+
+
+def test_past_and_future_split():
+    sampler = WindowSampler(TrajectoryDataset([labelled(0, 0, 10)]), 3, 2)
+    batch = sampler.batch([0])
+    assert batch.past_states[0, :, 0].tolist() == [0, 1, 2, 3]
+    assert batch.future_states[0, :, 0].tolist() == [3, 4, 5]
+    assert batch.future_actions.shape == (1, 2, 1)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    dataset = TrajectoryDataset([labelled(0, 0, 5), labelled(1, 50, 3)], {'robot': 'r'})
+    dataset.save(tmp_path / 'data.npz')
+    loaded = TrajectoryDataset.load(tmp_path / 'data.npz')
+    assert loaded.metadata == {'robot': 'r'}
+    assert [t.task for t in loaded.trajectories] == ['task0', 'task1']
+    for a, b in zip(dataset.trajectories, loaded.trajectories):
+        assert np.array_equal(a.states, b.states) and np.array_equal(a.actions, b.actions)
+
+
+def test_corrupt_dataset_names_the_file(tmp_path):
+    path = tmp_path / 'broken.npz'
+    path.write_bytes(b'not a zip file at all')
+    with pytest.raises(ValueError, match='broken.npz'):
+        TrajectoryDataset.load(path)
+
+
+def test_split_is_by_whole_trajectories_and_seeded():
+    runs = [labelled(task, 10 * i, 20) for task in range(2) for i in range(10)]
+    dataset = TrajectoryDataset(runs)
+    train, validation = dataset.split(0.2, torch.Generator().manual_seed(0))
+    assert len(validation) == 4 and len(train) == 16            # 20 % of 10 per task
+    again, _ = dataset.split(0.2, torch.Generator().manual_seed(0))
+    assert [t.states[0, 0] for t in train.trajectories] == \
+        [t.states[0, 0] for t in again.trajectories]
+
+
+def test_bad_trajectories_are_rejected():
+    with pytest.raises(ValueError, match='NaN'):
+        Trajectory(np.array([[0.0], [np.nan]]), np.zeros((1, 1)), 'x')
+    with pytest.raises(ValueError, match='actions'):
+        Trajectory(np.zeros((3, 1)), np.zeros((3, 1)), 'x')
