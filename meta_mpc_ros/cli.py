@@ -1,7 +1,13 @@
 """The `meta-mpc` command: one entry point with a subcommand per job."""
 
 import argparse
+import importlib
 import sys
+
+# Subcommand modules; each has add_parser(subparsers) and sets `run` on its parser.
+COMMANDS = (
+    'meta_mpc_ros.bench',
+)
 
 
 def build_parser():
@@ -10,7 +16,9 @@ def build_parser():
         prog='meta-mpc',
         description='Meta-learned online-adaptive MPPI control (GrBAL, ReBAL) for ROS 2.')
     parser.add_argument('--version', action='store_true', help='print the version and exit')
-    parser.add_subparsers(dest='command', metavar='COMMAND')
+    subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
+    for module_name in COMMANDS:
+        importlib.import_module(module_name).add_parser(subparsers)
     return parser
 
 
