@@ -92,6 +92,16 @@ class LeggedEnv(gymnasium.Env):
         """Parse a condition spec into this family's frozen dataclass (ValueError if bad)."""
         return cls.condition_type.parse(spec)
 
+    @staticmethod
+    def sample_training_condition(rng):
+        """
+        Draw a task from the family's meta-training distribution.
+
+        :param rng: numpy.random.Generator.
+        :return: str, a condition spec.
+        """
+        raise NotImplementedError
+
     @property
     def condition(self):
         """Return the canonical spec of the active condition."""
