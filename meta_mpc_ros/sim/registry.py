@@ -1,0 +1,59 @@
+"""
+Names of the simulated robots, and one function that builds any of them.
+
+'millirobot' is always there; the legged benchmarks (half-cheetah, ant) join when the
+subpackage meta_mpc_ros.sim.legged is installed, imported only when first needed.
+`ENVIRONMENTS` is computed on first access, like everything here.
+"""
+
+import importlib
+
+
+def _environment_classes():
+    """Return name -> gymnasium Env class for every available robot."""
+    from meta_mpc_ros.sim.millirobot_env import MillirobotEnv
+    classes = {'millirobot': MillirobotEnv}
+    try:
+        legged = importlib.import_module('meta_mpc_ros.sim.legged')
+    except ModuleNotFoundError as error:
+        if error.name not in ('meta_mpc_ros.sim.legged', 'meta_mpc_ros.sim'):
+            raise
+    else:
+        classes.update(getattr(legged, 'LEGGED_ENVS', {}))
+    return classes
+
+
+def environment_names():
+    """Return the names make_env accepts, 'millirobot' first."""
+    return tuple(_environment_classes())
+
+
+def environment_class(name):
+    """
+    Return the Env class registered under a name.
+
+    :param name: one of environment_names().
+    :raises ValueError: for an unknown name, listing the known ones.
+    """
+    classes = _environment_classes()
+    if name not in classes:
+        raise ValueError(f'unknown environment {name!r}; choose one of {tuple(classes)}')
+    return classes[name]
+
+
+def make_env(name, **kwargs):
+    """
+    Build one environment.
+
+    :param name: one of environment_names().
+    :param kwargs: passed to the Env's constructor (e.g. task, condition).
+    :return: gymnasium.Env
+    """
+    return environment_class(name)(**kwargs)
+
+
+def __getattr__(name):
+    """Compute ENVIRONMENTS (the registered names) when first asked for."""
+    if name == 'ENVIRONMENTS':
+        return environment_names()
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
