@@ -139,7 +139,7 @@ _BOUNDS = {
     'cmd_bias_left': (-MAX_LEG_RATE, MAX_LEG_RATE),
     'cmd_bias_right': (-MAX_LEG_RATE, MAX_LEG_RATE),
     'payload_kg': (0.0, 0.2),
-    'drag': (0.0, 5.0),
+    'drag': (0.0, 0.5),
     'seed': (0, 2 ** 32 - 1),
 }
 
