@@ -65,7 +65,7 @@ def test_scene_holds_what_the_spec_step_adds(sim):
 
 
 def _collide(model, a, b):
-    """MuJoCo's contype/conaffinity test for a pair of geoms."""
+    """Return whether MuJoCo's contype/conaffinity test lets two geoms collide."""
     return bool(model.geom_contype[a] & model.geom_conaffinity[b]
                 or model.geom_contype[b] & model.geom_conaffinity[a])
 

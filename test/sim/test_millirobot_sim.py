@@ -139,6 +139,7 @@ def test_random_commands_for_a_minute_neither_flip_nor_explode(condition):
             sim.set_command(rng.uniform(0.0, MAX_LEG_RATE, size=2))
         sim.step(0.1)
         state = sim.state()
-        worst_tilt = max(worst_tilt, *np.abs(state[list(MILLIROBOT_STATE.indices('roll', 'pitch'))]))
+        tilt = np.abs(state[list(MILLIROBOT_STATE.indices('roll', 'pitch'))])
+        worst_tilt = max(worst_tilt, *tilt)
     assert worst_tilt < 0.8
     assert sim.time == pytest.approx(60.0)
