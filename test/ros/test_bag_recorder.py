@@ -117,8 +117,9 @@ def test_signal_closes_a_complete_bag(ros_env, python, tmp_path, processes, stor
     assert [m.message.data for m in messages if m.topic == '/meta_mpc/terrain'] == \
         [f'terrain {number}' for number in range(string_count)]
     stamps = [m.timestamp_ns for m in messages]
-    # Receive time on the system clock: between the publisher's start and end.
-    assert stamps == sorted(stamps) and start_ns <= stamps[0] and stamps[-1] <= end_ns
+    # Receive time on the system clock: within the publishing window (the last message
+    # may land just after the publisher reported; 1 s covers delivery on a loaded host).
+    assert stamps == sorted(stamps) and start_ns <= stamps[0] and stamps[-1] <= end_ns + 10**9
     with AnyReader([bag]) as reader:
         assert {c.topic: c.msgcount for c in reader.connections} == \
             {'/odom': odometry_count, '/meta_mpc/terrain': string_count}
