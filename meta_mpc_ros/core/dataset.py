@@ -82,25 +82,34 @@ class TrajectoryDataset:
 
     def split(self, validation_fraction, generator):
         """
-        Split by whole trajectories into (train, validation), stratified by task.
+        Split into (train, validation) by whole trajectories, in random order.
 
-        :param validation_fraction: share of each task's trajectories held out; a task
-            with a single trajectory has its last part held out instead.
+        Validation trajectories are taken until they hold `validation_fraction` of the
+        transitions, so their tasks are mostly unseen in training (the meta-learning
+        question). A dataset of one trajectory is cut in time instead.
+
+        :param validation_fraction: share of transitions held out, in (0, 1).
         :param generator: torch.Generator.
         """
-        train, validation = [], []
-        for task in self.tasks:
-            runs = [t for t in self.trajectories if t.task == task]
-            order = torch.randperm(len(runs), generator=generator).tolist()
-            held = int(round(validation_fraction * len(runs)))
-            if len(runs) == 1 or held == 0:
-                for run in runs:
-                    cut = max(1, int(round(run.steps * (1.0 - validation_fraction))))
-                    train.append(Trajectory(run.states[:cut + 1], run.actions[:cut], task))
-                    validation.append(Trajectory(run.states[cut:], run.actions[cut:], task))
-                continue
-            validation += [runs[i] for i in order[:held]]
-            train += [runs[i] for i in order[held:]]
+        if not self.trajectories:
+            raise ValueError('cannot split an empty dataset')
+        if len(self.trajectories) == 1:
+            run = self.trajectories[0]
+            cut = max(1, int(round(run.steps * (1.0 - validation_fraction))))
+            return (TrajectoryDataset([Trajectory(run.states[:cut + 1], run.actions[:cut],
+                                                  run.task)], self.metadata),
+                    TrajectoryDataset([Trajectory(run.states[cut:], run.actions[cut:],
+                                                  run.task)], self.metadata))
+        order = torch.randperm(len(self.trajectories), generator=generator).tolist()
+        target = validation_fraction * self.steps
+        validation, held = [], 0
+        for index in order[:-1]:
+            if held >= target:
+                break
+            validation.append(self.trajectories[index])
+            held += self.trajectories[index].steps
+        chosen = {id(run) for run in validation}
+        train = [run for run in self.trajectories if id(run) not in chosen]
         return (TrajectoryDataset(train, self.metadata),
                 TrajectoryDataset(validation, self.metadata))
 

@@ -2,14 +2,23 @@
 State estimation at the control rate from asynchronous measurements (no ROS here).
 
 The state-estimator node and offline training from bags run this same class, so a
-live run and a replayed bag give the same vectors. Measurements arrive as
-(stamp, values); `sample(now)` takes the newest odometry (stamp tau) and the newest
-joint reading at or before tau, builds the state with `millirobot_state`, and closes
-the previous transition with the command in effect between the two samples: the
-time-weighted average of the piecewise-constant commands over [tau_prev, tau].
+live run and a replayed bag give the same vectors. Sampling is driven by the
+measurements' own stamps, not by the receiver's clock:
+
+- samples lie on a grid of control periods anchored at the first sample: an odometry
+  message with stamp tau is sampled if it is the first one in a new grid cell, as
+  soon as a joint reading stamped at or after tau has also arrived (so arrival order
+  between the two topics does not matter);
+- the state uses that odometry and the newest joint reading stamped at or before tau;
+- the sample closes the previous transition with the command in effect between the
+  two samples: the time-weighted average of the piecewise-constant commands over
+  [tau_prev, tau] (commands are stamped when received).
+
+Call `try_sample()` after every measurement; `check(now)` reports staleness.
 """
 
 from dataclasses import dataclass
+import math
 
 from meta_mpc_ros.core.buffer import TransitionBuffer
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE, millirobot_state
@@ -77,11 +86,15 @@ class StateEstimator:
     """
     Millirobot state at the control rate, plus the transition window for adaptation.
 
+    :param control_dt: the control period, s.
     :param window: M, transitions per adaptation window.
     :param stale_timeout_s: odometry older than this (relative to `now`) is stale.
     """
 
-    def __init__(self, window=16, stale_timeout_s=0.5):
+    def __init__(self, control_dt=0.1, window=16, stale_timeout_s=0.5):
+        if not control_dt > 0.0 or window < 1 or not stale_timeout_s > 0.0:
+            raise ValueError('need control_dt > 0, window >= 1, stale_timeout_s > 0')
+        self.control_dt = control_dt
         self.window = window
         self.stale_timeout_s = stale_timeout_s
         self.buffer = TransitionBuffer(window + 2, MILLIROBOT_STATE.dim, MILLIROBOT_ACTION.dim)
@@ -89,6 +102,8 @@ class StateEstimator:
         self.odometry = None       # (stamp, position, orientation, linear, angular)
         self.joints = []           # [(stamp, angles, rates)], newest last
         self.last_stamp = None
+        self.anchor = None         # stamp of the grid's first sample
+        self.last_cell = None      # grid cell of the last sample
 
     def on_odometry(self, stamp, position, orientation_xyzw, linear_velocity,
                     angular_velocity):
@@ -108,40 +123,52 @@ class StateEstimator:
         self.commands.add(stamp, command)
 
     def status(self, now):
-        """Return 'ok', 'waiting' (no data yet) or 'stale' for a sample at `now`."""
+        """Return 'ok', 'waiting' (no data yet) or 'stale' at time `now` (s)."""
         if self.odometry is None or not self.joints:
             return 'waiting'
         if now - self.odometry[0] > self.stale_timeout_s:
             return 'stale'
         return 'ok'
 
+    def check(self, now):
+        """Return status(now), forgetting the window if stale (no transition spans a gap)."""
+        status = self.status(now)
+        if status == 'stale' and len(self.buffer):
+            self.reset()
+        return status
+
     def reset(self):
         """Forget the window (after a gap: transitions across it would be wrong)."""
         self.buffer.clear()
         self.last_stamp = None
+        self.anchor = None
+        self.last_cell = None
 
-    def sample(self, now):
+    def try_sample(self):
         """
-        Produce the state of the newest odometry, if it is fresh and new.
+        Sample the newest odometry if it is due and its joint reading is in.
 
-        :param now: the current time (s), on the measurements' clock.
-        :return: Sample, or None when waiting, stale (the window is reset) or when no
-            odometry arrived since the last sample.
+        :return: Sample, or None when nothing is due yet.
         """
-        status = self.status(now)
-        if status != 'ok':
-            if status == 'stale':
-                self.reset()
+        if self.odometry is None or not self.joints:
             return None
         stamp, position, orientation, linear, angular = self.odometry
-        if self.last_stamp is not None and stamp <= self.last_stamp:
+        if self.last_stamp is not None and stamp - self.last_stamp > self.stale_timeout_s:
+            self.reset()
+        cell = 0 if self.anchor is None else \
+            math.floor((stamp - self.anchor) / self.control_dt + 1e-6)
+        if self.last_cell is not None and cell <= self.last_cell:
+            return None
+        if self.joints[-1][0] < stamp:
             return None
         joint = next((j for j in reversed(self.joints) if j[0] <= stamp), self.joints[0])
         state = millirobot_state(position, orientation, linear, angular, joint[1], joint[2])
         if self.last_stamp is not None:
             self.buffer.set_last_action(self.commands.average(self.last_stamp, stamp))
         self.buffer.append(state, self.commands.at(stamp))
-        self.last_stamp = stamp
+        if self.anchor is None:
+            self.anchor = stamp
+        self.last_stamp, self.last_cell = stamp, cell
         result = Sample(stamp, state)
         if len(self.buffer) >= self.window + 1:
             result.window_states, result.window_actions = self.buffer.window(self.window)

@@ -199,9 +199,15 @@ class Trainer:
         :return: the final TrainingState (history holds every evaluation).
         """
         config, state = self.config, self.state
-        if state.best_params is None:
-            self._remember_if_best(self.validate())
         start, running = time.perf_counter(), []
+        if state.best_params is None:
+            initial = self.validate()
+            self._remember_if_best(initial)
+            record = {'iteration': 0, 'train_loss': None, 'validation_loss': initial,
+                      'best': True, 'seconds': 0.0}
+            state.history.append(record)
+            if on_evaluation is not None:
+                on_evaluation(record)
         while state.iteration < config.iterations:
             running.append(self.step())
             if on_step is not None:

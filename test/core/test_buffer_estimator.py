@@ -5,7 +5,6 @@ import math
 from meta_mpc_ros.core.buffer import TransitionBuffer
 from meta_mpc_ros.core.estimator import CommandHistory, StateEstimator
 from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
-import numpy as np
 import pytest
 
 
@@ -43,21 +42,21 @@ def test_command_average_is_time_weighted():
     assert history.at(-1.0)[0] == 0.0        # before any command: stopped
 
 
-def feed(estimator, t, x, command=None):
+def feed(estimator, t, x, command=None, joints=True):
     quaternion = [0.0, 0.0, math.sin(0.1), math.cos(0.1)]     # yaw 0.2 rad
-    estimator.on_odometry(t, [x, 0.0, 0.02], quaternion, [0.1, 0, 0], [0, 0, 0.3])
-    estimator.on_joints(t, [0.5, 0.5 + math.pi], [6.0, 6.0])
     if command is not None:
         estimator.on_command(t, command)
+    estimator.on_odometry(t, [x, 0.0, 0.02], quaternion, [0.1, 0, 0], [0, 0, 0.3])
+    if joints:
+        estimator.on_joints(t, [0.5, 0.5 + math.pi], [6.0, 6.0])
+    return estimator.try_sample()
 
 
 def test_estimator_builds_states_and_windows():
-    estimator = StateEstimator(window=3, stale_timeout_s=0.5)
-    assert estimator.sample(0.0) is None                       # waiting for data
-    samples = []
-    for k in range(6):
-        feed(estimator, 0.1 * k, 0.01 * k, command=[float(k), float(k)])
-        samples.append(estimator.sample(0.1 * k + 0.01))
+    estimator = StateEstimator(control_dt=0.1, window=3, stale_timeout_s=0.5)
+    assert estimator.try_sample() is None                      # waiting for data
+    samples = [feed(estimator, 0.1 * k, 0.01 * k, command=[float(k), float(k)])
+               for k in range(6)]
     assert samples[2].window_states is None
     last = samples[-1]
     assert last.state.shape == (MILLIROBOT_STATE.dim,)
@@ -67,21 +66,29 @@ def test_estimator_builds_states_and_windows():
     assert last.window_actions[:, 0].tolist() == pytest.approx([2.0, 3.0, 4.0])
 
 
+def test_estimator_samples_at_the_control_rate_from_faster_odometry():
+    estimator = StateEstimator(control_dt=0.1, window=2)
+    # Odometry at 50 Hz: only every fifth message (0.1 s apart) becomes a sample.
+    stamps = [s.stamp for k in range(26) if (s := feed(estimator, 0.02 * k, 0.0))]
+    assert stamps == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+def test_estimator_waits_for_the_joint_reading_of_the_same_stamp():
+    estimator = StateEstimator(control_dt=0.1, window=2)
+    assert feed(estimator, 0.0, 0.0, joints=False) is None     # joints not in yet
+    estimator.on_joints(0.0, [0.5, 0.5], [1.0, 1.0])
+    assert estimator.try_sample() is not None                  # now it is
+
+
 def test_estimator_stale_odometry_resets_the_window():
-    estimator = StateEstimator(window=2, stale_timeout_s=0.3)
+    estimator = StateEstimator(control_dt=0.1, window=2, stale_timeout_s=0.3)
     for k in range(4):
-        feed(estimator, 0.1 * k, 0.0)
-        assert estimator.sample(0.1 * k) is not None
-    assert estimator.status(1.0) == 'stale'
-    assert estimator.sample(1.0) is None
+        assert feed(estimator, 0.1 * k, 0.0) is not None
+    assert estimator.check(1.0) == 'stale'
     assert len(estimator.buffer) == 0                          # no transition spans a gap
-    feed(estimator, 1.0, 0.0)
-    assert estimator.sample(1.0).window_states is None
+    assert feed(estimator, 1.0, 0.0).window_states is None
 
 
-def test_estimator_skips_repeated_odometry():
-    estimator = StateEstimator(window=2)
-    feed(estimator, 0.0, 0.0)
-    assert estimator.sample(0.05) is not None
-    assert estimator.sample(0.1) is None                       # nothing new since
-    assert np.isfinite(estimator.buffer.states).all()
+def test_bad_settings_are_rejected():
+    with pytest.raises(ValueError):
+        StateEstimator(control_dt=0.0)

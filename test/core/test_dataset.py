@@ -55,10 +55,19 @@ def test_split_is_by_whole_trajectories_and_seeded():
     runs = [labelled(task, 10 * i, 20) for task in range(2) for i in range(10)]
     dataset = TrajectoryDataset(runs)
     train, validation = dataset.split(0.2, torch.Generator().manual_seed(0))
-    assert len(validation) == 4 and len(train) == 16            # 20 % of 10 per task
+    # 20 % of 400 transitions is 80: four whole 20-step trajectories.
+    assert len(validation) == 4 and len(train) == 16
+    assert {id(t) for t in train.trajectories}.isdisjoint(id(t) for t in validation.trajectories)
     again, _ = dataset.split(0.2, torch.Generator().manual_seed(0))
     assert [t.states[0, 0] for t in train.trajectories] == \
         [t.states[0, 0] for t in again.trajectories]
+
+
+def test_a_single_trajectory_is_cut_in_time():
+    train, validation = TrajectoryDataset([labelled(0, 0, 50)]).split(
+        0.2, torch.Generator().manual_seed(0))
+    assert train.steps == 40 and validation.steps == 10
+    assert validation.trajectories[0].states[0, 0] == train.trajectories[0].states[-1, 0]
 
 
 def test_bad_trajectories_are_rejected():

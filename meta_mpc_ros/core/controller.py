@@ -1,0 +1,183 @@
+"""
+The model-predictive controller: a planner, the latest adapted model, and the task.
+
+Both the mppi_controller_node and in-process evaluation use this class, so a live run
+and `meta-mpc evaluate` make the same decisions from the same inputs. Each `act`:
+
+    1. picks the dynamics: the latest adapted model if it is fresh, else theta*
+       (the fallback the design asks for when the model is stale or missing);
+    2. projects the robot onto the reference path (if the task has one) and takes the
+       segment ahead as the cost's context;
+    3. plans and returns the first action with the plan and the sampled rollouts.
+"""
+
+from dataclasses import dataclass
+import math
+import time
+
+from meta_mpc_ros.core.adapters import Adapted
+from meta_mpc_ros.core.costs import CostContext
+from meta_mpc_ros.core.planning.mppi import MPPI, MPPIConfig
+from meta_mpc_ros.core.planning.sampling import (CEM, CEMConfig, RandomShooting,
+                                                 RandomShootingConfig)
+from meta_mpc_ros.core.predictor import Predictor
+from meta_mpc_ros.core.reference import PathTracker
+import numpy as np
+import torch
+
+PLANNERS = ('mppi', 'random_shooting', 'cem')
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """
+    Planner and fallback settings.
+
+    :param planner: one of PLANNERS.
+    :param noise_sigma: (nu,) MPPI perturbation std, action units.
+    :param dtype: 'float32' or 'bfloat16' for the model during planning.
+    :param lookahead_m: length of the path segment the cost sees; keep it above
+        horizon x control period x top speed.
+    :param path_stride: keep every n-th path point in the cost (fewer distances).
+    :param model_timeout_s: an adapted model older than this is not used (theta* is).
+    """
+
+    planner: str = 'mppi'
+    num_samples: int = 500
+    horizon: int = 15
+    iterations: int = 1
+    temperature: float = 0.05
+    noise_sigma: tuple = (6.0, 6.0)
+    smoothing_window: int = 1
+    cem_elite_fraction: float = 0.1
+    dtype: str = 'bfloat16'
+    lookahead_m: float = 1.0
+    path_stride: int = 2
+    model_timeout_s: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.planner not in PLANNERS:
+            raise ValueError(f'planner must be one of {PLANNERS}')
+        if self.dtype not in ('float32', 'bfloat16'):
+            raise ValueError('dtype must be float32 or bfloat16')
+        if not self.lookahead_m > 0.0 or self.path_stride < 1 or not self.model_timeout_s > 0:
+            raise ValueError('lookahead_m, path_stride and model_timeout_s must be positive')
+
+
+def make_planner(config, cost, action_spec, state_dim, device='cpu'):
+    """Build the planner named in a ControllerConfig."""
+    generator = torch.Generator(device).manual_seed(config.seed)
+    args = (cost, action_spec.low, action_spec.high, state_dim, generator, device)
+    if config.planner == 'mppi':
+        return MPPI(MPPIConfig(config.num_samples, config.horizon, config.iterations,
+                               config.temperature, tuple(config.noise_sigma),
+                               config.smoothing_window), *args)
+    if config.planner == 'cem':
+        return CEM(CEMConfig(config.num_samples, config.horizon, max(config.iterations, 2),
+                             config.cem_elite_fraction), *args)
+    return RandomShooting(RandomShootingConfig(config.num_samples, config.horizon), *args)
+
+
+@dataclass
+class ControlResult:
+    """One control decision and what explains it."""
+
+    action: np.ndarray          # (nu,)
+    plan_states: np.ndarray     # (H + 1, nx)
+    rollouts: torch.Tensor      # (K, H + 1, nx), for display (thin before sending)
+    costs: torch.Tensor         # (K,)
+    fallback: bool              # theta* used because the adapted model is stale/missing
+    model_version: int
+    model_age_s: float
+    compute_ms: float
+    path_index: int
+    path_distance: float
+
+
+class MPCController:
+    """
+    Plan with the freshest model along the task.
+
+    :param model: DynamicsModel (normalisation and architecture).
+    :param meta_params: theta*, used until (and whenever) no fresh adaptation exists.
+    :param meta_context: ReBAL's context for theta* (zeros), or None.
+    :param cost: TrajectoryCost.
+    :param state_spec: StateSpec (x, y, cos_yaw, sin_yaw entries for path tasks).
+    :param action_spec: ActionSpec (bounds).
+    :param config: ControllerConfig.
+    """
+
+    def __init__(self, model, meta_params, meta_context, cost, state_spec, action_spec,
+                 config, device='cpu'):
+        self.model = model
+        self.config = config
+        self.device = torch.device(device)
+        self.state_spec = state_spec
+        self.dtype = torch.bfloat16 if config.dtype == 'bfloat16' else torch.float32
+        self.cost = cost
+        self.planner = make_planner(config, cost, action_spec, state_spec.dim, device)
+        self.meta_predictor = Predictor(model, Adapted(meta_params, meta_context), self.dtype)
+        self.adapted_predictor = None
+        self.model_version = 0
+        self.model_stamp = None
+        self.tracker = None
+        self.previous_action = torch.as_tensor(
+            action_spec.low, dtype=torch.float32, device=self.device).clone()
+        self.uses_path = any(term.name == 'path_tracking' for term in cost.terms)
+
+    def set_path(self, path):
+        """Follow a new ReferencePath from its start."""
+        self.tracker = PathTracker(path)
+        self.planner.reset()
+
+    def set_model(self, adapted, version, stamp):
+        """Use an adapted model from now on; `stamp` (s) dates it for the timeout."""
+        self.adapted_predictor = Predictor(self.model, adapted, self.dtype)
+        self.model_version = version
+        self.model_stamp = stamp
+
+    def model_age(self, now):
+        """Return the age (s) of the adapted model, inf when there is none."""
+        return math.inf if self.model_stamp is None else now - self.model_stamp
+
+    def context(self, state):
+        """Return the CostContext for a state (projecting it onto the path)."""
+        context = CostContext(previous_action=self.previous_action)
+        if not self.uses_path:
+            return context, -1, 0.0
+        if self.tracker is None:
+            raise ValueError('this task needs a reference path and none was given')
+        x, y = (self.state_spec.index('x'), self.state_spec.index('y'))
+        index, distance = self.tracker.project(state[[x, y]])
+        points, headings, along = self.tracker.local_segment(self.config.lookahead_m)
+        stride = self.config.path_stride
+        as_tensor = {'dtype': torch.float32, 'device': self.device}
+        context.path_points = torch.as_tensor(points[::stride], **as_tensor)
+        context.path_headings = torch.as_tensor(headings[::stride], **as_tensor)
+        context.path_arclength = torch.as_tensor(along[::stride], **as_tensor)
+        return context, index, distance
+
+    def act(self, state, now):
+        """
+        Decide the action for a state.
+
+        :param state: (nx,) numpy array (finite).
+        :param now: current time, s (same clock as set_model stamps).
+        :return: ControlResult
+        """
+        start = time.perf_counter()
+        state = np.asarray(state, dtype=np.float64)
+        age = self.model_age(now)
+        fallback = self.adapted_predictor is None or age > self.config.model_timeout_s
+        dynamics = self.meta_predictor if fallback else self.adapted_predictor
+        context, index, distance = self.context(state)
+        tensor = torch.as_tensor(state, dtype=torch.float32, device=self.device)
+        result = self.planner.plan(dynamics, tensor, context)
+        self.previous_action = result.action
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
+        return ControlResult(result.action.cpu().numpy().astype(np.float64),
+                             result.states.float().cpu().numpy(), result.rollouts,
+                             result.costs, fallback, self.model_version, age,
+                             (time.perf_counter() - start) * 1e3, index, distance)

@@ -1,0 +1,1 @@
+"""The learning workflow: collect experience, (meta-)train, evaluate in closed loop."""

@@ -1,0 +1,143 @@
+"""`meta-mpc collect`, `meta-mpc train` and `meta-mpc evaluate`."""
+
+import json
+import pathlib
+import time
+
+
+def add_parser(subparsers):
+    """Register the three learning-workflow subcommands."""
+    collect = subparsers.add_parser(
+        'collect', help='gather experience across training tasks (in-process, parallel)')
+    collect.add_argument('--robot', default='millirobot')
+    collect.add_argument('--config', default='', help='robot YAML (default config/<robot>.yaml)')
+    collect.add_argument('--episodes', type=int, default=0,
+                         help="episodes (default: the config's episodes_per_iteration)")
+    collect.add_argument('--checkpoint', default='',
+                         help="act with this model's adaptive controller (default: random)")
+    collect.add_argument('--adapter', default='grbal', choices=('mb', 'de', 'grbal', 'rebal'))
+    collect.add_argument('--seed', type=int, default=0)
+    collect.add_argument('--workers', type=int, default=0, help='processes (0: all cores)')
+    collect.add_argument('--out', required=True, help='dataset file to write (.npz)')
+    collect.set_defaults(run=run_collect)
+
+    train = subparsers.add_parser('train', help='(meta-)train a checkpoint from data or bags')
+    train.add_argument('--method', required=True, choices=('mb', 'grbal', 'rebal'))
+    train.add_argument('--data', nargs='*', default=[],
+                       help='dataset .npz files and/or rosbag2 directories')
+    train.add_argument('--config', default='config/millirobot.yaml')
+    train.add_argument('--out', required=True, help='checkpoint file to write (.pt)')
+    train.add_argument('--resume', default='', help="continue a checkpoint's training")
+    train.add_argument('--iterations', type=int, default=0, help='override the config')
+    train.add_argument('--iterate', type=int, default=0,
+                       help='Algorithm 1: rounds of collect-then-train (round 0 random)')
+    train.add_argument('--episodes', type=int, default=0,
+                       help='with --iterate: episodes collected per round')
+    train.add_argument('--seed', type=int, default=0, help='with --iterate: collection seed')
+    train.add_argument('--workers', type=int, default=0)
+    train.add_argument('--segments', default='',
+                       help='YAML list of [start_s, end_s, label] splitting bags into tasks')
+    train.set_defaults(run=run_train)
+
+    evaluate = subparsers.add_parser('evaluate', help='closed-loop episodes in the simulator')
+    evaluate.add_argument('--checkpoint', default='', help='default: the shipped model')
+    evaluate.add_argument('--adapter', default='grbal', choices=('mb', 'de', 'grbal', 'rebal'))
+    evaluate.add_argument('--robot', default='millirobot')
+    evaluate.add_argument('--config', default='')
+    evaluate.add_argument('--task', default='figure8')
+    evaluate.add_argument('--condition', default='carpet')
+    evaluate.add_argument('--switch-step', type=int, default=0,
+                          help='change the condition at this control step')
+    evaluate.add_argument('--switch-condition', default='')
+    evaluate.add_argument('--steps', type=int, default=0)
+    evaluate.add_argument('--episodes', type=int, default=1)
+    evaluate.add_argument('--seed', type=int, default=0)
+    evaluate.add_argument('--device', default='cpu')
+    evaluate.add_argument('--json', default='', help='report file')
+    evaluate.add_argument('--plot', default='', help='plot file (.png)')
+    evaluate.add_argument('--video', default='', help='video of the first episode (.mp4/.gif)')
+    evaluate.set_defaults(run=run_evaluate)
+
+
+def _config(args, robot=None):
+    """Load the robot config named by --config or --robot."""
+    from meta_mpc_ros.pipeline.config import load_robot_config
+    return load_robot_config(args.config or robot or args.robot)
+
+
+def _progress(label):
+    """Return a progress callback printing one line per finished episode batch."""
+    start = time.perf_counter()
+
+    def report(done, total):
+        print(f'{label}: {done}/{total} episodes, {time.perf_counter() - start:.0f} s',
+              flush=True)
+    return report
+
+
+def run_collect(args):
+    """Collect episodes into a dataset file."""
+    from meta_mpc_ros.pipeline.collect import collect
+    config = _config(args)
+    count = args.episodes or config.collection.episodes_per_iteration
+    start = time.perf_counter()
+    dataset = collect(config, count, args.seed, args.checkpoint or None, args.adapter,
+                      args.workers, _progress('collect'))
+    dataset.save(args.out)
+    control_dt = dataset.metadata['control_dt']
+    print(f'wrote {args.out}: {len(dataset)} trajectories, {dataset.steps} transitions '
+          f'({dataset.steps * control_dt / 3600:.3f} sim-hours) over {len(dataset.tasks)} '
+          f'tasks in {time.perf_counter() - start:.0f} s')
+    return 0
+
+
+def run_train(args):
+    """Train (or iterate collect-and-train) and write a checkpoint."""
+    from meta_mpc_ros.pipeline import train as training
+    config = _config(args)
+    segments = None
+    if args.segments:
+        import yaml
+        segments = [tuple(item) for item in yaml.safe_load(pathlib.Path(args.segments)
+                                                           .read_text())]
+    if args.iterate:
+        from meta_mpc_ros.pipeline.iterate import iterate
+        summary = iterate(config, args.method, args.out, args.iterate, args.episodes,
+                          args.seed, args.data, args.workers, args.iterations or None)
+    else:
+        if not args.data:
+            raise SystemExit('meta-mpc train: --data is required (or use --iterate)')
+        dataset = training.load_data(args.data, config, segments=segments)
+        summary = training.train(config, args.method, dataset, args.out,
+                                 resume=args.resume or None,
+                                 iterations=args.iterations or None)
+    print(json.dumps({key: summary[key] for key in (
+        'method', 'iterations', 'best_validation_loss', 'seconds', 'transitions',
+        'sim_hours', 'tasks')}, indent=1))
+    print(f'wrote {args.out}')
+    return 0
+
+
+def run_evaluate(args):
+    """Evaluate a checkpoint in closed loop and write the report."""
+    from meta_mpc_ros.models import resolve_checkpoint
+    from meta_mpc_ros.pipeline.evaluate import evaluate, write_report
+    config = _config(args)
+    checkpoint = resolve_checkpoint(args.checkpoint, config.robot, args.adapter)
+    switch = (args.switch_step, args.switch_condition) if args.switch_condition else None
+    report, runs = evaluate(config, checkpoint, args.adapter, args.condition, args.episodes,
+                            args.seed, args.task, switch, args.steps or None, args.device,
+                            record_frames=bool(args.video))
+    reference = None
+    if config.robot == 'millirobot':
+        from meta_mpc_ros.sim.registry import make_env
+        env = make_env('millirobot', task=args.task)
+        reference = env.task_path.points
+        env.close()
+    write_report(report, runs, args.json or None, args.plot or None, args.video or None,
+                 reference)
+    shown = {key: report[key] for key in ('cost', 'cost_std', 'prediction_error_before',
+                                          'prediction_error_after', 'step_ms_median',
+                                          'distance_mean_m')}
+    print(json.dumps(shown, indent=1))
+    return 0

@@ -1,0 +1,117 @@
+"""
+Run one episode of a policy in an environment and keep everything it shows.
+
+Used by collection (trajectories for training), evaluation (costs, prediction errors,
+timings) and the demo. A condition switch mid-episode splits the trajectory into two
+tasks, so no training window crosses it.
+
+The K-step prediction error of an adaptive agent at step s is the model's normalised
+one-step MSE over the K transitions that follow s: once with theta* ("before
+adaptation") and once with the model adapted at s ("after"), the paper's measure of
+whether adaptation helps.
+"""
+
+from collections import deque
+from dataclasses import dataclass, field
+import time
+
+from meta_mpc_ros.core.adapters import Window, window_loss
+from meta_mpc_ros.core.dataset import Trajectory
+from meta_mpc_ros.pipeline.agents import AdaptiveAgent
+import numpy as np
+import torch
+
+
+@dataclass
+class Episode:
+    """Arrays of one episode: T steps, states (T+1, nx), actions (T, nu)."""
+
+    states: list = field(default_factory=list)
+    actions: list = field(default_factory=list)
+    costs: list = field(default_factory=list)
+    infos: list = field(default_factory=list)
+    step_ms: list = field(default_factory=list)
+    frames: list = field(default_factory=list)
+    error_before: list = field(default_factory=list)
+    error_after: list = field(default_factory=list)
+    conditions: list = field(default_factory=list)
+    switch_step: int = None
+
+    @property
+    def steps(self):
+        """Return T."""
+        return len(self.actions)
+
+    def trajectories(self):
+        """Return one Trajectory per condition segment, labelled with its condition."""
+        states, actions = np.array(self.states), np.array(self.actions)
+        cuts = [0] + [t for t in range(1, self.steps)
+                      if self.conditions[t] != self.conditions[t - 1]] + [self.steps]
+        return [Trajectory(states[a:b + 1], actions[a:b], self.conditions[a])
+                for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def run_episode(env, policy, seed, steps=None, options=None, switch=None,
+                record_frames=False, frame_every=1, prediction_horizon=0,
+                until_done=True):
+    """
+    Run a policy for one episode.
+
+    :param env: a registry environment.
+    :param policy: RandomPolicy or AdaptiveAgent (reset/act/observe).
+    :param seed: reset seed.
+    :param steps: step limit (default: until the env ends the episode).
+    :param options: reset options (task, condition).
+    :param switch: optional (step, condition spec): change the world at that step.
+    :param record_frames: keep rendered frames (every `frame_every` steps).
+    :param prediction_horizon: K for the K-step prediction error (0: not measured).
+    :param until_done: stop when the task ends (path finished, episode truncated);
+        collection runs the full `steps` instead, stopping only if the robot falls.
+    :return: Episode
+    """
+    state, _ = env.reset(seed=seed, options=options)
+    policy.reset(env)
+    episode = Episode(states=[state])
+    measure = prediction_horizon > 0 and isinstance(policy, AdaptiveAgent)
+    pending = deque()
+    limit = steps if steps is not None else 10 ** 9
+    for t in range(limit):
+        if switch is not None and t == switch[0]:
+            env.set_condition(switch[1])
+            episode.switch_step = t
+        condition = env.condition
+        start = time.perf_counter()
+        action = policy.act(state, t * env.control_dt)
+        episode.step_ms.append((time.perf_counter() - start) * 1e3)
+        if measure:
+            pending.append((t, policy.adapted))
+        next_state, reward, terminated, truncated, info = env.step(action)
+        policy.observe(state, action, next_state)
+        episode.states.append(next_state)
+        episode.actions.append(np.asarray(action, dtype=np.float64))
+        episode.costs.append(-reward)
+        episode.infos.append(info)
+        episode.conditions.append(condition)
+        if record_frames and t % frame_every == 0:
+            episode.frames.append(env.render())
+        if measure and t - pending[0][0] + 1 == prediction_horizon:
+            _score_prediction(policy, episode, *pending.popleft())
+        state = next_state
+        if info.get('fallen') or (until_done and (terminated or truncated)):
+            break
+    return episode
+
+
+def _score_prediction(agent, episode, start, adapted):
+    """Score theta* and the model adapted at `start` on the K transitions after it."""
+    states = np.array(episode.states[start:])
+    actions = np.array(episode.actions[start:])
+    future = Window.from_arrays(states, actions, agent.device)
+    with torch.no_grad():
+        before = float(window_loss(agent.model, agent.meta_params, future, agent.meta_context))
+        if adapted is None:
+            after = before
+        else:
+            after = float(window_loss(agent.model, adapted.params, future, adapted.context))
+    episode.error_before.append((start, before))
+    episode.error_after.append((start, after))

@@ -1,0 +1,57 @@
+"""
+The paper's Algorithm 1: alternate collection and (meta-)training.
+
+Collection uses the current controller; training uses all data gathered so far.
+
+Round 0 acts randomly (unless data is given); each later round acts with the adaptive
+controller of the previous round's model (plus exploration noise), appends its
+episodes to the aggregate dataset, and trains on it starting from that model.
+"""
+
+import pathlib
+import shutil
+
+from meta_mpc_ros.pipeline.collect import collect, merge
+from meta_mpc_ros.pipeline.train import load_data, train
+
+METHOD_ADAPTER = {'mb': 'mb', 'grbal': 'grbal', 'rebal': 'rebal'}
+
+
+def iterate(config, method, out, rounds, episodes, seed, initial_data=(), workers=0,
+            iterations=None):
+    """
+    Run `rounds` rounds of collect-then-train; write the last model to `out`.
+
+    :return: the last round's training summary, with `rounds` listing every round's
+        data volume and validation loss.
+    """
+    out = pathlib.Path(out)
+    datasets = [load_data(initial_data, config)] if initial_data else []
+    checkpoint, history = None, []
+    for round_index in range(rounds):
+        data = collect(config, episodes or config.collection.episodes_per_iteration,
+                       seed + round_index, checkpoint, METHOD_ADAPTER[method], workers)
+        datasets.append(data)
+        merged = merge(datasets)
+        round_out = out.with_name(f'{out.stem}_round{round_index}{out.suffix}')
+        summary = train(config, method, merged, round_out, warm_start=checkpoint,
+                        iterations=iterations)
+        history.append({'round': round_index, 'collected_with': data.metadata['policy'],
+                        'transitions': merged.steps, 'sim_hours': summary['sim_hours'],
+                        'best_validation_loss': summary['best_validation_loss'],
+                        'initial_validation_loss': _initial_validation(summary),
+                        'seconds': summary['seconds']})
+        print(f'round {round_index}: {merged.steps} transitions, validation '
+              f'{summary["best_validation_loss"]:.4g}', flush=True)
+        checkpoint = round_out
+    shutil.copyfile(checkpoint, out)
+    summary['rounds'] = history
+    return summary
+
+
+def _initial_validation(summary):
+    """Return the validation loss measured before the round's first update."""
+    import csv
+    with open(summary['log']) as stream:
+        rows = list(csv.DictReader(stream))
+    return float(rows[0]['validation_loss']) if rows else None

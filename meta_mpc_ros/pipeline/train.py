@@ -1,0 +1,152 @@
+"""
+Train a checkpoint (MB, GrBAL or ReBAL) from datasets or rosbag2 recordings.
+
+Data paths may be dataset files (.npz, from `meta-mpc collect`) or rosbag2
+directories (sqlite3 or mcap, from our recorder or `ros2 bag record`), which are
+turned into trajectories with the state estimator the live graph uses.
+"""
+
+import csv
+import dataclasses
+import pathlib
+import time
+
+from meta_mpc_ros.core.checkpoint import load_checkpoint, save_checkpoint
+from meta_mpc_ros.core.dataset import TrajectoryDataset
+from meta_mpc_ros.core.meta_training import fit_normalizer, Trainer, TrainingState
+from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
+from meta_mpc_ros.pipeline.collect import merge
+from meta_mpc_ros.sim.registry import make_env
+import torch
+
+
+def robot_specs(robot):
+    """Return (state_spec, action_spec, control_dt) of a registered robot."""
+    env = make_env(robot)
+    try:
+        return env.state_spec, env.action_spec, env.control_dt
+    finally:
+        env.close()
+
+
+def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=None):
+    """
+    Read and merge training data.
+
+    :param paths: dataset .npz files and/or rosbag2 directories.
+    :param segments: optional list of (start_s, end_s, label) to split bags by, instead
+        of the recorded terrain label.
+    :return: TrajectoryDataset
+    """
+    datasets = []
+    for path in map(pathlib.Path, paths):
+        if path.is_dir():
+            from meta_mpc_ros.data.bag_dataset import dataset_from_bags
+            control_dt = robot_specs(robot_config.robot)[2]
+            datasets.append(dataset_from_bags([path], control_dt,
+                                              robot_config.training.past_steps,
+                                              label_topic=label_topic, segments=segments))
+        else:
+            datasets.append(TrajectoryDataset.load(path))
+    if not datasets:
+        raise ValueError('no training data given')
+    robots = {d.metadata.get('robot', robot_config.robot) for d in datasets}
+    if robots != {robot_config.robot}:
+        raise ValueError(f'data is for {sorted(robots)}, the config for {robot_config.robot}')
+    return merge(datasets)
+
+
+def build_model(robot_config, method, state_spec, action_spec, seed):
+    """Return a freshly initialised DynamicsModel for a method."""
+    settings = robot_config.model
+    config = ModelConfig(state_spec.dim, action_spec.dim, state_spec.model_input_indices,
+                         tuple(settings.hidden_sizes), settings.activation,
+                         settings.context_dim if method == 'rebal' else 0, settings.encoder)
+    return DynamicsModel(config).reset_parameters(torch.Generator().manual_seed(seed))
+
+
+def _state_to_dict(state):
+    """Return a TrainingState as a dict that torch.load(weights_only=True) accepts."""
+    return {'iteration': state.iteration, 'best_validation': state.best_validation,
+            'evaluations_without_improvement': state.evaluations_without_improvement,
+            'history': state.history, 'optimizer': state.optimizer,
+            'generator': state.generator}
+
+
+def train(robot_config, method, dataset, out, resume=None, warm_start=None, iterations=None,
+          log_dir=None, progress=True):
+    """
+    Train and save a checkpoint.
+
+    :param method: mb, grbal or rebal.
+    :param dataset: TrajectoryDataset.
+    :param out: checkpoint path to write.
+    :param resume: a checkpoint written by this function to continue (same data).
+    :param warm_start: a checkpoint whose theta* starts training (Algorithm 1 rounds).
+    :param iterations: override the config's iteration count.
+    :param log_dir: where training.csv goes (default: next to `out`).
+    :return: dict summary (best validation loss, iterations, seconds, data volume).
+    """
+    config = dataclasses.replace(robot_config.training, method=method,
+                                 **({'iterations': iterations} if iterations else {}))
+    state_spec, action_spec, control_dt = robot_specs(robot_config.robot)
+    generator = torch.Generator().manual_seed(config.seed)
+    train_set, validation_set = dataset.split(config.validation_fraction, generator)
+    state = None
+    if resume is not None:
+        checkpoint = load_checkpoint(resume, robot=robot_config.robot)
+        if checkpoint.training_state is None or checkpoint.method != method:
+            raise ValueError(f'{resume}: no {method} training state to resume from')
+        model = checkpoint.model
+        saved = checkpoint.training_state
+        state = TrainingState(saved['iteration'], saved['best_validation'],
+                              checkpoint.params, checkpoint.step_size,
+                              saved['evaluations_without_improvement'],
+                              list(saved['history']), saved['optimizer'], saved['generator'])
+    elif warm_start is not None:
+        model = load_checkpoint(warm_start, robot=robot_config.robot).model
+        fit_normalizer(model, train_set)
+    else:
+        model = build_model(robot_config, method, state_spec, action_spec, config.seed)
+        fit_normalizer(model, train_set)
+    trainer = Trainer(model, train_set, validation_set, config, state=state)
+    out = pathlib.Path(out)
+    log_path = pathlib.Path(log_dir or out.parent) / f'{out.stem}_training.csv'
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    bar = _progress_bar(config.iterations, trainer.state.iteration, method) if progress else None
+    start = time.perf_counter()
+    with open(log_path, 'a', newline='') as stream:
+        writer = csv.DictWriter(stream, ['iteration', 'train_loss', 'validation_loss', 'best',
+                                         'seconds'])
+        if stream.tell() == 0:
+            writer.writeheader()
+
+        def on_evaluation(record):
+            writer.writerow(record)
+            stream.flush()
+            if bar is not None:
+                bar.set_postfix(validation=f'{record["validation_loss"]:.4g}')
+
+        final = trainer.train(on_evaluation=on_evaluation,
+                              on_step=(lambda i, loss: bar.update(1)) if bar else None)
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - start
+    summary = {
+        'method': method, 'robot': robot_config.robot, 'iterations': final.iteration,
+        'best_validation_loss': final.best_validation, 'seconds': seconds,
+        'transitions': dataset.steps, 'sim_hours': dataset.steps * control_dt / 3600.0,
+        'trajectories': len(dataset), 'tasks': len(dataset.tasks),
+        'config': config.to_dict(), 'model': robot_config.model.__dict__,
+        'data': dataset.metadata, 'log': str(log_path)}
+    save_checkpoint(out, trainer.model, method, robot_config.robot, state_spec, action_spec,
+                    trainer.detached_step_size() if method == 'grbal' else None, summary,
+                    _state_to_dict(final))
+    return summary
+
+
+def _progress_bar(total, initial, method):
+    """Return a tqdm progress bar over iterations."""
+    from tqdm import tqdm
+    return tqdm(total=total, initial=initial, desc=f'train {method}', unit='it',
+                dynamic_ncols=True, mininterval=1.0)
