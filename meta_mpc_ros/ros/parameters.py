@@ -70,13 +70,17 @@ class ParameterSpec:
         return descriptor
 
 
-def declare_parameters(node, specs):
+def declare_parameters(node, specs, on_change=None):
     """
     Declare every parameter of a node and validate their starting values.
 
     :param node: the rclpy Node.
     :param specs: tuple of ParameterSpec.
-    :return: dict name -> value as set at start (defaults overridden by --ros-args).
+    :param on_change: optional function(name, value) called for each dynamic parameter
+        after a set request passed validation (rclpy runs the newest set-callback first,
+        so applying values in a separate callback could apply invalid ones).
+    :return: dict name -> value as set at start (defaults overridden by --ros-args);
+        dynamic changes are written back into it.
     :raises ValueError: when a starting value is invalid, with every reason.
     """
     by_name = {spec.name: spec for spec in specs}
@@ -105,6 +109,14 @@ def declare_parameters(node, specs):
             error = spec.validate(parameter.value)
             if error:
                 return SetParametersResult(successful=False, reason=error)
+        for parameter in parameters:
+            if parameter.name not in by_name:
+                continue
+            if on_change is not None:
+                error = on_change(parameter.name, parameter.value)
+                if error:
+                    return SetParametersResult(successful=False, reason=error)
+            values[parameter.name] = parameter.value
         return SetParametersResult(successful=True)
 
     node.add_on_set_parameters_callback(on_set)

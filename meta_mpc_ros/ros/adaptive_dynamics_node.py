@@ -1,0 +1,127 @@
+"""
+adaptive_dynamics_node: adapt the meta-trained model to each new window; publish it.
+
+On every /meta_mpc/transitions window it runs the chosen adapter (GrBAL's step from
+theta*, ReBAL's context, MB+DE's fine-tuning, or nothing for MB) and publishes a
+versioned, stamped update on /meta_mpc/model (core.model_update: safetensors bytes in
+a UInt8MultiArray). /diagnostics report, per window: the error before and after
+adapting (on the window itself), the error of the previous update on the newest
+transition (which it had not seen), and the adaptation time.
+"""
+
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from meta_mpc_ros.core.adapters import ADAPTERS, make_adapter, Window, window_loss
+from meta_mpc_ros.core.checkpoint import load_checkpoint
+from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
+from meta_mpc_ros.models import check_adapter_fits, resolve_checkpoint
+from meta_mpc_ros.ros import conversions
+from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
+from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
+from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Float64MultiArray, UInt8MultiArray
+import torch
+
+PARAMETERS = (
+    ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),
+    ParameterSpec('adapter', 'grbal', 'Online adaptation: mb, de, grbal or rebal.',
+                  choices=ADAPTERS),
+    ParameterSpec('checkpoint', '', 'Checkpoint file; empty uses the shipped model for the '
+                  'robot and adapter.'),
+    ParameterSpec('device', 'cpu', 'Torch device for adaptation: cpu or cuda.',
+                  choices=('cpu', 'cuda')),
+    ParameterSpec('threads', 1, 'Torch CPU threads of this process.', bounds=(1, 64)),
+    ParameterSpec('de_steps', 5, 'MB+DE: gradient steps per window.', bounds=(1, 100)),
+    ParameterSpec('de_learning_rate', 0.003, 'MB+DE: SGD step size.', bounds=(1e-7, 1.0)),
+    ParameterSpec('update_dtype', 'float32', 'Parameter dtype in model updates.',
+                  choices=('float32', 'bfloat16')),
+)
+
+
+class AdaptiveDynamicsNode(Node):
+    """Hold theta*; adapt on each window and publish the adapted model."""
+
+    def __init__(self):
+        super().__init__('adaptive_dynamics_node')
+        self.values = declare_parameters(self, PARAMETERS)
+        set_torch_threads(self.values['threads'])
+        if self.values['device'] == 'cuda' and not torch.cuda.is_available():
+            raise ValueError('device cuda requested but CUDA is not available')
+        self.device = torch.device(self.values['device'])
+        adapter_name = self.values['adapter']
+        path = resolve_checkpoint(self.values['checkpoint'], self.values['robot'], adapter_name)
+        self.checkpoint = load_checkpoint(path, self.device, robot=self.values['robot'])
+        check_adapter_fits(adapter_name, self.checkpoint.method)
+        self.model = self.checkpoint.model
+        self.meta_params = self.checkpoint.params
+        self.adapter = make_adapter(adapter_name, self.checkpoint.step_size,
+                                    self.values['de_steps'], self.values['de_learning_rate'])
+        self.current_params = self.meta_params       # DE continues from here
+        self.previous = None                         # last published Adapted
+        self.version = 0
+        self.dtype = torch.bfloat16 if self.values['update_dtype'] == 'bfloat16' \
+            else torch.float32
+        self.drops = DropCounter(self.get_logger())
+        self.model_publisher = self.create_publisher(
+            UInt8MultiArray, '/meta_mpc/model',
+            QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        self.diagnostics_publisher = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_subscription(Float64MultiArray, '/meta_mpc/transitions', self.on_window, 10)
+        self.get_logger().info(
+            f'adapter {adapter_name} on {self.device}, checkpoint {path} '
+            f'({self.checkpoint.method}, hash {self.checkpoint.digest[:12]})')
+
+    def on_window(self, message):
+        """Adapt to a window and publish the update and diagnostics."""
+        try:
+            states, actions = conversions.read_transitions(
+                message, self.model.config.state_dim, self.model.config.action_dim)
+            window = Window.from_arrays(states, actions, self.device)
+        except ValueError as error:
+            self.drops.drop('transitions', error)
+            return
+        start = time.perf_counter()
+        params = self.meta_params if self.adapter.restarts_from_meta else self.current_params
+        adapted = self.adapter.adapt(self.model, params, window)
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
+        adapt_ms = (time.perf_counter() - start) * 1e3
+        with torch.no_grad():
+            zero = self._zero_context()
+            before = float(window_loss(self.model, self.meta_params, window, zero))
+            after = float(window_loss(self.model, adapted.params, window, adapted.context))
+            newest = Window(window.states[-2:], window.actions[-1:])
+            forward = float('nan') if self.previous is None else float(
+                window_loss(self.model, self.previous.params, newest, self.previous.context))
+        if not self.adapter.restarts_from_meta:
+            self.current_params = adapted.params
+        self.previous = adapted
+        self.version += 1
+        stamp_ns = self.get_clock().now().nanoseconds
+        info = UpdateInfo(self.version, stamp_ns, self.adapter.name, self.checkpoint.digest,
+                          before, after, adapt_ms)
+        payload = pack_update(adapted, adapted.params is self.meta_params, info, self.dtype)
+        self.model_publisher.publish(UInt8MultiArray(data=payload))
+        values = {'version': self.version, 'adapter': self.adapter.name,
+                  'window_loss_before': before, 'window_loss_after': after,
+                  'newest_transition_loss': forward, 'adapt_ms': adapt_ms,
+                  'update_bytes': len(payload)}
+        values.update(self.drops.as_values())
+        self.diagnostics_publisher.publish(diagnostic_array(
+            [diagnostic_status(f'{self.get_name()}: adaptation', 'ok',
+                               f'{self.adapter.name} update {self.version}', values)],
+            self.get_clock().now().to_msg()))
+
+    def _zero_context(self):
+        """Return ReBAL's 'no history' context, or None for other models."""
+        if not self.model.config.context_dim:
+            return None
+        return torch.zeros(self.model.config.context_dim, device=self.device)
+
+
+def main(args=None):
+    """Run the node until shutdown."""
+    return run_node(AdaptiveDynamicsNode, args)

@@ -1,0 +1,244 @@
+"""
+mppi_controller_node: plan with the latest adapted model; publish /cmd.
+
+Each new /meta_mpc/state triggers one planning step (so the control rate is the
+estimator's) with core.controller.MPCController. Safety rules from the design:
+
+- stale state (nothing for `state_timeout_s` of wall time, e.g. the simulator or the
+  estimator stopped): publish a zero command and report it;
+- missing or stale model (no valid update for `model_timeout_s`): plan with theta*
+  and say so in diagnostics;
+- bad messages (NaN, wrong sizes, foreign models) are dropped, counted and reported.
+
+Publishes /cmd, /meta_mpc/plan (Path), /meta_mpc/rollouts (MarkerArray, thinned) and
+/diagnostics (compute time, model age and version, fallback, drops).
+"""
+
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from meta_mpc_ros.core.checkpoint import load_checkpoint
+from meta_mpc_ros.core.controller import ControllerConfig, MPCController, PLANNERS
+from meta_mpc_ros.core.costs import build_cost
+from meta_mpc_ros.core.model_update import unpack_update
+from meta_mpc_ros.models import resolve_checkpoint
+from meta_mpc_ros.ros import conversions
+from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
+from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
+from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
+from nav_msgs.msg import Path
+import numpy as np
+from rclpy.clock import Clock, ClockType
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray, UInt8MultiArray
+import torch
+from visualization_msgs.msg import MarkerArray
+
+COST_PARAMETERS = (
+    ('path_tracking', 'weight', 1.0), ('path_tracking', 'distance', 3.0),
+    ('path_tracking', 'heading', 0.3), ('path_tracking', 'progress', 3.0),
+    ('control_effort', 'weight', 0.0), ('action_rate', 'weight', 0.002))
+
+PARAMETERS = (
+    ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),
+    ParameterSpec('checkpoint', '', 'Checkpoint holding theta* (the fallback model); empty '
+                  'uses the shipped GrBAL model for the robot.'),
+    ParameterSpec('device', 'cpu', 'Torch device for planning: cpu or cuda.',
+                  choices=('cpu', 'cuda')),
+    ParameterSpec('threads', 1, 'Torch CPU threads of this process.', bounds=(1, 64)),
+    ParameterSpec('planner', 'mppi', 'mppi, random_shooting or cem.', choices=PLANNERS),
+    ParameterSpec('num_samples', 500, 'K: sampled action sequences per step.',
+                  bounds=(2, 100000)),
+    ParameterSpec('horizon', 15, 'H: planned steps (of one control period each).',
+                  bounds=(1, 500)),
+    ParameterSpec('iterations', 1, 'Sample-and-update rounds per control step.',
+                  bounds=(1, 50)),
+    ParameterSpec('temperature', 0.05, 'MPPI lambda (lower trusts the best samples more).',
+                  bounds=(1e-6, 1e6), dynamic=True),
+    ParameterSpec('noise_sigma', [6.0, 6.0], 'MPPI noise std per action entry, rad/s.',
+                  bounds=(1e-6, 1e3), dynamic=True),
+    ParameterSpec('smoothing_window', 1, 'Moving-average window over the plan (1: none).',
+                  bounds=(1, 100)),
+    ParameterSpec('dtype', 'bfloat16', 'Model precision while planning.',
+                  choices=('float32', 'bfloat16')),
+    ParameterSpec('lookahead_m', 1.0, 'Length of the reference segment the cost sees, m.',
+                  bounds=(0.05, 100.0)),
+    ParameterSpec('state_timeout_s', 0.5, 'No state for this long (wall s): zero command.',
+                  bounds=(0.01, 60.0)),
+    ParameterSpec('model_timeout_s', 1.0, 'Model update older than this (sim s): use theta*.',
+                  bounds=(0.01, 3600.0)),
+    ParameterSpec('rollouts_shown', 20, 'Sampled rollouts drawn on /meta_mpc/rollouts.',
+                  bounds=(0, 1000)),
+    ParameterSpec('frame_id', 'odom', 'Frame of the plan and rollouts.'),
+    ParameterSpec('seed', 0, 'Seed of the planner noise.', bounds=(0, 2 ** 31 - 1)),
+) + tuple(
+    ParameterSpec(f'cost.{term}.{key}', default, f'Cost term {term}: {key}.',
+                  bounds=(0.0, 1e6), dynamic=True)
+    for term, key, default in COST_PARAMETERS)
+
+
+class MPPIControllerNode(Node):
+    """Plan at the control rate with the latest adapted model and publish commands."""
+
+    def __init__(self):
+        super().__init__('mppi_controller_node')
+        self.values = declare_parameters(self, PARAMETERS, self.apply_dynamic)
+        set_torch_threads(self.values['threads'])
+        values = self.values
+        if values['device'] == 'cuda' and not torch.cuda.is_available():
+            raise ValueError('device cuda requested but CUDA is not available')
+        path = resolve_checkpoint(values['checkpoint'], values['robot'], 'grbal')
+        self.checkpoint = load_checkpoint(path, values['device'], robot=values['robot'])
+        self.model = self.checkpoint.model
+        self.meta_params = self.checkpoint.params
+        self.action_dim = self.checkpoint.action_spec.dim
+        if len(values['noise_sigma']) != self.action_dim:
+            raise ValueError(f'noise_sigma needs {self.action_dim} entries')
+        context_dim = self.model.config.context_dim
+        meta_context = torch.zeros(context_dim, device=values['device']) if context_dim \
+            else None
+        self.cost = build_cost(self.cost_specs(), self.checkpoint.state_spec)
+        self.controller = MPCController(
+            self.model, self.meta_params, meta_context, self.cost, self.checkpoint.state_spec,
+            self.checkpoint.action_spec, ControllerConfig(
+                values['planner'], values['num_samples'], values['horizon'],
+                values['iterations'], values['temperature'], tuple(values['noise_sigma']),
+                values['smoothing_window'], dtype=values['dtype'],
+                lookahead_m=values['lookahead_m'], model_timeout_s=values['model_timeout_s'],
+                seed=values['seed']), values['device'])
+        self.drops = DropCounter(self.get_logger())
+        self.last_state_wall = None
+        self.stopped = False
+        self.last = None
+        self.steps = 0
+        self.cmd_publisher = self.create_publisher(Float64MultiArray, '/cmd', 10)
+        self.plan_publisher = self.create_publisher(Path, '/meta_mpc/plan', 10)
+        self.rollouts_publisher = self.create_publisher(MarkerArray, '/meta_mpc/rollouts', 10)
+        self.diagnostics_publisher = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_subscription(JointState, '/meta_mpc/state', self.on_state, 10)
+        self.create_subscription(UInt8MultiArray, '/meta_mpc/model', self.on_model, QoSProfile(
+            depth=1, reliability=ReliabilityPolicy.RELIABLE))
+        self.create_subscription(Path, '/meta_mpc/reference', self.on_reference, QoSProfile(
+            depth=1, reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        wall = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(min(0.1, values['state_timeout_s'] / 2), self.watchdog, clock=wall)
+        self.create_timer(1.0, self.report, clock=wall)
+        self.get_logger().info(f'planner {values["planner"]} K={values["num_samples"]} '
+                               f'H={values["horizon"]} {values["dtype"]}, fallback model {path}')
+
+    def cost_specs(self):
+        """Return the cost terms from the cost.* parameters."""
+        specs = {}
+        for term, key, _ in COST_PARAMETERS:
+            specs.setdefault(term, {'name': term})[key] = self.values[f'cost.{term}.{key}']
+        return list(specs.values())
+
+    def apply_dynamic(self, name, value):
+        """Apply a validated dynamic parameter; return an error text or None."""
+        planner = self.controller.planner
+        if name == 'temperature' and hasattr(planner, 'set_temperature'):
+            planner.set_temperature(value)
+        elif name == 'noise_sigma' and hasattr(planner, 'set_noise_sigma'):
+            if len(value) != self.action_dim:
+                return f'noise_sigma needs {self.action_dim} entries'
+            planner.set_noise_sigma(list(value))
+        elif name.startswith('cost.'):
+            _, term, key = name.split('.')
+            for candidate in self.cost.terms:
+                if candidate.name == term:
+                    setattr(candidate, key, float(value))
+        return None
+
+    def now_seconds(self):
+        """Return ROS time (sim time under use_sim_time), s."""
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def on_reference(self, message):
+        """Follow a new reference path."""
+        try:
+            self.controller.set_path(conversions.read_reference_path(message))
+        except ValueError as error:
+            self.drops.drop('reference', error)
+
+    def on_model(self, message):
+        """Verify and take an adapted model update."""
+        try:
+            adapted, info = unpack_update(message.data.tobytes() if hasattr(
+                message.data, 'tobytes') else bytes(message.data), self.model,
+                self.meta_params, self.checkpoint.digest, self.values['device'])
+        except ValueError as error:
+            self.drops.drop('model', error)
+            return
+        self.controller.set_model(adapted, info.version, self.now_seconds())
+
+    def on_state(self, message):
+        """Plan for a new state and publish the command, plan and rollouts."""
+        try:
+            state, _ = conversions.read_state(message, self.checkpoint.state_spec.names)
+        except ValueError as error:
+            self.drops.drop('state', error)
+            return
+        self.last_state_wall = time.monotonic()
+        if self.controller.uses_path and self.controller.tracker is None:
+            self.publish_command(np.zeros(self.action_dim), 'no reference path yet')
+            return
+        result = self.controller.act(state, self.now_seconds())
+        self.last = result
+        self.steps += 1
+        self.stopped = False
+        self.publish_command(result.action)
+        stamp = message.header.stamp
+        frame = self.values['frame_id']
+        spec = self.checkpoint.state_spec
+        xy = spec.indices('x', 'y')
+        yaw = np.arctan2(result.plan_states[:, spec.index('sin_yaw')],
+                         result.plan_states[:, spec.index('cos_yaw')])
+        self.plan_publisher.publish(conversions.plan_message(
+            np.column_stack([result.plan_states[:, xy], yaw]), frame, stamp))
+        if self.values['rollouts_shown']:
+            shown = result.rollouts[:self.values['rollouts_shown'], :, list(xy)].float()
+            self.rollouts_publisher.publish(conversions.rollouts_marker_array(
+                shown.cpu().numpy(), frame, stamp, self.values['rollouts_shown']))
+
+    def publish_command(self, action, reason=None):
+        """Publish a command; a reason marks a safety stop."""
+        self.cmd_publisher.publish(conversions.command_message(action))
+        if reason is not None and not self.stopped:
+            self.get_logger().warning(f'zero command: {reason}')
+        self.stopped = reason is not None
+
+    def watchdog(self):
+        """Stop the robot when states stop arriving."""
+        if self.last_state_wall is None:
+            return
+        if time.monotonic() - self.last_state_wall > self.values['state_timeout_s']:
+            self.publish_command(np.zeros(self.action_dim), 'stale state')
+
+    def report(self):
+        """Publish diagnostics about planning, the model in use and drops."""
+        last = self.last
+        age = self.controller.model_age(self.now_seconds())
+        fallback = last.fallback if last else True
+        values = {'steps': self.steps, 'compute_ms': last.compute_ms if last else 0.0,
+                  'model_version': self.controller.model_version,
+                  'model_age_s': age if np.isfinite(age) else -1.0,
+                  'fallback_to_meta_model': fallback, 'zero_command': self.stopped,
+                  'path_distance_m': last.path_distance if last else 0.0}
+        values.update(self.drops.as_values())
+        if self.stopped:
+            level, text = 'error', 'zero command: stale state'
+        elif fallback:
+            level, text = 'warn', 'planning with theta* (no fresh adapted model)'
+        else:
+            level, text = 'ok', f'planning with adapted model v{self.controller.model_version}'
+        self.diagnostics_publisher.publish(diagnostic_array(
+            [diagnostic_status(f'{self.get_name()}: control', level, text, values)],
+            self.get_clock().now().to_msg()))
+
+
+def main(args=None):
+    """Run the node until shutdown."""
+    return run_node(MPPIControllerNode, args)

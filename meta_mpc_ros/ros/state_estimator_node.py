@@ -1,0 +1,130 @@
+"""
+state_estimator_node: /odom, /joint_states and /cmd in; the state and its window out.
+
+It feeds core.estimator.StateEstimator (the same class offline training replays bags
+through) and publishes, at the control rate:
+
+    /meta_mpc/state        sensor_msgs/JointState as a stamped named vector
+    /meta_mpc/transitions  std_msgs/Float64MultiArray: the last M+1 states, M actions
+    /diagnostics           samples, staleness, dropped messages
+"""
+
+from diagnostic_msgs.msg import DiagnosticArray
+from meta_mpc_ros.core.estimator import StateEstimator
+from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE, MOTOR_JOINTS
+from meta_mpc_ros.ros import conversions
+from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
+from meta_mpc_ros.ros.node_tools import DropCounter, run_node
+from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
+from nav_msgs.msg import Odometry
+from rclpy.clock import Clock, ClockType
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray
+
+PARAMETERS = (
+    ParameterSpec('control_rate_hz', 10.0, 'Rate of state samples and transitions, Hz.',
+                  bounds=(0.5, 200.0)),
+    ParameterSpec('window', 16, 'M: transitions in each published adaptation window.',
+                  bounds=(1, 512)),
+    ParameterSpec('stale_timeout_s', 0.5, 'Odometry older than this (sim time) is stale; '
+                  'the window restarts after a gap.', bounds=(0.01, 60.0)),
+    ParameterSpec('motor_joints', list(MOTOR_JOINTS),
+                  'JointState names of the left and right crank joints.'),
+    ParameterSpec('diagnostics_period_s', 1.0, 'Period of /diagnostics reports, wall s.',
+                  bounds=(0.05, 60.0)),
+)
+
+
+class StateEstimatorNode(Node):
+    """Sample the millirobot's state at the control rate; publish it and its window."""
+
+    def __init__(self):
+        super().__init__('state_estimator_node')
+        self.values = declare_parameters(self, PARAMETERS)
+        if len(self.values['motor_joints']) != 2:
+            raise ValueError('motor_joints needs exactly two names (left, right)')
+        self.estimator = StateEstimator(1.0 / self.values['control_rate_hz'],
+                                        self.values['window'], self.values['stale_timeout_s'])
+        self.drops = DropCounter(self.get_logger())
+        self.samples = 0
+        self.windows = 0
+        self.state_publisher = self.create_publisher(JointState, '/meta_mpc/state', 10)
+        self.transitions_publisher = self.create_publisher(Float64MultiArray,
+                                                           '/meta_mpc/transitions', 10)
+        self.diagnostics_publisher = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.create_subscription(Odometry, '/odom', self.on_odometry, 20)
+        self.create_subscription(JointState, '/joint_states', self.on_joints, 20)
+        self.create_subscription(Float64MultiArray, '/cmd', self.on_command, 10)
+        # Staleness is judged on the measurements' clock (sim time), reported on wall time
+        # so that a stopped simulator (no /clock) is still reported.
+        self.create_timer(self.values['diagnostics_period_s'], self.report,
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
+
+    def now_seconds(self):
+        """Return the node's ROS time (sim time under use_sim_time) in s."""
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def on_odometry(self, message):
+        """Record odometry, then sample if due."""
+        try:
+            position, orientation, linear, angular, stamp = conversions.read_odometry(message)
+        except ValueError as error:
+            self.drops.drop('odom', error)
+            return
+        self.estimator.on_odometry(stamp, position, orientation, linear, angular)
+        self.publish_sample()
+
+    def on_joints(self, message):
+        """Record the motor joints, then sample if due."""
+        try:
+            angles, rates = conversions.read_joint_states(message, self.values['motor_joints'])
+        except ValueError as error:
+            self.drops.drop('joint_states', error)
+            return
+        self.estimator.on_joints(conversions.stamp_to_seconds(message.header.stamp), angles,
+                                 rates)
+        self.publish_sample()
+
+    def on_command(self, message):
+        """Record the command applied from now on (stamped on receipt)."""
+        try:
+            command = conversions.read_command(message, MILLIROBOT_ACTION.dim)
+        except ValueError as error:
+            self.drops.drop('cmd', error)
+            return
+        self.estimator.on_command(self.now_seconds(), command)
+
+    def publish_sample(self):
+        """Publish the state (and window) if the estimator has a new sample."""
+        try:
+            sample = self.estimator.try_sample()
+        except ValueError as error:     # e.g. a degenerate quaternion
+            self.drops.drop('state', error)
+            return
+        if sample is None:
+            return
+        self.samples += 1
+        stamp = conversions.seconds_to_stamp(sample.stamp)
+        self.state_publisher.publish(conversions.state_message(
+            sample.state, MILLIROBOT_STATE.names, stamp))
+        if sample.window_states is not None:
+            self.windows += 1
+            self.transitions_publisher.publish(conversions.transitions_message(
+                sample.window_states, sample.window_actions))
+
+    def report(self):
+        """Publish diagnostics: status, counts and drops."""
+        status = self.estimator.check(self.now_seconds())
+        level = {'ok': 'ok', 'waiting': 'warn', 'stale': 'error'}[status]
+        values = {'samples': self.samples, 'windows': self.windows,
+                  'window_fill': len(self.estimator.buffer)}
+        values.update(self.drops.as_values())
+        self.diagnostics_publisher.publish(diagnostic_array(
+            [diagnostic_status(f'{self.get_name()}: estimate', level, status, values)],
+            self.get_clock().now().to_msg()))
+
+
+def main(args=None):
+    """Run the node until shutdown."""
+    return run_node(StateEstimatorNode, args)
