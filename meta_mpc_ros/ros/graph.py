@@ -1,0 +1,384 @@
+"""
+The node graph, described once: which nodes run, with which parameters.
+
+`config/graph.yaml` lists the launch arguments and the nodes; `build_graph(values)`
+checks the argument values and returns a `Graph` of `NodeEntry`s with parameter files,
+parameter overrides, remappings and extra arguments resolved. Both
+`launch/bringup.launch.py` (ros2 launch) and `meta_mpc_ros.ros.launcher` (the
+embedded launcher) turn those entries into processes, so the two cannot drift apart.
+This module imports no ROS package: it runs wherever the package does.
+
+In the YAML, a value `$name` stands for the launch argument `name`;
+`{share_path: TEMPLATE}` for the absolute path of a file in the share directory and
+`{share_file: TEMPLATE}` for the text of one, where `{name}` in TEMPLATE is replaced
+by the argument's value.
+"""
+
+from dataclasses import dataclass, field
+import datetime
+import difflib
+import math
+import pathlib
+import re
+
+from meta_mpc_ros.paths import share_path
+import yaml
+
+PACKAGE = 'meta_mpc_ros'
+ARGUMENT_TYPES = ('bool', 'string', 'name', 'file', 'directory', 'schedule')
+_NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
+_NODE_KEYS = {'package', 'executable', 'name', 'parameters', 'parameter_files', 'remappings',
+              'arguments', 'if', 'external'}
+
+
+class GraphError(ValueError):
+    """A launch argument or the graph description is invalid; the message says why."""
+
+
+@dataclass(frozen=True)
+class ArgumentSpec:
+    """
+    One launch argument: name, default (typed), description, kind and choices.
+
+    `kind` is one of ARGUMENT_TYPES (bool, or how a string is checked).
+    """
+
+    name: str
+    default: object
+    description: str
+    kind: str = 'string'
+    choices: tuple = None
+
+    @property
+    def default_text(self):
+        """Return the default as ros2 launch writes it ('true'/'false' for a bool)."""
+        if isinstance(self.default, bool):
+            return 'true' if self.default else 'false'
+        return str(self.default)
+
+    def parse(self, value):
+        """
+        Check one value of this argument and return it typed.
+
+        :param value: a string as given on a command line, or an already typed value.
+        :return: bool for a bool argument; str otherwise (files and directories absolute,
+            or '' when empty).
+        :raises GraphError: when the value is not acceptable, saying why.
+        """
+        if self.kind == 'bool':
+            return parse_bool(value, self.name)
+        if not isinstance(value, str):
+            raise GraphError(f'{self.name}: expected a string, got {value!r}')
+        value = value.strip()
+        if self.choices is not None and value not in self.choices:
+            raise GraphError(f'{self.name}: {value!r} is not one of {", ".join(self.choices)}')
+        if self.kind == 'name' and not _NAME.match(value):
+            raise GraphError(f'{self.name}: {value!r} is not a name (letters, digits, _)')
+        if self.kind == 'schedule':
+            parse_schedule(value)
+        if self.kind == 'file' and value:
+            path = pathlib.Path(value).expanduser().resolve()
+            if not path.is_file():
+                raise GraphError(f'{self.name}: no such file {value!r}')
+            return str(path)
+        if self.kind == 'directory' and value:
+            return str(pathlib.Path(value).expanduser().resolve())
+        return value
+
+
+@dataclass(frozen=True)
+class NodeEntry:
+    """
+    One node of the graph, resolved for a set of launch arguments.
+
+    :param package: ROS package of the executable.
+    :param executable: executable name (lib/<package>/<executable>).
+    :param name: node name (remapped with __node).
+    :param parameter_files: absolute paths of parameter YAML files, in order.
+    :param parameters: parameter overrides name -> value (bool, int, float, str or a
+        list of one of those); they take precedence over the files.
+    :param remappings: ((from, to), ...) topic remappings.
+    :param arguments: extra command-line arguments before --ros-args.
+    :param condition: the bool launch argument that enables the node, or None.
+    :param external: True for nodes of other packages that only ros2 launch starts.
+    :param path: explicit executable path (tests); None means the installed one.
+    """
+
+    package: str
+    executable: str
+    name: str
+    parameter_files: tuple = ()
+    parameters: dict = field(default_factory=dict)
+    remappings: tuple = ()
+    arguments: tuple = ()
+    condition: str = None
+    external: bool = False
+    path: str = None
+
+
+@dataclass(frozen=True)
+class Graph:
+    """
+    The graph for one set of launch arguments.
+
+    :param arguments: name -> typed value of every launch argument.
+    :param nodes: enabled NodeEntry's, in start order.
+    :param skipped: NodeEntry's whose condition is false.
+    :param run_dir: directory of this run (logs and bag below it by default).
+    :param log_dir: directory for node logs.
+    :param bag_dir: rosbag2 directory that the recorder creates.
+    """
+
+    arguments: dict
+    nodes: tuple
+    skipped: tuple
+    run_dir: pathlib.Path
+    log_dir: pathlib.Path
+    bag_dir: pathlib.Path
+
+    @property
+    def local_nodes(self):
+        """Return the enabled nodes that the embedded launcher starts (not external)."""
+        return tuple(node for node in self.nodes if not node.external)
+
+    @property
+    def external_nodes(self):
+        """Return the enabled nodes of other packages, started only by ros2 launch."""
+        return tuple(node for node in self.nodes if node.external)
+
+    def node(self, name):
+        """Return the enabled or skipped entry called `name`."""
+        for entry in self.nodes + self.skipped:
+            if entry.name == name:
+                return entry
+        raise KeyError(f'no node {name!r} in the graph; nodes are '
+                       f'{[entry.name for entry in self.nodes + self.skipped]}')
+
+    def missing_files(self):
+        """Return the parameter files of enabled local nodes that do not exist."""
+        return [path for node in self.local_nodes for path in node.parameter_files
+                if not pathlib.Path(path).is_file()]
+
+
+def parse_bool(value, name='value'):
+    """
+    Read a boolean as ROS launch does: true/false or 1/0, any case.
+
+    :param value: bool or string.
+    :param name: argument name for the error message.
+    :return: bool
+    :raises GraphError: for anything else.
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ('true', '1'):
+        return True
+    if text in ('false', '0'):
+        return False
+    raise GraphError(f'{name}: expected true or false, got {value!r}')
+
+
+def parse_schedule(text):
+    """
+    Check a terrain schedule 'T:SPEC;T:SPEC' and return it as [(time_s, spec), ...].
+
+    Times are sim-time seconds, non-negative and increasing; SPEC is a condition spec
+    as the simulator reads it (`carpet`, `slope_deg=8,payload_kg=0.02`); the simulator
+    checks the condition names themselves.
+
+    :param text: the schedule; '' is an empty schedule.
+    :return: list of (float, str)
+    :raises GraphError: when the syntax or the times are wrong.
+    """
+    events = []
+    for item in filter(None, (part.strip() for part in text.split(';'))):
+        time_text, colon, spec = item.partition(':')
+        try:
+            time_s = float(time_text)
+        except ValueError:
+            time_s = math.nan
+        if not colon or not spec.strip() or not math.isfinite(time_s) or time_s < 0.0:
+            raise GraphError(f'terrain_schedule: {item!r} is not TIME:SPEC with TIME >= 0 s '
+                             "(e.g. '20.0:slippery_slope,payload;40.0:carpet')")
+        if events and time_s <= events[-1][0]:
+            raise GraphError(f'terrain_schedule: times must increase, {time_s} follows '
+                             f'{events[-1][0]}')
+        events.append((time_s, spec.strip()))
+    return events
+
+
+def default_run_dir(root='runs', now=None):
+    """
+    Return a fresh run directory path root/<YYYYmmdd-HHMMSS> (not created).
+
+    :param root: parent directory.
+    :param now: datetime to use (default: now).
+    :return: absolute pathlib.Path that does not exist yet.
+    """
+    stamp = (now or datetime.datetime.now()).strftime('%Y%m%d-%H%M%S')
+    base = pathlib.Path(root).expanduser().resolve() / stamp
+    candidate, suffix = base, 1
+    while candidate.exists():
+        candidate = base.with_name(f'{stamp}-{suffix}')
+        suffix += 1
+    return candidate
+
+
+def load_description(path=None):
+    """
+    Read and check the graph YAML.
+
+    :param path: graph YAML; default config/graph.yaml in the share directory.
+    :return: (arguments: tuple of ArgumentSpec, global_parameters: dict, nodes: list of
+        dict), every `$reference` checked against the arguments.
+    :raises GraphError: when the file does not follow the format.
+    """
+    path = pathlib.Path(path) if path is not None else share_path('config', 'graph.yaml')
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict) or not isinstance(data.get('nodes'), list):
+        raise GraphError(f'{path}: expected a mapping with arguments and a list of nodes')
+    arguments = tuple(_argument_spec(name, spec, path)
+                      for name, spec in (data.get('arguments') or {}).items())
+    names = {spec.name for spec in arguments}
+    global_parameters = data.get('global_parameters') or {}
+    _check_references(global_parameters, names, f'{path}: global_parameters')
+    seen = set()
+    for node in data['nodes']:
+        if not isinstance(node, dict) or 'executable' not in node:
+            raise GraphError(f'{path}: each node needs an executable, got {node!r}')
+        where = f'{path}: node {node.get("name", node["executable"])!r}'
+        unknown = set(node) - _NODE_KEYS
+        if unknown:
+            raise GraphError(f'{where}: unknown keys {sorted(unknown)}')
+        name = node.get('name', node['executable'])
+        if name in seen:
+            raise GraphError(f'{where}: two nodes are called {name!r}')
+        seen.add(name)
+        condition = node.get('if')
+        if condition is not None and condition not in {
+                spec.name for spec in arguments if spec.kind == 'bool'}:
+            raise GraphError(f'{where}: if: {condition!r} is not a bool argument')
+        if not isinstance(node.get('remappings') or {}, dict):
+            raise GraphError(f'{where}: remappings must be a mapping from: to')
+        _check_references(node.get('parameters') or {}, names, where)
+        _check_references(node.get('arguments') or [], names, where)
+    return arguments, global_parameters, data['nodes']
+
+
+def declared_arguments(path=None):
+    """Return the launch arguments (tuple of ArgumentSpec) of the graph YAML at `path`."""
+    return load_description(path)[0]
+
+
+def resolve_arguments(values=None, path=None):
+    """
+    Check launch argument values and fill in the defaults.
+
+    :param values: mapping name -> value (strings as typed on a command line, or typed).
+    :param path: graph YAML (default config/graph.yaml).
+    :return: dict name -> typed value for every declared argument.
+    :raises GraphError: for unknown names (with the closest match) or bad values.
+    """
+    specs = {spec.name: spec for spec in declared_arguments(path)}
+    values = dict(values or {})
+    for name in values:
+        if name not in specs:
+            close = difflib.get_close_matches(name, list(specs), n=1)
+            hint = f'; did you mean {close[0]!r}?' if close else ''
+            raise GraphError(f'unknown launch argument {name!r}{hint} '
+                             f'(arguments: {", ".join(specs)})')
+    return {name: spec.parse(values.get(name, spec.default)) for name, spec in specs.items()}
+
+
+def build_graph(values=None, run_dir=None, path=None):
+    """
+    Return the graph for a set of launch arguments.
+
+    :param values: mapping argument name -> value; missing ones take their defaults.
+    :param run_dir: run directory; default runs/<timestamp> under the working directory.
+        log_dir and bag_dir default to <run_dir>/logs and <run_dir>/bag.
+    :param path: graph YAML (default config/graph.yaml in the share directory).
+    :return: Graph
+    :raises GraphError: when an argument or the description is invalid.
+    """
+    _, global_parameters, nodes = load_description(path)
+    arguments = resolve_arguments(values, path)
+    run_dir = pathlib.Path(run_dir).resolve() if run_dir else default_run_dir()
+    log_dir = pathlib.Path(arguments.get('log_dir') or run_dir / 'logs')
+    bag_dir = pathlib.Path(arguments.get('bag_dir') or run_dir / 'bag')
+    arguments = dict(arguments, log_dir=str(log_dir), bag_dir=str(bag_dir))
+    enabled, skipped = [], []
+    for node in nodes:
+        condition = node.get('if')
+        active = condition is None or arguments[condition]
+        entry = _entry(node, global_parameters, arguments if active else None)
+        (enabled if active else skipped).append(entry)
+    return Graph(arguments, tuple(enabled), tuple(skipped), run_dir, log_dir, bag_dir)
+
+
+def _argument_spec(name, spec, path):
+    """Return the ArgumentSpec of one `arguments:` item, checking its fields."""
+    if not isinstance(spec, dict) or 'default' not in spec or 'description' not in spec:
+        raise GraphError(f'{path}: argument {name!r} needs a default and a description')
+    kind = 'bool' if isinstance(spec['default'], bool) else spec.get('type', 'string')
+    if kind not in ARGUMENT_TYPES:
+        raise GraphError(f'{path}: argument {name!r} has unknown type {kind!r}')
+    choices = tuple(spec['choices']) if 'choices' in spec else None
+    argument = ArgumentSpec(name, spec['default'], str(spec['description']), kind, choices)
+    argument.parse(argument.default)
+    return argument
+
+
+def _check_references(value, names, where):
+    """Raise GraphError if `value` refers to an argument that is not declared."""
+    if isinstance(value, dict) and set(value) & {'share_path', 'share_file'}:
+        template = value.get('share_path', value.get('share_file'))
+        for reference in re.findall(r'{(\w+)}', template):
+            if reference not in names:
+                raise GraphError(f'{where}: {template!r} refers to unknown {reference!r}')
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_references(item, names, where)
+    elif isinstance(value, list):
+        for item in value:
+            _check_references(item, names, where)
+    elif isinstance(value, str) and value.startswith('$') and value[1:] not in names:
+        raise GraphError(f'{where}: {value!r} refers to no launch argument')
+
+
+def _resolve(value, arguments):
+    """Replace `$argument`, share_path and share_file forms by their values."""
+    if isinstance(value, dict) and 'share_path' in value:
+        return str(share_path(value['share_path'].format(**arguments)))
+    if isinstance(value, dict) and 'share_file' in value:
+        target = share_path(value['share_file'].format(**arguments))
+        if not target.is_file():
+            raise GraphError(f'{target} does not exist (needed for {value["share_file"]!r})')
+        return target.read_text()
+    if isinstance(value, list):
+        return [_resolve(item, arguments) for item in value]
+    if isinstance(value, str) and value.startswith('$'):
+        return arguments[value[1:]]
+    return value
+
+
+def _entry(node, global_parameters, arguments):
+    """Return the NodeEntry of one node; `arguments` None leaves values unresolved."""
+    package = node.get('package', PACKAGE)
+    executable = node['executable']
+    if 'parameter_files' in node:
+        files = [str(share_path(item)) for item in node['parameter_files']]
+    else:
+        files = [str(share_path('config', executable + '.yaml'))] if package == PACKAGE else []
+    parameters = dict(global_parameters, **(node.get('parameters') or {}))
+    extra = node.get('arguments') or []
+    if arguments is not None:
+        parameters = {key: _resolve(value, arguments) for key, value in parameters.items()}
+        extra = [str(_resolve(item, arguments)) for item in extra]
+    return NodeEntry(package=package, executable=executable,
+                     name=node.get('name', executable), parameter_files=tuple(files),
+                     parameters=parameters,
+                     remappings=tuple((node.get('remappings') or {}).items()),
+                     arguments=tuple(extra), condition=node.get('if'),
+                     external=bool(node.get('external', False)))
