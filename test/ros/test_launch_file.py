@@ -1,0 +1,118 @@
+"""
+launch/bringup.launch.py: structure, and what it builds from the graph.
+
+launch and launch_ros are not installed here, so the file is checked two ways: its
+syntax and imports with ast, and its logic by running it against small stand-ins for
+the few launch classes it uses, which record their arguments.
+"""
+
+import ast
+import importlib.util
+import pathlib
+import sys
+import types
+
+from meta_mpc_ros.ros import graph
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+LAUNCH_FILE = ROOT / 'launch' / 'bringup.launch.py'
+
+
+def test_syntax_and_imports():
+    tree = ast.parse(LAUNCH_FILE.read_text(), feature_version=(3, 10))
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            modules.add(node.module)
+    # ROS imports are launch and launch_ros only; the graph comes from the package.
+    assert {m.split('.')[0] for m in modules} <= {'launch', 'launch_ros', 'meta_mpc_ros',
+                                                  'typing'}
+    assert {'launch.actions', 'launch_ros.actions', 'meta_mpc_ros.ros'} <= modules
+    functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    assert 'generate_launch_description' in functions
+
+
+class Recorder:
+    """Stand-in for a launch class: keeps its positional and keyword arguments."""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+class LaunchConfiguration(Recorder):
+    """Stand-in that performs to the value in the fake context."""
+
+    def perform(self, context):
+        return context[self.args[0]]
+
+
+@pytest.fixture
+def bringup(monkeypatch):
+    """Import the launch file with stand-ins for launch and launch_ros."""
+    classes = {
+        'launch': {'LaunchDescription': Recorder},
+        'launch.actions': {name: type(name, (Recorder,), {}) for name in (
+            'DeclareLaunchArgument', 'OpaqueFunction', 'SetEnvironmentVariable')},
+        'launch.substitutions': {'LaunchConfiguration': LaunchConfiguration},
+        'launch_ros': {}, 'launch_ros.actions': {'Node': type('Node', (Recorder,), {})},
+        'launch_ros.parameter_descriptions': {
+            'ParameterValue': type('ParameterValue', (Recorder,), {})},
+    }
+    for name, members in classes.items():
+        module = types.ModuleType(name)
+        module.__dict__.update(members)
+        monkeypatch.setitem(sys.modules, name, module)
+    spec = importlib.util.spec_from_file_location('bringup_launch', LAUNCH_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_declares_every_graph_argument_with_its_default(bringup):
+    description = bringup.generate_launch_description()
+    actions = description.args[0]
+    declared = [action for action in actions if type(action).__name__ ==
+                'DeclareLaunchArgument']
+    specs = graph.declared_arguments()
+    assert [action.args[0] for action in declared] == [spec.name for spec in specs]
+    for action, spec in zip(declared, specs):
+        assert action.kwargs['default_value'] == spec.default_text
+        assert action.kwargs['description'] == spec.description
+    assert type(actions[-1]).__name__ == 'OpaqueFunction'
+
+
+def test_opaque_function_starts_the_graph_nodes(bringup, tmp_path):
+    opaque = bringup.generate_launch_description().args[0][-1]
+    context = {spec.name: spec.default_text for spec in graph.declared_arguments()}
+    context.update(adapter='rebal', rviz='true', bag_dir=str(tmp_path / 'bag'))
+    actions = opaque.kwargs['function'](context)
+    nodes = [action.kwargs for action in actions]
+    assert [node['name'] for node in nodes] == [
+        'sim_node', 'state_estimator_node', 'adaptive_dynamics_node', 'mppi_controller_node',
+        'reference_node', 'bag_recorder', 'robot_state_publisher', 'rviz2']
+    assert all(node['output'] == 'screen' for node in nodes)
+    adaptive = nodes[2]
+    assert adaptive['package'] == 'meta_mpc_ros'
+    config, overrides = adaptive['parameters']
+    assert config == str(ROOT / 'config' / 'adaptive_dynamics_node.yaml')
+    # Strings go through ParameterValue(value_type=str) so that launch_ros keeps them
+    # strings; bools are passed as they are.
+    assert overrides['adapter'].args == ('rebal',)
+    assert overrides['adapter'].kwargs == {'value_type': str}
+    assert overrides['use_sim_time'] is True
+    publisher = nodes[6]
+    assert publisher['package'] == 'robot_state_publisher'
+    description = publisher['parameters'][0]['robot_description'].args[0]
+    assert description == (ROOT / 'urdf' / 'millirobot.urdf').read_text()
+    assert nodes[7]['arguments'] == ['-d', str(ROOT / 'rviz' / 'meta_mpc.rviz')]
+
+
+def test_bad_argument_fails_with_the_graph_reason(bringup):
+    opaque = bringup.generate_launch_description().args[0][-1]
+    context = {spec.name: spec.default_text for spec in graph.declared_arguments()}
+    context['record'] = 'maybe'
+    with pytest.raises(graph.GraphError, match='record: expected true or false'):
+        opaque.kwargs['function'](context)
