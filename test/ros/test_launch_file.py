@@ -14,6 +14,7 @@ import types
 
 from meta_mpc_ros.ros import graph
 import pytest
+import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAUNCH_FILE = ROOT / 'launch' / 'bringup.launch.py'
@@ -116,3 +117,21 @@ def test_bad_argument_fails_with_the_graph_reason(bringup):
     context['record'] = 'maybe'
     with pytest.raises(graph.GraphError, match='record: expected true or false'):
         opaque.kwargs['function'](context)
+
+
+def test_rviz_config_shows_the_graph_topics_in_odom():
+    config = yaml.safe_load((ROOT / 'rviz' / 'meta_mpc.rviz').read_text())
+    manager = config['Visualization Manager']
+    assert manager['Global Options']['Fixed Frame'] == 'odom'
+    displays = {(d['Class'], (d.get('Topic') or d.get('Description Topic') or {}).get('Value'))
+                for d in manager['Displays']}
+    assert displays == {
+        ('rviz_default_plugins/Grid', None), ('rviz_default_plugins/TF', None),
+        ('rviz_default_plugins/RobotModel', '/robot_description'),
+        ('rviz_default_plugins/Odometry', '/odom'),
+        ('rviz_default_plugins/Path', '/meta_mpc/reference'),
+        ('rviz_default_plugins/Path', '/meta_mpc/plan'),
+        ('rviz_default_plugins/MarkerArray', '/meta_mpc/rollouts')}
+    # The reference is latched by reference_node: rviz must ask for transient local.
+    reference = next(d for d in manager['Displays'] if d.get('Name') == 'Reference')
+    assert reference['Topic']['Durability Policy'] == 'Transient Local'

@@ -193,3 +193,34 @@ def test_launcher_process_forwards_signals_and_reports_a_dead_node(how, ros_env,
     else:
         assert run.returncode == 0, err
         assert err == ''
+
+
+STUBBORN = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print('ignoring', flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize('second_signal', [False, True])
+def test_stragglers_are_killed_after_the_timeout(second_signal, tmp_path):
+    script = tmp_path / 'stubborn.py'
+    script.write_text(STUBBORN)
+    entry = NodeEntry('test', 'stubborn', 'stubborn', path=str(script))
+    process = launcher.GraphProcess([entry], tmp_path / 'logs').start()
+    try:
+        log = pathlib.Path(process.log_path('stubborn'))
+        deadline = time.monotonic() + 20
+        while 'ignoring' not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if second_signal:
+            process.kill_now.set()  # what a second Ctrl-C does
+        started = time.monotonic()
+        codes = process.stop(signal.SIGINT, timeout=1.0 if not second_signal else 30.0)
+        # SIGINT is ignored, so only SIGKILL ends it: after the 1 s timeout, or at once.
+        assert codes == {'stubborn': -signal.SIGKILL} and process.killed == ['stubborn']
+        assert time.monotonic() - started < (5.0 if not second_signal else 1.0)
+    finally:
+        process.stop(signal.SIGKILL, timeout=5)
