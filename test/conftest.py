@@ -35,3 +35,33 @@ def ros_env():
 def python():
     """Path of the interpreter running the tests (the .venv one under make test)."""
     return sys.executable
+
+
+@pytest.fixture(scope='session')
+def tiny_models(tmp_path_factory):
+    """
+    Millirobot checkpoints (mb, grbal, rebal) trained in seconds on random-action data.
+
+    Small (2 x 64) and briefly trained: good enough to drive the robot along a path for
+    the system tests, not for results. Returns a dict method -> checkpoint path, plus
+    'data' -> the dataset file.
+    """
+    import dataclasses
+
+    from meta_mpc_ros.pipeline.collect import collect
+    from meta_mpc_ros.pipeline.config import load_robot_config
+    from meta_mpc_ros.pipeline.train import train
+
+    folder = tmp_path_factory.mktemp('tiny_models')
+    config = load_robot_config('millirobot')
+    config = dataclasses.replace(
+        config, model=dataclasses.replace(config.model, hidden_sizes=(64, 64), context_dim=8),
+        training=dataclasses.replace(config.training, iterations=150, eval_every=50,
+                                     validation_windows=64))
+    dataset = collect(config, 12, seed=0, workers=1)
+    paths = {'data': folder / 'random.npz'}
+    dataset.save(paths['data'])
+    for method in ('mb', 'grbal', 'rebal'):
+        paths[method] = folder / f'{method}.pt'
+        train(config, method, dataset, paths[method], progress=False)
+    return paths

@@ -27,12 +27,18 @@ import numpy as np
 
 @dataclass
 class Sample:
-    """One estimator output: the state at `stamp` and, once M+1 exist, the window."""
+    """
+    One estimator output: the state at `stamp` and, once M+1 exist, the window.
+
+    `closed_action` is the action of the transition this sample closes (from the
+    previous sample to this one); None for the first sample after a (re)start.
+    """
 
     stamp: float
     state: np.ndarray
     window_states: np.ndarray = None
     window_actions: np.ndarray = None
+    closed_action: np.ndarray = None
 
 
 class CommandHistory:
@@ -163,13 +169,15 @@ class StateEstimator:
             return None
         joint = next((j for j in reversed(self.joints) if j[0] <= stamp), self.joints[0])
         state = millirobot_state(position, orientation, linear, angular, joint[1], joint[2])
+        closed_action = None
         if self.last_stamp is not None:
-            self.buffer.set_last_action(self.commands.average(self.last_stamp, stamp))
+            closed_action = self.commands.average(self.last_stamp, stamp)
+            self.buffer.set_last_action(closed_action)
         self.buffer.append(state, self.commands.at(stamp))
         if self.anchor is None:
             self.anchor = stamp
         self.last_stamp, self.last_cell = stamp, cell
-        result = Sample(stamp, state)
+        result = Sample(stamp, state, closed_action=closed_action)
         if len(self.buffer) >= self.window + 1:
             result.window_states, result.window_actions = self.buffer.window(self.window)
         return result

@@ -35,6 +35,8 @@ def add_parser(subparsers):
                        help='with --iterate: episodes collected per round')
     train.add_argument('--seed', type=int, default=0, help='with --iterate: collection seed')
     train.add_argument('--workers', type=int, default=0)
+    train.add_argument('--save-data', default='',
+                       help='with --iterate: write the aggregated dataset (.npz) here')
     train.add_argument('--segments', default='',
                        help='YAML list of [start_s, end_s, label] splitting bags into tasks')
     train.set_defaults(run=run_train)
@@ -103,7 +105,8 @@ def run_train(args):
     if args.iterate:
         from meta_mpc_ros.pipeline.iterate import iterate
         summary = iterate(config, args.method, args.out, args.iterate, args.episodes,
-                          args.seed, args.data, args.workers, args.iterations or None)
+                          args.seed, args.data, args.workers, args.iterations or None,
+                          args.save_data or None)
     else:
         if not args.data:
             raise SystemExit('meta-mpc train: --data is required (or use --iterate)')

@@ -18,9 +18,12 @@ METHOD_ADAPTER = {'mb': 'mb', 'grbal': 'grbal', 'rebal': 'rebal'}
 
 
 def iterate(config, method, out, rounds, episodes, seed, initial_data=(), workers=0,
-            iterations=None):
+            iterations=None, save_data=None):
     """
     Run `rounds` rounds of collect-then-train; write the last model to `out`.
+
+    :param save_data: also write the aggregated dataset there (.npz), e.g. to train
+        the other methods on the very same data.
 
     :return: the last round's training summary, with `rounds` listing every round's
         data volume and validation loss.
@@ -45,6 +48,8 @@ def iterate(config, method, out, rounds, episodes, seed, initial_data=(), worker
               f'{summary["best_validation_loss"]:.4g}', flush=True)
         checkpoint = round_out
     shutil.copyfile(checkpoint, out)
+    if save_data:
+        merge(datasets).save(save_data)
     summary['rounds'] = history
     return summary
 

@@ -36,10 +36,11 @@ from std_msgs.msg import Float64MultiArray, UInt8MultiArray
 import torch
 from visualization_msgs.msg import MarkerArray
 
+# The task cost of core.reference (TaskCostWeights), as the simulator scores it.
 COST_PARAMETERS = (
-    ('path_tracking', 'weight', 1.0), ('path_tracking', 'distance', 3.0),
-    ('path_tracking', 'heading', 0.3), ('path_tracking', 'progress', 3.0),
-    ('control_effort', 'weight', 0.0), ('action_rate', 'weight', 0.002))
+    ('path_tracking', 'weight', 1.0), ('path_tracking', 'distance', 1.0),
+    ('path_tracking', 'heading', 0.1), ('path_tracking', 'progress', 1.0),
+    ('control_effort', 'weight', 0.0), ('action_rate', 'weight', 0.0))
 
 PARAMETERS = (
     ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),

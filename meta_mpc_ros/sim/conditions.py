@@ -170,6 +170,7 @@ _ALIASES = {
     'cmd_bias': ('cmd_bias_left', 'cmd_bias_right'),
 }
 _FIELDS = {field.name: field for field in dataclasses.fields(Condition)}
+_CARPET_VALUES = CARPET.to_dict()
 
 
 def _format(value):
@@ -203,7 +204,8 @@ def parse_condition(spec):
 
     :param spec: str of comma-separated parts, each a preset name (PRESETS) or
         key=value with a Condition field name (or the aliases cmd_scale, cmd_bias that
-        set both sides); parts apply left to right, starting from carpet.
+        set both sides); parts apply left to right, starting from carpet. A preset
+        sets only the fields it changes relative to carpet, so presets combine.
     :return: Condition
     :raises ValueError: naming the malformed part, unknown name or bad value.
     """
@@ -222,7 +224,10 @@ def parse_condition(spec):
             if part not in PRESETS:
                 raise ValueError(f'unknown condition {part!r}; presets are '
                                  f'{", ".join(PRESETS)}')
-            values = PRESETS[part].to_dict()
+            # A preset applies what it changes relative to carpet, so presets combine
+            # ('slippery_slope,payload' is the slope with the payload).
+            values.update({key: value for key, value in PRESETS[part].to_dict().items()
+                           if value != _CARPET_VALUES[key]})
             continue
         key, _, text = (piece.strip() for piece in part.partition('='))
         if not key or not text or '=' in text:

@@ -257,3 +257,13 @@ def test_terrain_is_seeded_and_switched_off_when_flat(sim):
     assert sim.model.geom_type[sim.layout.terrain_geom] == mujoco.mjtGeom.mjGEOM_HFIELD
     assert 0.003 < sim.world.ground_height(0.0, 0.0, radius=0.1) <= 0.003 + 0.006
     assert math.isclose(sim.model.geom_friction[sim.layout.floor_geom, 0], 1.4)
+
+
+def test_presets_combine_instead_of_replacing_each_other():
+    # A preset sets only what it changes relative to carpet: slope and payload together.
+    both = parse_condition('slippery_slope,payload')
+    assert both.slope_deg == PRESETS['slippery_slope'].slope_deg
+    assert both.friction == PRESETS['slippery_slope'].friction
+    assert both.payload_kg == PRESETS['payload'].payload_kg
+    assert parse_condition('payload,slippery_slope') == both
+    assert parse_condition(both.to_spec()) == both

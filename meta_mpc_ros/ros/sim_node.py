@@ -1,0 +1,223 @@
+"""
+sim_node: the simulated millirobot (MuJoCo), whose world changes at run time.
+
+It steps meta_mpc_ros.sim.MillirobotSim at `real_time_factor` times real time and
+publishes, every 1 / publish_rate_hz of sim time:
+
+    /clock                  rosgraph_msgs/Clock, the sim time every other node follows
+    /joint_states           sensor_msgs/JointState: the two motors and the six legs
+    /odom                   nav_msgs/Odometry, odom -> base_link (twist in base_link)
+    /meta_mpc/terrain       std_msgs/String, the active condition spec (latched)
+
+and applies /cmd (std_msgs/Float64MultiArray [left, right] leg rates, rad/s), like a
+forward_command_controller. Like robot firmware, it stops the legs when commands stop
+for `command_timeout_s`. The condition is a dynamic parameter; `schedule` changes it
+at set sim times. This node is the clock source, so its own timers run on wall time.
+"""
+
+import time
+
+from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION
+from meta_mpc_ros.ros import conversions
+from meta_mpc_ros.ros.graph import GraphError, parse_schedule
+from meta_mpc_ros.ros.node_tools import DropCounter, run_node
+from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
+from meta_mpc_ros.sim.conditions import parse_condition
+from meta_mpc_ros.sim.millirobot_sim import MillirobotSim, validate_command
+from nav_msgs.msg import Odometry
+import numpy as np
+from rclpy.clock import Clock, ClockType
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rosgraph_msgs.msg import Clock as ClockMessage
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64MultiArray, String
+
+
+def _check_condition(spec):
+    """Return None if `spec` is a valid condition, else the reason."""
+    try:
+        parse_condition(spec)
+    except ValueError as error:
+        return f'condition: {error}'
+    return None
+
+
+def _check_schedule(text):
+    """Return None if `text` is a valid schedule of valid conditions, else the reason."""
+    try:
+        for _, spec in parse_schedule(text):
+            parse_condition(spec)
+    except (GraphError, ValueError) as error:
+        return f'schedule: {error}'
+    return None
+
+
+PARAMETERS = (
+    ParameterSpec('robot', 'millirobot', 'Simulated robot (the ROS graph runs the millirobot).',
+                  choices=('millirobot',)),
+    ParameterSpec('condition', 'carpet', 'World condition spec, e.g. carpet or '
+                  'slope_deg=8,payload_kg=0.02; changes apply at once.', dynamic=True,
+                  check=_check_condition),
+    ParameterSpec('schedule', '', "Condition changes at sim times: 'T:SPEC;T:SPEC'.",
+                  check=_check_schedule),
+    ParameterSpec('real_time_factor', 1.0, 'Sim seconds per wall second (if the CPU keeps up).',
+                  bounds=(0.01, 1000.0), dynamic=True),
+    ParameterSpec('publish_rate_hz', 50.0, 'Rate of /clock, /odom and /joint_states, per sim '
+                  'second.', bounds=(1.0, 1000.0)),
+    ParameterSpec('physics_timestep', 0.004, 'MuJoCo time step, s.', bounds=(1e-4, 0.02)),
+    ParameterSpec('command_timeout_s', 0.5, 'Stop the legs when no /cmd came for this long '
+                  '(sim s).', bounds=(0.01, 3600.0)),
+    ParameterSpec('headless', True, 'Run without a viewer window (needs a display if false).'),
+    ParameterSpec('seed', 0, 'Seed of the initial leg phase and seeded terrains.',
+                  bounds=(0, 2 ** 31 - 1)),
+    ParameterSpec('odom_frame', 'odom', 'Fixed frame of /odom.'),
+    ParameterSpec('base_frame', 'base_link', 'Robot frame (child of odom).'),
+)
+
+
+class SimNode(Node):
+    """Step the simulator in (scaled) real time and publish what a robot would."""
+
+    def __init__(self):
+        super().__init__('sim_node')
+        self.values = declare_parameters(self, PARAMETERS, self.apply_dynamic)
+        values = self.values
+        self.sim = MillirobotSim(values['condition'], values['physics_timestep'],
+                                 values['seed'])
+        self.schedule = parse_schedule(values['schedule'])
+        self.period = 1.0 / values['publish_rate_hz']
+        self.drops = DropCounter(self.get_logger())
+        self.last_command_time = None
+        self.wall_start, self.sim_start = time.monotonic(), self.sim.time
+        self.clock_publisher = self.create_publisher(ClockMessage, '/clock', 10)
+        self.joint_publisher = self.create_publisher(JointState, '/joint_states', 20)
+        self.odom_publisher = self.create_publisher(Odometry, '/odom', 20)
+        self.terrain_publisher = self.create_publisher(String, '/meta_mpc/terrain', QoSProfile(
+            depth=1, reliability=ReliabilityPolicy.RELIABLE,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        self.create_subscription(Float64MultiArray, '/cmd', self.on_command, 10)
+        self.tf_broadcaster = self._transform_broadcaster()
+        self.viewer = None if values['headless'] else self._viewer()
+        wall = Clock(clock_type=ClockType.STEADY_TIME)
+        self.timer = self.create_timer(self.period / values['real_time_factor'], self.tick,
+                                       clock=wall)
+        self.create_timer(1.0, self.publish_terrain, clock=wall)
+        self.publish_terrain()
+        self.get_logger().info(f'millirobot on {self.sim.condition}, real-time factor '
+                               f'{values["real_time_factor"]}, schedule {self.schedule}')
+
+    def _transform_broadcaster(self):
+        """Return a tf2 broadcaster of odom -> base_link, or None without tf2_ros."""
+        try:
+            from tf2_ros import TransformBroadcaster
+        except ImportError:
+            return None
+        return TransformBroadcaster(self)
+
+    def _viewer(self):
+        """Open MuJoCo's passive viewer, or warn when there is no display."""
+        try:
+            import mujoco.viewer
+            return mujoco.viewer.launch_passive(self.sim.model, self.sim.data)
+        except Exception as error:  # no display, no GL: keep simulating headless
+            self.get_logger().warning(f'no viewer ({error}); running headless')
+            return None
+
+    def apply_dynamic(self, name, value):
+        """Apply a validated dynamic parameter; return an error text or None."""
+        if name == 'condition':
+            self.sim.set_condition(value)
+            self.publish_terrain()
+        elif name == 'real_time_factor':
+            self.timer.timer_period_ns = int(self.period / value * 1e9)
+            self.wall_start, self.sim_start = time.monotonic(), self.sim.time
+        return None
+
+    def on_command(self, message):
+        """Apply a leg-rate command (clipped to the bounds)."""
+        try:
+            command = validate_command(conversions.read_command(message,
+                                                                MILLIROBOT_ACTION.dim))
+        except ValueError as error:
+            self.drops.drop('cmd', error)
+            return
+        self.sim.set_command(command)
+        self.last_command_time = self.sim.time
+
+    def tick(self):
+        """Advance one publish period of sim time and publish."""
+        while self.schedule and self.schedule[0][0] <= self.sim.time:
+            _, spec = self.schedule.pop(0)
+            self.sim.set_condition(spec)
+            self.get_logger().info(f'condition -> {self.sim.condition} at t={self.sim.time:.2f}')
+            self.publish_terrain()
+        if self.last_command_time is not None and \
+                self.sim.time - self.last_command_time > self.values['command_timeout_s']:
+            self.sim.set_command(np.zeros(MILLIROBOT_ACTION.dim))
+            self.last_command_time = None
+            self.get_logger().warning('no /cmd within command_timeout_s: legs stopped')
+        self.sim.step(self.period)
+        self.publish_measurements()
+        if self.viewer is not None and self.viewer.is_running():
+            self.viewer.sync()
+
+    def publish_measurements(self):
+        """Publish /clock, /joint_states, /odom (and tf) at the current sim time."""
+        measured = self.sim.measurements()
+        stamp = conversions.seconds_to_stamp(measured.time)
+        self.clock_publisher.publish(ClockMessage(clock=stamp))
+        joints = JointState(name=list(MillirobotSim.JOINT_NAMES),
+                            position=np.concatenate([measured.motor_angles,
+                                                     measured.leg_angles]).tolist(),
+                            velocity=np.concatenate([measured.motor_rates,
+                                                     measured.leg_rates]).tolist())
+        joints.header.stamp = stamp
+        self.joint_publisher.publish(joints)
+        odometry = Odometry()
+        odometry.header.stamp = stamp
+        odometry.header.frame_id = self.values['odom_frame']
+        odometry.child_frame_id = self.values['base_frame']
+        pose, twist = odometry.pose.pose, odometry.twist.twist
+        pose.position.x, pose.position.y, pose.position.z = map(float, measured.position)
+        (pose.orientation.x, pose.orientation.y, pose.orientation.z,
+         pose.orientation.w) = map(float, measured.orientation_xyzw)
+        twist.linear.x, twist.linear.y, twist.linear.z = map(float, measured.linear_velocity)
+        twist.angular.x, twist.angular.y, twist.angular.z = map(float,
+                                                                measured.angular_velocity)
+        self.odom_publisher.publish(odometry)
+        if self.tf_broadcaster is not None:
+            self._broadcast_transform(odometry)
+
+    def _broadcast_transform(self, odometry):
+        """Send odom -> base_link from the odometry pose."""
+        from geometry_msgs.msg import TransformStamped
+        transform = TransformStamped()
+        transform.header = odometry.header
+        transform.child_frame_id = odometry.child_frame_id
+        position = odometry.pose.pose.position
+        transform.transform.translation.x = position.x
+        transform.transform.translation.y = position.y
+        transform.transform.translation.z = position.z
+        transform.transform.rotation = odometry.pose.pose.orientation
+        self.tf_broadcaster.sendTransform(transform)
+
+    def publish_terrain(self):
+        """Publish the active condition (latched, and again every second)."""
+        self.terrain_publisher.publish(String(data=self.sim.condition))
+
+    def achieved_real_time_factor(self):
+        """Return sim seconds per wall second since the last rate change."""
+        wall = time.monotonic() - self.wall_start
+        return (self.sim.time - self.sim_start) / wall if wall > 0 else 0.0
+
+    def close(self):
+        """Close the viewer and renderer."""
+        if self.viewer is not None:
+            self.viewer.close()
+        self.sim.close()
+
+
+def main(args=None):
+    """Run the node until shutdown."""
+    return run_node(SimNode, args)

@@ -1,0 +1,72 @@
+"""
+Listen to a running node graph and summarise what it saw as JSON.
+
+python graph_probe.py SECONDS OUT.json [--publish-nan-odometry AT_S]
+
+Records /cmd receive times and values, /odom positions, /meta_mpc/model versions (from
+the update metadata), /meta_mpc/terrain labels and /diagnostics statuses, all with the
+probe's wall-clock receive time. With --publish-nan-odometry it also publishes one
+Odometry full of NaN at that time (to check that the graph drops it).
+"""
+
+import json
+import math
+import sys
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from meta_mpc_ros.core.tensor_codec import decode
+from meta_mpc_ros.ros.diagnostics import read_status
+from nav_msgs.msg import Odometry
+import rclpy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Float64MultiArray, String, UInt8MultiArray
+
+
+def main():
+    """Listen for SECONDS and write the summary."""
+    seconds, out = float(sys.argv[1]), sys.argv[2]
+    nan_at = float(sys.argv[4]) if len(sys.argv) > 4 else None
+    rclpy.init()
+    node = rclpy.create_node('graph_probe')
+    start = time.monotonic()
+    seen = {'cmd': [], 'odom': [], 'model': [], 'terrain': [], 'diagnostics': []}
+
+    def now():
+        return time.monotonic() - start
+
+    node.create_subscription(Float64MultiArray, '/cmd', lambda m: seen['cmd'].append(
+        [now()] + list(m.data)), 50)
+    node.create_subscription(Odometry, '/odom', lambda m: seen['odom'].append(
+        [now(), m.pose.pose.position.x, m.pose.pose.position.y]), 50)
+
+    def on_model(message):
+        _, metadata = decode(message.data.tobytes())
+        seen['model'].append([now(), int(metadata['version']), metadata['adapter']])
+
+    node.create_subscription(UInt8MultiArray, '/meta_mpc/model', on_model, QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.RELIABLE))
+    node.create_subscription(String, '/meta_mpc/terrain', lambda m: seen['terrain'].append(
+        [now(), m.data]), QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                                     durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    node.create_subscription(DiagnosticArray, '/diagnostics', lambda m: seen[
+        'diagnostics'].extend([now(), read_status(s)] for s in m.status), 50)
+    publisher = node.create_publisher(Odometry, '/odom', 10)
+    print('ready', flush=True)
+    while now() < seconds:
+        rclpy.spin_once(node, timeout_sec=0.05)
+        if nan_at is not None and now() >= nan_at:
+            bad = Odometry()
+            bad.header.stamp = node.get_clock().now().to_msg()
+            bad.pose.pose.position.x = math.nan
+            bad.pose.pose.orientation.w = 1.0
+            publisher.publish(bad)
+            nan_at = None
+    with open(out, 'w') as stream:
+        json.dump(seen, stream)
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+if __name__ == '__main__':
+    main()
