@@ -105,8 +105,11 @@ def _die_with_parent(parent_pid):
     def preexec():
         # A node starts with default SIGINT/SIGTERM even if the launcher's parent
         # ignored them (a background job of a non-interactive shell).
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        except ValueError:  # started from a thread other than the main one
+            pass
         prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent_pid:
             os.kill(os.getpid(), signal.SIGTERM)
