@@ -19,7 +19,7 @@ export ROS_DOMAIN_ID
 export MUJOCO_GL ?= egl
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test venv system-deps results bench clean
+.PHONY: demo test venv system-deps results bench models clean
 
 demo: venv
 	$(BIN)/meta-mpc demo
@@ -45,6 +45,19 @@ $(VENV)/.installed: $(VENV)/.requirements $(PACKAGE_SOURCES)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --force-reinstall .
 	@rm -rf build meta_mpc_ros.egg-info
 	@touch $@
+
+# The shipped millirobot models (models/), from scratch with fixed seeds: the paper's
+# Algorithm 1 with GrBAL (3 rounds of collect-then-meta-train, round 0 random), then
+# MB and ReBAL trained on the very same aggregated data. Logs go to runs/models/.
+models: venv
+	mkdir -p runs/models
+	$(BIN)/meta-mpc train --method grbal --iterate 3 --episodes 48 --seed 0 \
+		--config config/millirobot.yaml --save-data runs/models/millirobot_data.npz \
+		--out models/millirobot_grbal.pt 2>&1 | tee runs/models/grbal.log
+	$(BIN)/meta-mpc train --method mb --data runs/models/millirobot_data.npz \
+		--config config/millirobot.yaml --out models/millirobot_mb.pt 2>&1 | tee runs/models/mb.log
+	$(BIN)/meta-mpc train --method rebal --data runs/models/millirobot_data.npz \
+		--config config/millirobot.yaml --out models/millirobot_rebal.pt 2>&1 | tee runs/models/rebal.log
 
 results: venv
 	$(BIN)/meta-mpc bench all

@@ -5,10 +5,11 @@ The state-estimator node and offline training from bags run this same class, so 
 live run and a replayed bag give the same vectors. Sampling is driven by the
 measurements' own stamps, not by the receiver's clock:
 
-- samples lie on a grid of control periods anchored at the first sample: an odometry
-  message with stamp tau is sampled if it is the first one in a new grid cell, as
-  soon as a joint reading stamped at or after tau has also arrived (so arrival order
-  between the two topics does not matter);
+- samples lie on the grid of control periods of the measurements' clock (cells
+  [k dt, (k+1) dt)), so a live node and a bag replay that starts later sample the
+  same stamps: an odometry message with stamp tau is sampled if it is the first one
+  in a new cell, as soon as a joint reading stamped at or after tau has also arrived
+  (so arrival order between the two topics does not matter);
 - the state uses that odometry and the newest joint reading stamped at or before tau;
 - the sample closes the previous transition with the command in effect between the
   two samples: the time-weighted average of the piecewise-constant commands over
@@ -108,7 +109,6 @@ class StateEstimator:
         self.odometry = None       # (stamp, position, orientation, linear, angular)
         self.joints = []           # [(stamp, angles, rates)], newest last
         self.last_stamp = None
-        self.anchor = None         # stamp of the grid's first sample
         self.last_cell = None      # grid cell of the last sample
 
     def on_odometry(self, stamp, position, orientation_xyzw, linear_velocity,
@@ -147,7 +147,6 @@ class StateEstimator:
         """Forget the window (after a gap: transitions across it would be wrong)."""
         self.buffer.clear()
         self.last_stamp = None
-        self.anchor = None
         self.last_cell = None
 
     def try_sample(self):
@@ -161,8 +160,7 @@ class StateEstimator:
         stamp, position, orientation, linear, angular = self.odometry
         if self.last_stamp is not None and stamp - self.last_stamp > self.stale_timeout_s:
             self.reset()
-        cell = 0 if self.anchor is None else \
-            math.floor((stamp - self.anchor) / self.control_dt + 1e-6)
+        cell = math.floor(stamp / self.control_dt + 1e-6)
         if self.last_cell is not None and cell <= self.last_cell:
             return None
         if self.joints[-1][0] < stamp:
@@ -174,8 +172,6 @@ class StateEstimator:
             closed_action = self.commands.average(self.last_stamp, stamp)
             self.buffer.set_last_action(closed_action)
         self.buffer.append(state, self.commands.at(stamp))
-        if self.anchor is None:
-            self.anchor = stamp
         self.last_stamp, self.last_cell = stamp, cell
         result = Sample(stamp, state, closed_action=closed_action)
         if len(self.buffer) >= self.window + 1:

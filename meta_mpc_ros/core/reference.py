@@ -113,7 +113,8 @@ def _polyline(corners, spacing):
     pieces = []
     for start, end in zip(corners[:-1], corners[1:]):
         length = np.linalg.norm(end - start)
-        steps = np.arange(0.0, length, spacing) / length
+        # Stop half a spacing short of the corner, so rounding never repeats it.
+        steps = np.arange(0.0, length - 0.5 * spacing, spacing) / length
         pieces.append(start + steps[:, None] * (end - start))
     pieces.append(corners[-1:])
     return np.concatenate(pieces)

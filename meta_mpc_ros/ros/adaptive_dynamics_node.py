@@ -105,6 +105,9 @@ class AdaptiveDynamicsNode(Node):
                           before, after, adapt_ms)
         payload = pack_update(adapted, adapted.params is self.meta_params, info, self.dtype)
         self.model_publisher.publish(UInt8MultiArray(data=payload))
+        if self.version == 1:
+            self.get_logger().info(f'first model update published ({len(payload)} bytes, '
+                                   f'adapted in {adapt_ms:.2f} ms)')
         values = {'version': self.version, 'adapter': self.adapter.name,
                   'window_loss_before': before, 'window_loss_after': after,
                   'newest_transition_loss': forward, 'adapt_ms': adapt_ms,

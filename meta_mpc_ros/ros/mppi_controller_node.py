@@ -111,6 +111,7 @@ class MPPIControllerNode(Node):
                 seed=values['seed']), values['device'])
         self.drops = DropCounter(self.get_logger())
         self.last_state_wall = None
+        self.reference_stamp = None
         self.stopped = False
         self.last = None
         self.steps = 0
@@ -158,11 +159,16 @@ class MPPIControllerNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def on_reference(self, message):
-        """Follow a new reference path."""
+        """Follow a new reference path (a republished one keeps its stamp: ignored)."""
+        stamp = conversions.stamp_to_nanoseconds(message.header.stamp)
+        if stamp == self.reference_stamp and self.controller.tracker is not None:
+            return
         try:
             self.controller.set_path(conversions.read_reference_path(message))
         except ValueError as error:
             self.drops.drop('reference', error)
+            return
+        self.reference_stamp = stamp
 
     def on_model(self, message):
         """Verify and take an adapted model update."""

@@ -32,7 +32,7 @@ LATCHED = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
 PARAMETERS = (
     ParameterSpec('task', 'figure8', 'Reference path to publish.', choices=TASKS,
                   dynamic=True),
-    ParameterSpec('scale', 1.0, 'Size of the path, m (half the line, the turn radius, the '
+    ParameterSpec('scale', 0.5, 'Size of the path, m (half the line, the turn radius, the '
                   'zig-zag leg or the figure-8 lobe radius).', bounds=(0.01, 100.0),
                   dynamic=True),
     ParameterSpec('spacing', 0.01, 'Distance between consecutive path points, m.',

@@ -12,7 +12,7 @@ import sys
 import time
 
 from meta_mpc_ros.core.reference import ReferencePath
-from meta_mpc_ros.ros import launcher
+from meta_mpc_ros.ros import graph_process, launcher
 from meta_mpc_ros.ros.graph import build_graph, GraphError, NodeEntry
 import numpy as np
 import pytest
@@ -87,13 +87,13 @@ def test_dry_run_prints_one_command_per_node(capsys, tmp_path):
     ("it's", "'it''s'"), ('', "''"), (['/odom', '/cmd'], "['/odom', '/cmd']"),
     ([1, 2.5], '[1.0, 2.5]'), ([False, True], '[false, true]')])
 def test_encode_parameter(value, text):
-    assert launcher.encode_parameter(value) == text
+    assert graph_process.encode_parameter(value) == text
 
 
 @pytest.mark.parametrize('value', [[], [1, 'a'], float('nan'), 'two\nlines', {'a': 1}, None])
 def test_encode_parameter_refuses_what_cannot_round_trip(value):
     with pytest.raises(ValueError):
-        launcher.encode_parameter(value)
+        graph_process.encode_parameter(value)
 
 
 # Values whose YAML form would change type if written bare.
@@ -112,7 +112,7 @@ def test_graph_process_runs_nodes_as_processes_and_stops_all_when_one_dies(ros_e
     echo = NodeEntry('meta_mpc_ros', 'launch_param_echo', 'param_echo_under_test',
                      parameter_files=(str(params),), parameters=TRICKY,
                      path=str(HELPERS / 'launch_param_echo.py'))
-    process = launcher.GraphProcess([reference, echo], tmp_path / 'logs', env=ros_env)
+    process = graph_process.GraphProcess([reference, echo], tmp_path / 'logs', env=ros_env)
     probe = None
     try:
         process.start()
@@ -123,7 +123,7 @@ def test_graph_process_runs_nodes_as_processes_and_stops_all_when_one_dies(ros_e
         probe.subscribe_reference()
         assert probe.spin_until(lambda: probe.paths, 20), process.tail('reference_node')
         # task:=zigzag reached the node through -p: the path is the zig-zag.
-        expected = ReferencePath.make('zigzag').points
+        expected = ReferencePath.make('zigzag', scale=0.5).points
         received = [[p.pose.position.x, p.pose.position.y] for p in probe.paths[0].poses]
         np.testing.assert_allclose(received, expected, atol=1e-12)
 
@@ -169,7 +169,7 @@ def test_launcher_process_forwards_signals_and_reports_a_dead_node(how, ros_env,
         probe = RosProbe(ros_env['ROS_DOMAIN_ID'])
         probe.subscribe_reference()
         assert probe.spin_until(lambda: probe.paths, 20)
-        assert len(probe.paths[0].poses) == len(ReferencePath.make('straight').points)
+        assert len(probe.paths[0].poses) == len(ReferencePath.make('straight', 0.5).points)
         if how == 'node killed':
             os.kill(node_pid, signal.SIGKILL)
         else:
@@ -209,7 +209,7 @@ def test_stragglers_are_killed_after_the_timeout(second_signal, tmp_path):
     script = tmp_path / 'stubborn.py'
     script.write_text(STUBBORN)
     entry = NodeEntry('test', 'stubborn', 'stubborn', path=str(script))
-    process = launcher.GraphProcess([entry], tmp_path / 'logs').start()
+    process = graph_process.GraphProcess([entry], tmp_path / 'logs').start()
     try:
         log = pathlib.Path(process.log_path('stubborn'))
         deadline = time.monotonic() + 20

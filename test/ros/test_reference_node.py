@@ -75,7 +75,7 @@ def reference_node(env, *parameters):
 
 def assert_is_path(message, task):
     """Check a Path message against ReferencePath.make(task) with default scale/spacing."""
-    expected = ReferencePath.make(task, scale=1.0, spacing=0.01)
+    expected = ReferencePath.make(task, scale=0.5, spacing=0.01)
     assert message.header.frame_id == 'odom'
     points = np.array([[p.pose.position.x, p.pose.position.y] for p in message.poses])
     assert points.shape == expected.points.shape
