@@ -8,6 +8,7 @@ import sys
 COMMANDS = (
     'meta_mpc_ros.pipeline.commands',
     'meta_mpc_ros.ros.launch_command',
+    'meta_mpc_ros.demo',
     'meta_mpc_ros.bench',
 )
 

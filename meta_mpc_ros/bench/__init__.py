@@ -6,6 +6,8 @@ import importlib
 BENCHMARKS = {
     'core': ('meta_mpc_ros.bench.core', 'planner, GrBAL adaptation and training speed'),
     'sim': ('meta_mpc_ros.bench.sim', 'simulation steps per second for each robot'),
+    'ros': ('meta_mpc_ros.bench.ros_graph', 'node graph latency /odom -> /cmd, control rate, '
+            'CPU per node'),
 }
 
 

@@ -63,7 +63,7 @@ def _check_output_dir(path):
     return None
 
 
-SPECS = (
+PARAMETERS = (
     ParameterSpec('topics', DEFAULT_TOPICS,
                   'Topics to record (absolute names); each is subscribed when a publisher '
                   'appears, with the type the graph reports.', check=_check_topics),
@@ -154,7 +154,7 @@ class BagRecorder(Node):
     def __init__(self, **kwargs):
         """Declare the parameters, create the bag and start discovering topics."""
         super().__init__('bag_recorder', **kwargs)
-        values = declare_parameters(self, SPECS)
+        values = declare_parameters(self, PARAMETERS)
         self._wanted = list(dict.fromkeys(values['topics']))
         own = store_for_distro(os.environ.get('ROS_DISTRO'), None)
         self._stores = [get_typestore(store) for store in dict.fromkeys(

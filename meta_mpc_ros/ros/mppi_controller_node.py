@@ -17,6 +17,7 @@ Publishes /cmd, /meta_mpc/plan (Path), /meta_mpc/rollouts (MarkerArray, thinned)
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.controller import ControllerConfig, MPCController, PLANNERS
 from meta_mpc_ros.core.costs import build_cost
@@ -44,8 +45,10 @@ COST_PARAMETERS = (
 
 PARAMETERS = (
     ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),
-    ParameterSpec('checkpoint', '', 'Checkpoint holding theta* (the fallback model); empty '
-                  'uses the shipped GrBAL model for the robot.'),
+    ParameterSpec('checkpoint', '', 'Checkpoint holding theta* (the fallback model); must '
+                  "be the adaptive_dynamics_node's. Empty: the shipped one for the adapter."),
+    ParameterSpec('adapter', 'grbal', "The adaptive_dynamics_node's adapter (picks the "
+                  'shipped checkpoint when `checkpoint` is empty).', choices=ADAPTERS),
     ParameterSpec('device', 'cpu', 'Torch device for planning: cpu or cuda.',
                   choices=('cpu', 'cuda')),
     ParameterSpec('threads', 1, 'Torch CPU threads of this process.', bounds=(1, 64)),
@@ -90,7 +93,7 @@ class MPPIControllerNode(Node):
         values = self.values
         if values['device'] == 'cuda' and not torch.cuda.is_available():
             raise ValueError('device cuda requested but CUDA is not available')
-        path = resolve_checkpoint(values['checkpoint'], values['robot'], 'grbal')
+        path = resolve_checkpoint(values['checkpoint'], values['robot'], values['adapter'])
         self.checkpoint = load_checkpoint(path, values['device'], robot=values['robot'])
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
