@@ -6,7 +6,7 @@ import pathlib
 from meta_mpc_ros.data.bag_reader import load_messages
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.sim.render import write_video
-from meta_mpc_ros.sim.replay import ReplayFrame, render_frames
+from meta_mpc_ros.sim.replay import render_frames, ReplayFrame
 
 TOPICS = ('/odom', '/joint_states', '/meta_mpc/terrain', '/meta_mpc/reference')
 

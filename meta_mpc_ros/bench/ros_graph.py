@@ -27,7 +27,7 @@ def add_arguments(parser):
 
 
 def latencies(seen):
-    """Return /odom -> /cmd latencies (ms) of every planned step."""
+    """Return, for every planned step, the time from its /odom to its /cmd in ms."""
     odom_wall = {}
     for wall, stamp, _, _ in seen.odom:
         odom_wall.setdefault(round(stamp, 6), wall)
