@@ -1,0 +1,118 @@
+"""
+Section 2 of the results: fast adaptation in closed loop on the millirobot.
+
+Every trajectory-following task (straight, left turn, zig-zag, figure-8) is run under
+every held-out condition of the paper (missing leg, slippery slope, novel terrain,
+miscalibration, payload) and on carpet, with MB, MB+DE, GrBAL and ReBAL planning with
+MPPI, in-process (pipeline.evaluate), over several seeds. The cost is the episode's
+total task cost (lower is better). Episodes run in parallel processes, one torch
+thread each; every episode has its own seed.
+"""
+
+import multiprocessing
+import os
+
+from meta_mpc_ros.core.reference import TASKS
+from meta_mpc_ros.models import shipped_checkpoint
+from meta_mpc_ros.pipeline.config import load_robot_config
+from meta_mpc_ros.results.common import check_budget, figure_path, Stopwatch, write_json
+from meta_mpc_ros.sim.conditions import TEST_CONDITIONS
+import numpy as np
+
+METHODS = {'MB': 'mb', 'MB+DE': 'de', 'GrBAL': 'grbal', 'ReBAL': 'rebal'}
+BUDGET = {'smoke': {'tasks': ('straight',), 'conditions': ('carpet', 'payload'),
+                    'seeds': 1, 'steps': 20},
+          'full': {'tasks': TASKS, 'conditions': ('carpet',) + TEST_CONDITIONS,
+                   'seeds': 3, 'steps': 0}}
+
+
+def _episode(job):
+    """Run one evaluation episode (pool worker); return its row."""
+    import torch
+    from meta_mpc_ros.pipeline.evaluate import evaluate
+    torch.set_num_threads(1)
+    method, adapter, checkpoint, task, condition, seed, steps = job
+    config = load_robot_config('millirobot')
+    report, _ = evaluate(config, checkpoint, adapter, condition, 1, seed, task,
+                         steps=steps or None, threads=1)
+    detail = report['details'][0]
+    return {'method': method, 'task': task, 'condition': condition, 'seed': seed,
+            'cost': detail['cost'], 'steps': detail['steps'],
+            'distance_mean_m': detail.get('distance_mean_m'),
+            'progress_m': detail.get('progress_m'),
+            'error_before': detail['prediction_error_before'],
+            'error_after': detail['prediction_error_after'],
+            'step_ms': detail['step_ms_median']}
+
+
+def run(budget='full', seed=0, out='docs', checkpoints=None, workers=0):
+    """Run the closed-loop grid; write closed_loop.json and its figure."""
+    check_budget(budget)
+    plan = BUDGET[budget]
+    checkpoints = checkpoints or {adapter: str(shipped_checkpoint('millirobot', adapter))
+                                  for adapter in METHODS.values()}
+    jobs = [(method, adapter, checkpoints[adapter], task, condition, seed + index, plan['steps'])
+            for task in plan['tasks'] for condition in plan['conditions']
+            for index in range(plan['seeds']) for method, adapter in METHODS.items()]
+    workers = workers or os.cpu_count() or 1
+    with Stopwatch() as watch:
+        if workers == 1:
+            rows = [_episode(job) for job in jobs]
+        else:
+            with multiprocessing.get_context('spawn').Pool(workers) as pool:
+                rows = pool.map(_episode, jobs, chunksize=1)
+    summary = summarise(rows)
+    data = {'budget': budget, 'seed': seed, 'seeds': plan['seeds'], 'tasks': plan['tasks'],
+            'conditions': plan['conditions'], 'checkpoints': checkpoints, 'episodes': rows,
+            'summary': summary, 'wall_seconds': watch.seconds,
+            'transitions': int(sum(row['steps'] for row in rows)),
+            'sim_hours': sum(row['steps'] for row in rows) * 0.1 / 3600}
+    write_json('closed_loop', data, out)
+    plot(summary, plan, figure_path('closed_loop', out))
+    return data
+
+
+def summarise(rows):
+    """Return mean and std of cost per (task, condition, method), and wins per method."""
+    table = {}
+    for row in rows:
+        table.setdefault((row['task'], row['condition'], row['method']), []).append(row['cost'])
+    cells = [{'task': task, 'condition': condition, 'method': method,
+              'cost_mean': float(np.mean(costs)), 'cost_std': float(np.std(costs)),
+              'n': len(costs)} for (task, condition, method), costs in table.items()]
+    best = {}
+    for cell in cells:
+        key = (cell['task'], cell['condition'])
+        if key not in best or cell['cost_mean'] < best[key]['cost_mean']:
+            best[key] = cell
+    wins = {method: sum(cell['method'] == method for cell in best.values())
+            for method in METHODS}
+    return {'cells': cells, 'wins': wins}
+
+
+def plot(summary, plan, path):
+    """Bar chart: mean cost per condition (averaged over tasks) for each method."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    conditions = list(plan['conditions'])
+    figure, axis = plt.subplots(figsize=(12, 4.5))
+    width = 0.8 / len(METHODS)
+    for offset, method in enumerate(METHODS):
+        means, spreads = [], []
+        for condition in conditions:
+            cells = [c for c in summary['cells']
+                     if c['condition'] == condition and c['method'] == method]
+            means.append(np.mean([c['cost_mean'] for c in cells]))
+            spreads.append(np.mean([c['cost_std'] for c in cells]))
+        x = np.arange(len(conditions)) + offset * width
+        axis.bar(x, means, width, yerr=spreads, label=method, capsize=2)
+    axis.set_xticks(np.arange(len(conditions)) + 0.4 - width / 2)
+    axis.set_xticklabels(conditions, rotation=15)
+    axis.set_ylabel('episode task cost (lower is better), mean over tasks')
+    axis.axhline(0.0, color='k', lw=0.5)
+    axis.legend()
+    axis.set_title('Millirobot trajectory following under held-out conditions')
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,257 @@
+"""
+Section 1 of the results: the model's K-step prediction error before and after adapting.
+
+For each condition (training and held-out), seeded episodes of exploration actions
+are cut into M-past / K-future windows; each method reads the M past transitions and
+is scored on the K future ones (normalised one-step MSE, the meta-objective):
+
+    MB        theta*, no adaptation
+    MB+DE     MB after `de_steps` SGD steps on the past window
+    GrBAL     theta* ("before") and theta' after its one meta-learned step ("after")
+    ReBAL     with the context its encoder reads from the past window
+
+and a second measurement follows errors over time around a condition switch.
+"""
+
+import dataclasses
+import pathlib
+
+from meta_mpc_ros.core.adapters import (DynamicEvaluationAdapter, GrBALAdapter, MBAdapter,
+                                        ReBALAdapter)
+from meta_mpc_ros.core.checkpoint import load_checkpoint
+from meta_mpc_ros.core.dataset import Trajectory, TrajectoryDataset, WindowSampler
+from meta_mpc_ros.core.objectives import per_window_errors
+from meta_mpc_ros.models import shipped_checkpoint
+from meta_mpc_ros.pipeline.agents import RandomPolicy
+from meta_mpc_ros.pipeline.collect import collect_episode, EpisodePlan
+from meta_mpc_ros.pipeline.config import load_robot_config
+from meta_mpc_ros.pipeline.episodes import run_episode
+from meta_mpc_ros.results.common import check_budget, figure_path, Stopwatch, write_json
+from meta_mpc_ros.sim.registry import environment_class, make_env
+import numpy as np
+import torch
+
+
+def methods(checkpoints, evaluation):
+    """Return name -> (checkpoint, adapter) for MB, MB+DE, GrBAL and ReBAL."""
+    mb = load_checkpoint(checkpoints['mb'])
+    grbal = load_checkpoint(checkpoints['grbal'])
+    rebal = load_checkpoint(checkpoints['rebal'])
+    return {'MB': (mb, MBAdapter()),
+            'MB+DE': (mb, DynamicEvaluationAdapter(evaluation.de_steps,
+                                                   evaluation.de_learning_rate)),
+            'GrBAL': (grbal, GrBALAdapter(grbal.step_size)),
+            'ReBAL': (rebal, ReBALAdapter())}
+
+
+def condition_windows(robot_config, condition, episodes, seed, stride=5):
+    """Return a WindowBatch of M/K windows from seeded exploration episodes."""
+    trajectories = []
+    task = 'figure8' if robot_config.robot == 'millirobot' else ''
+    for index in range(episodes):
+        trajectories += collect_episode(robot_config, EpisodePlan(seed + index, task,
+                                                                  condition))
+    dataset = TrajectoryDataset(trajectories)
+    sampler = WindowSampler(dataset, robot_config.training.past_steps,
+                            robot_config.training.future_steps)
+    return sampler.batch(np.arange(0, len(sampler), stride)), dataset.steps
+
+
+def errors_by_condition(robot_config, checkpoints, conditions, episodes, seed):
+    """
+    Score every method on every condition.
+
+    :param conditions: dict name -> (spec, 'train' or 'test').
+    :return: (rows, transitions): rows are dicts condition, split, method, before,
+        after, before_std, after_std (means over windows).
+    """
+    torch.set_num_threads(2)
+    models = methods(checkpoints, robot_config.evaluation)
+    rows, transitions = [], 0
+    for name, (spec, split) in conditions.items():
+        batch, steps = condition_windows(robot_config, spec, episodes, seed)
+        transitions += steps
+        for method, (checkpoint, adapter) in models.items():
+            before, after = per_window_errors(checkpoint.model, adapter, checkpoint.params,
+                                              batch)
+            rows.append({'condition': name, 'spec': spec, 'split': split, 'method': method,
+                         'before': float(before.mean()), 'after': float(after.mean()),
+                         'before_std': float(before.std()), 'after_std': float(after.std()),
+                         'windows': len(before)})
+    return rows, transitions
+
+
+def errors_around_switch(robot_config, checkpoints, start, switch_to, switch_step, steps,
+                         seed):
+    """
+    Follow each method's error over one episode whose condition switches mid-way.
+
+    :return: dict method -> list of (step, error after adapting) and 'GrBAL (before)'.
+    """
+    kwargs = {'condition': start}
+    if robot_config.robot == 'millirobot':
+        kwargs['task'] = 'figure8'
+    env = make_env(robot_config.robot, **kwargs)
+    try:
+        policy = RandomPolicy(env.action_spec, np.random.default_rng(seed),
+                              robot_config.collection.random_hold_steps)
+        episode = run_episode(env, policy, seed, steps, switch=(switch_step, switch_to),
+                              until_done=False)
+    finally:
+        env.close()
+    dataset = TrajectoryDataset([episode_trajectory(episode)])
+    sampler = WindowSampler(dataset, robot_config.training.past_steps,
+                            robot_config.training.future_steps)
+    batch = sampler.batch(np.arange(len(sampler)))
+    curves = {}
+    for method, (checkpoint, adapter) in methods(checkpoints, robot_config.evaluation).items():
+        before, after = per_window_errors(checkpoint.model, adapter, checkpoint.params, batch)
+        # Window j reads steps j..j+M-1 and is scored on the K after them: index the
+        # curve by the first scored step, j + M.
+        offset = robot_config.training.past_steps
+        curves[method] = [(j + offset, float(value)) for j, value in enumerate(after)]
+        if method == 'GrBAL':
+            curves['GrBAL (before)'] = [(j + offset, float(v)) for j, v in enumerate(before)]
+    return curves
+
+
+def episode_trajectory(episode):
+    """Return the whole episode as one trajectory (switch included, for the curve)."""
+    return Trajectory(np.array(episode.states), np.array(episode.actions), 'switch')
+
+
+BUDGET = {'smoke': {'episodes': 1, 'steps': 40, 'switch_steps': 60},
+          'full': {'episodes': 6, 'steps': 200, 'switch_steps': 200}}
+MILLIROBOT_CONDITIONS = {
+    'carpet': ('carpet', 'train'), 'styrofoam': ('styrofoam', 'train'),
+    'turf': ('turf', 'train'), 'missing_leg': ('missing_leg', 'test'),
+    'slippery_slope': ('slippery_slope', 'test'), 'novel_terrain': ('novel_terrain', 'test'),
+    'miscalibration': ('miscalibration', 'test'), 'payload': ('payload', 'test'),
+    'slope+payload': ('slippery_slope,payload', 'test')}
+
+
+def legged_conditions(robot):
+    """Return the training and held-out conditions of a legged family."""
+    env_class = environment_class(robot)
+    conditions = {}
+    for spec in env_class.TRAINING_CONDITIONS or ():
+        spec = spec if isinstance(spec, str) else spec.to_spec()
+        conditions[spec] = (spec, 'train')
+    for spec in env_class.TEST_CONDITIONS:
+        spec = spec if isinstance(spec, str) else spec.to_spec()
+        conditions[spec] = (spec, 'test')
+    return conditions
+
+
+def run(budget='full', seed=0, out='docs', robots=None):
+    """
+    Measure section 1 and write model_error.json and its figures.
+
+    Covers the millirobot (shipped models) and half-cheetah with a disabled joint
+    when results/legged has trained its models.
+
+    :param robots: dict robot -> {'mb', 'grbal', 'rebal'} checkpoint paths; default the
+        shipped millirobot models plus half_cheetah_disabled_joint's if trained.
+    """
+    check_budget(budget)
+    plan = BUDGET[budget]
+    robots = robots or default_robots()
+    data = {'budget': budget, 'seed': seed, 'robots': {}}
+    for robot, checkpoints in robots.items():
+        config = load_robot_config(robot)
+        config = dataclasses.replace(config, collection=dataclasses.replace(
+            config.collection, episode_steps=plan['steps']))
+        conditions = MILLIROBOT_CONDITIONS if robot == 'millirobot' else legged_conditions(robot)
+        with Stopwatch() as watch:
+            rows, transitions = errors_by_condition(config, checkpoints, conditions,
+                                                    plan['episodes'], seed)
+            switch_config = dataclasses.replace(config, collection=dataclasses.replace(
+                config.collection, episode_steps=plan['switch_steps']))
+            test = [spec for spec, split in conditions.values() if split == 'test']
+            start = next(spec for spec, split in conditions.values() if split == 'train')
+            switch_to = 'slippery_slope,payload' if robot == 'millirobot' else test[0]
+            curves = errors_around_switch(switch_config, checkpoints, start, switch_to,
+                                          plan['switch_steps'] // 2, plan['switch_steps'],
+                                          seed)
+        data['robots'][robot] = {
+            'checkpoints': {k: str(v) for k, v in checkpoints.items()}, 'rows': rows,
+            'switch': {'from': start, 'to': switch_to, 'at_step': plan['switch_steps'] // 2,
+                       'curves': curves},
+            'transitions': transitions + plan['switch_steps'],
+            'sim_hours': (transitions + plan['switch_steps']) * _control_dt(robot) / 3600,
+            'episodes_per_condition': plan['episodes'], 'wall_seconds': watch.seconds,
+            'past_steps': config.training.past_steps,
+            'future_steps': config.training.future_steps}
+        plot_bars(rows, robot, figure_path(f'model_error_{robot}', out))
+        plot_switch(data['robots'][robot]['switch'], robot,
+                    figure_path(f'model_error_switch_{robot}', out))
+    write_json('model_error', data, out)
+    return data
+
+
+def _control_dt(robot):
+    """Return a robot's control period, s."""
+    env = make_env(robot)
+    try:
+        return env.control_dt
+    finally:
+        env.close()
+
+
+def default_robots():
+    """Return the millirobot's shipped models, and half-cheetah's if results/legged made them."""
+    robots = {'millirobot': {m: shipped_checkpoint('millirobot', m)
+                             for m in ('mb', 'grbal', 'rebal')}}
+    folder = pathlib.Path('runs/results/legged/half_cheetah_disabled_joint')
+    cheetah = {m: folder / f'{m}.pt' for m in ('mb', 'grbal', 'rebal')}
+    if all(path.is_file() for path in cheetah.values()):
+        robots['half_cheetah_disabled_joint'] = cheetah
+    return robots
+
+
+def plot_bars(rows, robot, path):
+    """Bars of the error after adapting per condition and method (GrBAL's before too)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    conditions = list(dict.fromkeys(row['condition'] for row in rows))
+    series = ['MB', 'MB+DE', 'GrBAL (before)', 'GrBAL', 'ReBAL']
+    figure, axis = plt.subplots(figsize=(max(8, 1.3 * len(conditions)), 4.5))
+    width = 0.8 / len(series)
+    for offset, name in enumerate(series):
+        method, key = ('GrBAL', 'before') if name == 'GrBAL (before)' else (name, 'after')
+        values = [next(r[key] for r in rows if r['condition'] == c and r['method'] == method)
+                  for c in conditions]
+        axis.bar(np.arange(len(conditions)) + offset * width, values, width, label=name)
+    axis.set_xticks(np.arange(len(conditions)) + 0.4 - width / 2)
+    labels = [f'{c}\n({next(r["split"] for r in rows if r["condition"] == c)})'
+              for c in conditions]
+    axis.set_xticklabels(labels, fontsize=8)
+    axis.set_ylabel('K-step prediction error (normalised MSE)')
+    axis.set_title(f'{robot}: model error on the K future transitions after reading M')
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def plot_switch(switch, robot, path):
+    """Curves of the error over time around a condition switch."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    figure, axis = plt.subplots(figsize=(9, 4))
+    for name, curve in switch['curves'].items():
+        steps, values = zip(*curve)
+        kernel = np.ones(5) / 5
+        smooth = np.convolve(values, kernel, mode='same')
+        axis.plot(steps, smooth, label=name, ls='--' if 'before' in name else '-')
+    axis.axvline(switch['at_step'], color='k', ls=':', lw=1)
+    axis.set_yscale('log')
+    axis.set_xlabel('control step')
+    axis.set_ylabel('K-step prediction error (5-step moving mean)')
+    axis.set_title(f'{robot}: {switch["from"]} -> {switch["to"]} at step {switch["at_step"]}')
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

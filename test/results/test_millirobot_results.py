@@ -1,0 +1,45 @@
+"""
+The millirobot result experiments run end to end at the smoke budget.
+
+They use the session's small trained models (conftest.tiny_models) instead of the
+shipped ones, and write into a temporary docs folder.
+"""
+
+import json
+import math
+
+from meta_mpc_ros.results import closed_loop, model_error
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def models(tiny_models):
+    return {method: str(tiny_models[method]) for method in ('mb', 'grbal', 'rebal')}
+
+
+def test_closed_loop_smoke(tmp_path, tiny_models):
+    checkpoints = dict(models(tiny_models), de=str(tiny_models['mb']))
+    data = closed_loop.run('smoke', seed=3, out=tmp_path, checkpoints=checkpoints, workers=1)
+    written = json.loads((tmp_path / 'results' / 'closed_loop.json').read_text())
+    assert written['seed'] == 3 and written['budget'] == 'smoke'
+    assert written['transitions'] > 0 and written['wall_seconds'] > 0
+    # 1 task x 2 conditions x 1 seed x 4 methods.
+    assert len(data['episodes']) == 8
+    assert all(math.isfinite(row['cost']) for row in data['episodes'])
+    assert sum(data['summary']['wins'].values()) == 2
+    assert (tmp_path / 'figures' / 'closed_loop.png').stat().st_size > 10000
+
+
+def test_model_error_smoke(tmp_path, tiny_models):
+    data = model_error.run('smoke', seed=1, out=tmp_path,
+                           robots={'millirobot': models(tiny_models)})
+    rows = data['robots']['millirobot']['rows']
+    # Nine conditions x four methods, each with finite errors; MB never changes.
+    assert len(rows) == 9 * 4
+    assert all(math.isfinite(row['after']) for row in rows)
+    assert all(row['before'] == row['after'] for row in rows if row['method'] == 'MB')
+    curves = data['robots']['millirobot']['switch']['curves']
+    assert set(curves) == {'MB', 'MB+DE', 'GrBAL', 'GrBAL (before)', 'ReBAL'}
+    for name in ('model_error_millirobot', 'model_error_switch_millirobot'):
+        assert (tmp_path / 'figures' / f'{name}.png').is_file()
