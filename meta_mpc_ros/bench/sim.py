@@ -23,6 +23,7 @@ def add_arguments(parser):
     parser.add_argument('--envs', default='',
                         help='comma-separated environment names (default: all registered)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the random actions')
+    parser.add_argument('--json', default='', help='also write the rows to this JSON file')
 
 
 def measure(env, seconds, rng):
@@ -91,4 +92,8 @@ def _run(args):
                'physics steps/s', 'real-time factor', 'RTF (CPU time)']
     print_table(f'Simulation speed, one core, random actions, {args.seconds:g} s each',
                 rows, columns)
+    if getattr(args, 'json', ''):
+        import json
+        with open(args.json, 'w') as stream:
+            json.dump(rows, stream, indent=1)
     return 0

@@ -71,3 +71,31 @@ def check_state(state, state_dim):
         raise ValueError(f'state must have shape ({state_dim},), got {tuple(state.shape)}')
     if not bool(torch.isfinite(state).all()):
         raise ValueError('state contains NaN or inf')
+
+
+class SamplingPlanner:
+    """
+    What every planner holds: its settings, the cost, the bounds and the generator.
+
+    :param config: the planner's settings dataclass.
+    :param cost: TrajectoryCost (core.costs).
+    :param action_low: (nu,) lower bounds.
+    :param action_high: (nu,) upper bounds.
+    :param state_dim: nx.
+    :param generator: torch.Generator on `device` (seeded by the caller).
+    :param device: torch device of every tensor.
+    """
+
+    def __init__(self, config, cost, action_low, action_high, state_dim, generator,
+                 device='cpu'):
+        self.config = config
+        self.cost = cost
+        self.bounds = ActionBounds(action_low, action_high, device)
+        self.state_dim = state_dim
+        self.generator = generator
+        self.device = torch.device(device)
+
+    @property
+    def action_dim(self):
+        """Return nu."""
+        return self.bounds.low.shape[0]

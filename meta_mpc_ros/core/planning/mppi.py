@@ -15,8 +15,8 @@ The first action of U is applied; U is shifted one step for the next call (warm 
 
 from dataclasses import dataclass, replace
 
-from meta_mpc_ros.core.planning.common import (ActionBounds, check_state, PlanResult,
-                                               rollout)
+from meta_mpc_ros.core.planning.common import (check_state, PlanResult, rollout,
+                                               SamplingPlanner)
 import torch
 
 
@@ -55,28 +55,13 @@ class MPPIConfig:
             raise ValueError('smoothing_window must be >= 1')
 
 
-class MPPI:
-    """
-    MPPI planner.
-
-    :param config: MPPIConfig.
-    :param cost: TrajectoryCost (core.costs).
-    :param action_low: (nu,) lower bounds.
-    :param action_high: (nu,) upper bounds.
-    :param state_dim: nx.
-    :param generator: torch.Generator on `device` (seeded by the caller).
-    :param device: torch device of every tensor.
-    """
+class MPPI(SamplingPlanner):
+    """MPPI planner; constructor arguments as SamplingPlanner, with an MPPIConfig."""
 
     def __init__(self, config, cost, action_low, action_high, state_dim, generator,
                  device='cpu'):
-        self.config = config
-        self.cost = cost
-        self.bounds = ActionBounds(action_low, action_high, device)
-        self.state_dim = state_dim
-        self.generator = generator
-        self.device = torch.device(device)
-        action_dim = self.bounds.low.shape[0]
+        super().__init__(config, cost, action_low, action_high, state_dim, generator, device)
+        action_dim = self.action_dim
         sigma = torch.as_tensor(config.noise_sigma, dtype=torch.float32, device=device)
         if sigma.numel() not in (1, action_dim):
             raise ValueError(f'noise_sigma needs 1 or {action_dim} entries')

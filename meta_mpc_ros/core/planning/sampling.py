@@ -9,8 +9,8 @@ action, shifting the mean for the next call.
 
 from dataclasses import dataclass
 
-from meta_mpc_ros.core.planning.common import (ActionBounds, check_state, PlanResult,
-                                               rollout)
+from meta_mpc_ros.core.planning.common import (check_state, PlanResult, rollout,
+                                               SamplingPlanner)
 import torch
 
 
@@ -26,26 +26,8 @@ class RandomShootingConfig:
             raise ValueError('need num_samples >= 1 and horizon >= 1')
 
 
-class RandomShooting:
-    """
-    Random-shooting planner; see the module docstring.
-
-    :param config: RandomShootingConfig.
-    :param cost: TrajectoryCost.
-    :param action_low: (nu,).
-    :param action_high: (nu,).
-    :param state_dim: nx.
-    :param generator: torch.Generator on `device`.
-    """
-
-    def __init__(self, config, cost, action_low, action_high, state_dim, generator,
-                 device='cpu'):
-        self.config = config
-        self.cost = cost
-        self.bounds = ActionBounds(action_low, action_high, device)
-        self.state_dim = state_dim
-        self.generator = generator
-        self.device = torch.device(device)
+class RandomShooting(SamplingPlanner):
+    """Random-shooting planner; constructor arguments as SamplingPlanner."""
 
     def reset(self):
         """Nothing to forget: every call samples afresh."""
@@ -90,17 +72,12 @@ class CEMConfig:
             raise ValueError('initial_std_fraction must be positive')
 
 
-class CEM:
-    """Cross-entropy method planner; same constructor arguments as RandomShooting."""
+class CEM(SamplingPlanner):
+    """Cross-entropy method planner; constructor arguments as SamplingPlanner."""
 
     def __init__(self, config, cost, action_low, action_high, state_dim, generator,
                  device='cpu'):
-        self.config = config
-        self.cost = cost
-        self.bounds = ActionBounds(action_low, action_high, device)
-        self.state_dim = state_dim
-        self.generator = generator
-        self.device = torch.device(device)
+        super().__init__(config, cost, action_low, action_high, state_dim, generator, device)
         self.mean = None
         self.reset()
 
