@@ -1,20 +1,24 @@
 """
 `meta-mpc bench core`: planner, adaptation and meta-training speed on this machine.
 
-For the paper's 3 x 512 model (and optionally a smaller one) it times, in one run and
-with the same model, K and H:
+For the paper's 3 x 512 model and a smaller 2 x 128 one (--models) it times, in one
+run and with the same model, K and H:
 
-    ours      MPPI step (sample, roll out, score, update) with the millirobot's cost
-    floor     H forward passes of batch K: what any sampling planner must pay
-    peer      pytorch_mppi's MPPI.command with the same dynamics and an equivalent cost
+    ours          MPPI step (sample, roll out, score, update) with the millirobot's cost
+    floor         H forward passes of batch K: what any sampling planner must pay
+    pytorch_mppi  pytorch_mppi's MPPI.command with the same dynamics, equivalent cost
+    mbrl          mbrl-lib's MPPIOptimizer.optimize (1 iteration) maximising minus our
+                  TrajectoryCost of the same Predictor's rollouts
 
-and prints medians in ms, our overhead over the floor, and the control rate. It also
+(peers.py sets the peers up) and prints medians in ms, our overhead over the floor, the
+control rate and each peer's time over ours ('-' where a peer is not installed). It also
 times one GrBAL adaptation step (M = 16 and 32) and one (meta-)training step.
 """
 
 import statistics
 import time
 
+from meta_mpc_ros.bench.peers import load_peers, MbrlMPPIPeer, peer_version, PytorchMPPIPeer
 from meta_mpc_ros.bench.report import print_table
 from meta_mpc_ros.core.adapters import Adapted, GrBALAdapter, Window
 from meta_mpc_ros.core.costs import build_cost, CostContext
@@ -29,6 +33,10 @@ import torch
 
 SIZES = ((500, 10), (1000, 20), (2000, 30))
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
+MODELS = '512,512,512;128,128'
+NOISE_SIGMA = 4.0  # rad/s, every planner
+TEMPERATURE = 1.0  # lambda, every planner
+PEERS = {'pytorch_mppi': PytorchMPPIPeer, 'mbrl': MbrlMPPIPeer}
 
 
 def add_arguments(parser):
@@ -36,11 +44,15 @@ def add_arguments(parser):
     parser.add_argument('--threads', type=int, default=2, help='torch CPU threads')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
     parser.add_argument('--repeats', type=int, default=20, help='timed calls per cell')
-    parser.add_argument('--hidden', default='512,512,512',
-                        help='hidden sizes of the model, e.g. 512,512,512 or 128,128')
+    parser.add_argument('--models', default=MODELS,
+                        help='hidden sizes of each model, models separated by semicolons, '
+                        'e.g. "512,512,512;128,128"')
+    parser.add_argument('--hidden', default='',
+                        help='one model only, e.g. 512,512,512 (overrides --models)')
     parser.add_argument('--sizes', default=','.join(f'{k}x{h}' for k, h in SIZES),
                         help='(K, H) pairs, e.g. 500x10,1000x20')
-    parser.add_argument('--no-peer', action='store_true', help='skip pytorch_mppi')
+    parser.add_argument('--no-peer', action='store_true',
+                        help='skip the peer planners (pytorch_mppi, mbrl)')
     parser.add_argument('--json', default='', help='also write the rows to this JSON file')
 
 
@@ -83,52 +95,32 @@ COST_TERMS = [{'name': 'path_tracking', 'weight': 1.0, 'distance': 1.0, 'heading
               {'name': 'control_effort', 'weight': 1e-4}]
 
 
-def peer_planner(predictor, context, num_samples, horizon, device):
-    """Return pytorch_mppi's MPPI with the same dynamics and an equivalent running cost."""
-    import pytorch_mppi
-
-    cost = build_cost(COST_TERMS, MILLIROBOT_STATE)
-    tracking = cost.terms[0]
-
-    def running_cost(states, actions):
-        # The same distance + heading terms per step; progress scored at the end below.
-        squared = (states[:, None, :2] - context.path_points[None]).pow(2).sum(-1)
-        distance, nearest = squared.min(-1)
-        yaw = torch.atan2(states[:, 6], states[:, 5])
-        error = torch.remainder(yaw - context.path_headings[nearest] + torch.pi,
-                                2 * torch.pi) - torch.pi
-        return (tracking.distance * distance.sqrt() + tracking.heading * error.abs()
-                + 1e-4 * actions.pow(2).sum(-1))
-
-    def terminal_cost(states, actions):
-        # pytorch_mppi passes (rollout_samples, K, H, nx).
-        final = states[..., -1, :2].reshape(-1, 2)
-        squared = (final[:, None] - context.path_points[None]).pow(2).sum(-1)
-        return -tracking.progress * context.path_arclength[squared.argmin(-1)]
-
-    low = torch.tensor(MILLIROBOT_ACTION.low, device=device)
-    high = torch.tensor(MILLIROBOT_ACTION.high, device=device)
-    return pytorch_mppi.MPPI(predictor, running_cost, MILLIROBOT_STATE.dim,
-                             noise_sigma=torch.diag(torch.full((2,), 16.0, device=device)),
-                             num_samples=num_samples, horizon=horizon, device=device,
-                             terminal_state_cost=terminal_cost, lambda_=1.0,
-                             u_min=low, u_max=high)
-
-
-def planner_rows(args, model, label, device, synchronize):
-    """Time ours, the floor and the peer for each (K, H) and dtype."""
-    rows = []
-    params = model.meta_parameters()
-    context = planning_context(device)
+def start_state(device):
+    """Return the (nx,) state every planner plans from: at the origin, facing +x."""
     state = torch.zeros(MILLIROBOT_STATE.dim, device=device)
     state[MILLIROBOT_STATE.index('cos_yaw')] = 1.0
     state[MILLIROBOT_STATE.index('cos_left')] = 1.0
     state[MILLIROBOT_STATE.index('cos_right')] = -1.0
+    return state
+
+
+def planner_rows(args, model, label, device, synchronize, peers):
+    """
+    Time ours, the floor and each available peer for each (K, H) and dtype.
+
+    :param peers: dict peer name -> imported module (load_peers), only those to time.
+    :return: list of row dicts; a peer that is not timed has None in its columns.
+    """
+    rows = []
+    params = model.meta_parameters()
+    context = planning_context(device)
+    state = start_state(device)
     for size in args.sizes.split(','):
         num_samples, horizon = (int(v) for v in size.split('x'))
         for dtype_name, dtype in DTYPES.items():
             predictor = Predictor(model, Adapted(params), dtype)
-            planner = MPPI(MPPIConfig(num_samples, horizon, noise_sigma=(4.0,)),
+            planner = MPPI(MPPIConfig(num_samples, horizon, temperature=TEMPERATURE,
+                                      noise_sigma=(NOISE_SIGMA,)),
                            build_cost(COST_TERMS, MILLIROBOT_STATE), MILLIROBOT_ACTION.low,
                            MILLIROBOT_ACTION.high, MILLIROBOT_STATE.dim,
                            torch.Generator(device).manual_seed(0), device)
@@ -144,19 +136,20 @@ def planner_rows(args, model, label, device, synchronize):
             floor_ms = median_ms(floor, args.repeats, synchronize=synchronize)
             ours_ms = median_ms(lambda: planner.plan(predictor, state, context), args.repeats,
                                 synchronize=synchronize)
-            peer_ms = None
-            if not args.no_peer:
-                try:
-                    peer = peer_planner(predictor, context, num_samples, horizon, device)
-                    peer_ms = median_ms(lambda: peer.command(state), args.repeats,
+            row = {'model': label, 'K': num_samples, 'H': horizon, 'dtype': dtype_name,
+                   'floor_ms': floor_ms, 'ours_ms': ours_ms,
+                   'overhead_pct': 100.0 * (ours_ms - floor_ms) / floor_ms,
+                   'ours_hz': 1e3 / ours_ms}
+            for name, peer_class in PEERS.items():
+                peer_ms = None
+                if peers.get(name) is not None:
+                    peer = peer_class(peers[name], predictor, COST_TERMS, context, num_samples,
+                                      horizon, NOISE_SIGMA, TEMPERATURE, device)
+                    peer_ms = median_ms(lambda: peer.plan(state), args.repeats,
                                         synchronize=synchronize)
-                except ImportError:
-                    peer_ms = None
-            rows.append({'model': label, 'K': num_samples, 'H': horizon, 'dtype': dtype_name,
-                         'floor_ms': floor_ms, 'ours_ms': ours_ms,
-                         'overhead_pct': 100.0 * (ours_ms - floor_ms) / floor_ms,
-                         'ours_hz': 1e3 / ours_ms, 'pytorch_mppi_ms': peer_ms,
-                         'vs_pytorch_mppi': (peer_ms / ours_ms) if peer_ms else None})
+                row[f'{name}_ms'] = peer_ms
+                row[f'vs_{name}'] = peer_ms / ours_ms if peer_ms else None
+            rows.append(row)
     return rows
 
 
@@ -208,31 +201,51 @@ def training_rows(args, model, label, device, synchronize, batch_size=32, steps=
     return rows
 
 
+def model_sizes(args):
+    """Return the hidden sizes of each model to time, as tuples of ints."""
+    models = args.hidden or args.models
+    return [tuple(int(h) for h in hidden.split(',')) for hidden in models.split(';')
+            if hidden.strip()]
+
+
 def run(args):
     """Run the benchmark and print its tables; return 0."""
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     synchronize = torch.cuda.synchronize if device.type == 'cuda' else None
-    hidden = [int(h) for h in args.hidden.split(',')]
-    label = 'x'.join(str(h) for h in hidden)
-    model = make_model(hidden, device)
     where = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
         f'CPU, {torch.get_num_threads()} threads'
-    print(f'meta-mpc bench core: model {label} ReLU, state {MILLIROBOT_STATE.dim}, action '
-          f'{MILLIROBOT_ACTION.dim}, {where}, torch {torch.__version__}, median of '
-          f'{args.repeats}')
-    planning = planner_rows(args, model, label, device, synchronize)
-    print_table('MPPI step (ms); floor = H forward passes of batch K', planning,
-                ['model', 'K', 'H', 'dtype', 'floor_ms', 'ours_ms', 'overhead_pct', 'ours_hz',
-                 'pytorch_mppi_ms', 'vs_pytorch_mppi'])
-    adaptation = adaptation_rows(args, model, label, device, synchronize)
+    models = {'x'.join(str(h) for h in hidden): make_model(hidden, device)
+              for hidden in model_sizes(args)}
+    peers = {}
+    notes = []
+    if not args.no_peer:
+        for name, (module, why) in load_peers().items():
+            peers[name] = module
+            notes.append(f'{name} {peer_version(name)}' if module else
+                         f'{name} unavailable ({why})')
+    print(f'meta-mpc bench core: models {", ".join(models)} ReLU, state '
+          f'{MILLIROBOT_STATE.dim}, action {MILLIROBOT_ACTION.dim}, {where}, torch '
+          f'{torch.__version__}, median of {args.repeats}'
+          + (f'; peers: {", ".join(notes)}' if notes else ''))
+    planning, adaptation, training = [], [], []
+    for label, model in models.items():
+        planning += planner_rows(args, model, label, device, synchronize, peers)
+    print_table('MPPI step (ms); floor = H forward passes of batch K; vs_* = peer / ours',
+                planning, ['model', 'K', 'H', 'dtype', 'floor_ms', 'ours_ms', 'overhead_pct',
+                           'ours_hz', 'pytorch_mppi_ms', 'vs_pytorch_mppi', 'mbrl_ms',
+                           'vs_mbrl'])
+    for label, model in models.items():
+        adaptation += adaptation_rows(args, model, label, device, synchronize)
     print_table('GrBAL adaptation step (ms)', adaptation, ['model', 'M', 'grbal_adapt_ms'])
-    training = training_rows(args, model, label, device, synchronize)
+    for label, model in models.items():
+        training += training_rows(args, model, label, device, synchronize)
     print_table('(meta-)training step, M = K = 16 (ms)', training,
                 ['model', 'method', 'batch_windows', 'step_ms', 'windows_per_s'])
     if args.json:
         import json
         with open(args.json, 'w') as stream:
             json.dump({'planning': planning, 'adaptation': adaptation, 'training': training,
-                       'device': where, 'torch': torch.__version__}, stream, indent=1)
+                       'models': list(models), 'peers': notes, 'device': where,
+                       'torch': torch.__version__}, stream, indent=1)
     return 0
