@@ -39,6 +39,9 @@ $(VENV)/.requirements: $(REQUIREMENTS) tools/install_system_deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade-strategy only-if-needed \
 		-r requirements/venv.txt -c requirements/constraints.txt
+	@# mbrl 0.2.0 (a benchmark peer) pins gymnasium 0.26 and hydra 1.0, which clash with
+	@# ours; its planner runs with the versions above, so it goes in without its pins.
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/bench-nodeps.txt
 	@touch $@
 
 $(VENV)/.installed: $(VENV)/.requirements $(PACKAGE_SOURCES)
