@@ -183,3 +183,18 @@ def load_checkpoint(path, device='cpu', state_dim=None, action_dim=None, robot=N
     return Checkpoint(model.to(device).eval(), content['method'], content['robot'],
                       state_spec, action_spec, step_size, content['training'],
                       content['hash'], str(path), content.get('training_state'))
+
+
+def strip_training_state(source, target):
+    """
+    Copy a checkpoint without its resume state (optimiser moments): a slim file to ship.
+
+    The hash does not cover the training state, so the copy verifies as the original.
+    """
+    content = torch.load(source, map_location='cpu', weights_only=True)
+    content.pop('training_state', None)
+    target = pathlib.Path(target)
+    temporary = target.with_suffix(target.suffix + '.tmp')
+    torch.save(content, temporary)
+    temporary.replace(target)
+    load_checkpoint(target)

@@ -37,6 +37,13 @@ def add_parser(subparsers):
     train.add_argument('--workers', type=int, default=0)
     train.add_argument('--save-data', default='',
                        help='with --iterate: write the aggregated dataset (.npz) here')
+    train.add_argument('--random-episodes', type=int, default=0,
+                       help='with --iterate: episodes of round 0 (random actions)')
+    train.add_argument('--log-dir', default='',
+                       help='training logs (and --iterate round checkpoints); default: '
+                       'next to --out')
+    train.add_argument('--slim', action='store_true',
+                       help='write --out without the resume state (a checkpoint to ship)')
     train.add_argument('--segments', default='',
                        help='YAML list of [start_s, end_s, label] splitting bags into tasks')
     train.set_defaults(run=run_train)
@@ -106,14 +113,17 @@ def run_train(args):
         from meta_mpc_ros.pipeline.iterate import iterate
         summary = iterate(config, args.method, args.out, args.iterate, args.episodes,
                           args.seed, args.data, args.workers, args.iterations or None,
-                          args.save_data or None)
+                          args.save_data or None, args.random_episodes or None,
+                          args.log_dir or None, args.slim)
     else:
         if not args.data:
             raise SystemExit('meta-mpc train: --data is required (or use --iterate)')
         dataset = training.load_data(args.data, config, segments=segments)
         summary = training.train(config, args.method, dataset, args.out,
                                  resume=args.resume or None,
-                                 iterations=args.iterations or None)
+                                 iterations=args.iterations or None,
+                                 log_dir=args.log_dir or None,
+                                 keep_training_state=not args.slim)
     print(json.dumps({key: summary[key] for key in (
         'method', 'iterations', 'best_validation_loss', 'seconds', 'transitions',
         'sim_hours', 'tasks')}, indent=1))

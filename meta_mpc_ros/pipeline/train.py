@@ -74,7 +74,7 @@ def _state_to_dict(state):
 
 
 def train(robot_config, method, dataset, out, resume=None, warm_start=None, iterations=None,
-          log_dir=None, progress=True):
+          log_dir=None, progress=True, keep_training_state=True):
     """
     Train and save a checkpoint.
 
@@ -85,6 +85,7 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
     :param warm_start: a checkpoint whose theta* starts training (Algorithm 1 rounds).
     :param iterations: override the config's iteration count.
     :param log_dir: where training.csv goes (default: next to `out`).
+    :param keep_training_state: store the optimiser state so `resume` can continue.
     :return: dict summary (best validation loss, iterations, seconds, data volume).
     """
     config = dataclasses.replace(robot_config.training, method=method,
@@ -141,7 +142,7 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
         'data': dataset.metadata, 'log': str(log_path)}
     save_checkpoint(out, trainer.model, method, robot_config.robot, state_spec, action_spec,
                     trainer.detached_step_size() if method == 'grbal' else None, summary,
-                    _state_to_dict(final))
+                    _state_to_dict(final) if keep_training_state else None)
     return summary
 
 
