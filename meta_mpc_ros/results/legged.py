@@ -7,7 +7,9 @@ a crippled leg), with the settings of config/<family>.yaml and the budget:
 1. GrBAL with the paper's Algorithm 1 (`pipeline.iterate`): round 0 acts randomly, each
    later round collects with the previous round's GrBAL controller (plus exploration
    noise) on training tasks drawn from the family's distribution, then meta-trains on
-   everything gathered so far, warm-started from the previous round;
+   everything gathered so far, warm-started from the previous round. Random episodes
+   are nearly free in simulation (no planning), so the budget adds extra random
+   episodes to round 0 (`random_episodes`, counted in the data volume);
 2. MB and ReBAL trained on the very same aggregated data (`pipeline.train`);
 3. an MB oracle per held-out test task: the same Algorithm 1 (same rounds, episodes,
    episode length and iterations, so the same data volume) with MB, every episode on
@@ -31,7 +33,7 @@ import pathlib
 
 from meta_mpc_ros.core.dataset import TrajectoryDataset
 from meta_mpc_ros.pipeline.agents import RandomPolicy
-from meta_mpc_ros.pipeline.collect import collect_episode, EpisodePlan, merge
+from meta_mpc_ros.pipeline.collect import collect, collect_episode, EpisodePlan, merge
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.episodes import run_episode
 from meta_mpc_ros.pipeline.evaluate import evaluate
@@ -65,6 +67,7 @@ class Budget:
     What one budget trains and measures per family; None keeps config/<family>.yaml's.
 
     :param rounds: Algorithm-1 rounds (round 0 acts randomly).
+    :param random_episodes: extra random episodes in round 0.
     :param episodes: episodes per round.
     :param episode_steps: control steps per collected episode.
     :param iterations: (meta-)training iterations per round.
@@ -78,6 +81,7 @@ class Budget:
     """
 
     rounds: int
+    random_episodes: int = 0
     episodes: int = None
     episode_steps: int = None
     iterations: int = None
@@ -91,8 +95,11 @@ class Budget:
 
 
 BUDGET_SETTINGS = {
-    'full': Budget(rounds=4, aggregate_iterations=2000, eval_episodes=3, workers=2),
-    'smoke': Budget(rounds=2, episodes=2, episode_steps=40, iterations=3,
+    # 4 rounds x 6 episodes x 500 steps + 60 random episodes = 42,000 transitions;
+    # iterations and model from config/<family>.yaml (2000 per round, 3 x 200).
+    'full': Budget(rounds=4, random_episodes=60, aggregate_iterations=8000, eval_episodes=3,
+                   workers=2),
+    'smoke': Budget(rounds=2, random_episodes=1, episodes=2, episode_steps=40, iterations=3,
                     aggregate_iterations=3, hidden_sizes=(32, 32), num_samples=32,
                     eval_episodes=1, eval_steps=25, test_tasks=1, workers=1),
 }
@@ -151,12 +158,13 @@ def _collect_job(job):
     return collect_episode(*job)
 
 
-def iterate_on_task(config, condition, out, rounds, seed, workers):
+def iterate_on_task(config, condition, out, rounds, random_episodes, seed, workers):
     """
     Run Algorithm 1 with MB on one task only (the oracle); write the last model to `out`.
 
-    Same rounds, episodes, episode length and iterations as `pipeline.iterate`; every
-    episode runs under `condition` instead of a sampled training task.
+    Same rounds, episodes, episode length and iterations as `pipeline.iterate`, and
+    `random_episodes` more random ones in round 0; every episode runs under `condition`
+    instead of a sampled training task.
 
     :return: dict with 'rounds' (per-round transitions, sim-hours, validation loss),
         'transitions' and 'sim_hours' of the aggregated data.
@@ -166,11 +174,13 @@ def iterate_on_task(config, condition, out, rounds, seed, workers):
     datasets, checkpoint, history = [], None, []
     for round_index in range(rounds):
         rng = np.random.default_rng([seed, round_index])
-        plans = [EpisodePlan(int(rng.integers(2 ** 31)), '', condition)
-                 for _ in range(config.collection.episodes_per_iteration)]
+        count = config.collection.episodes_per_iteration + (random_episodes if round_index == 0
+                                                            else 0)
+        plans = [EpisodePlan(int(rng.integers(2 ** 31)), '', condition) for _ in range(count)]
         jobs = [(config, plan, None if checkpoint is None else str(checkpoint), 'mb')
                 for plan in plans]
-        trajectories = [t for result in pool_map(_collect_job, jobs, workers) for t in result]
+        trajectories = [t for result in pool_map(_collect_job, jobs, workers if checkpoint
+                                                 else 1) for t in result]
         datasets.append(TrajectoryDataset(trajectories, {
             'robot': config.robot, 'seed': seed, 'episodes': len(plans), 'task': condition,
             'policy': 'random' if checkpoint is None else f'mb:{checkpoint}',
@@ -205,16 +215,21 @@ def train_family(family, budget_name, seed, runs=RUNS):
         manifest = json.loads(manifest_path.read_text())
         paths = [manifest['checkpoints'][key] for key in ('grbal', 'mb', 'rebal')]
         paths += list(manifest['checkpoints']['oracle'].values())
-        if manifest.get('settings') == settings and all(map(_exists, paths)):
+        if manifest.get('settings') == settings and all(pathlib.Path(p).is_file() for p in paths):
             return dict(manifest, cached=True)
     directory.mkdir(parents=True, exist_ok=True)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # small models train faster on one thread than on two
     checkpoints = {key: str(directory / f'{key}.pt') for key in ('grbal', 'mb', 'rebal')}
-    data_path = directory / 'data.npz'
+    data_path, random_path = directory / 'data.npz', directory / 'random.npz'
     with Stopwatch() as watch:
+        initial = []
+        if budget.random_episodes:
+            # Random episodes need no planning: one process is faster than spawning.
+            collect(config, budget.random_episodes, seed + 7919, workers=1).save(random_path)
+            initial = [random_path]
         grbal = iterate(config, 'grbal', checkpoints['grbal'], budget.rounds,
-                        config.collection.episodes_per_iteration, seed,
+                        config.collection.episodes_per_iteration, seed, initial_data=initial,
                         workers=budget.workers, save_data=data_path)
         data = TrajectoryDataset.load(data_path)
         for method in ('mb', 'rebal'):
@@ -224,7 +239,8 @@ def train_family(family, budget_name, seed, runs=RUNS):
         for index, task in enumerate(held_out_tasks(family, budget)):
             path = directory / f'oracle_{index}.pt'
             oracles[task] = iterate_on_task(config, task, path, budget.rounds,
-                                            seed + 1000 * (index + 1), budget.workers)
+                                            budget.random_episodes, seed + 1000 * (index + 1),
+                                            budget.workers)
             checkpoints['oracle'][task] = str(path)
     torch.set_num_threads(threads)
     manifest = {
@@ -235,11 +251,6 @@ def train_family(family, budget_name, seed, runs=RUNS):
         'oracles': oracles, 'train_seconds': watch.seconds}
     manifest_path.write_text(json.dumps(manifest, indent=1, default=float))
     return dict(manifest, cached=False)
-
-
-def _exists(path):
-    """Return whether a file exists."""
-    return pathlib.Path(path).is_file()
 
 
 def evaluate_job(job):
@@ -365,10 +376,11 @@ def reductions(budget_name):
     budget = BUDGET_SETTINGS[budget_name]
     config = family_config(FAMILIES[0], budget, 0)
     collection, training = config.collection, config.training
-    transitions = budget.rounds * collection.episodes_per_iteration * collection.episode_steps
+    episodes = budget.rounds * collection.episodes_per_iteration + budget.random_episodes
     lines = [
-        f'Algorithm 1: {budget.rounds} rounds x {collection.episodes_per_iteration} episodes x '
-        f'{collection.episode_steps} steps = {transitions} transitions per family '
+        f'Algorithm 1: {budget.rounds} rounds x {collection.episodes_per_iteration} episodes '
+        f'(+ {budget.random_episodes} random in round 0) x {collection.episode_steps} steps = '
+        f'{episodes * collection.episode_steps} transitions per family '
         '(official: 50 x 5 x 1000 = 250,000)',
         f'model: {len(config.model.hidden_sizes)} x {config.model.hidden_sizes[0]} ReLU '
         '(paper: 3 x 512); ' + ('first-order' if training.first_order else 'second-order')

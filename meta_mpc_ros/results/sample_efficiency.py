@@ -62,19 +62,22 @@ class Budget:
 
 BUDGET_SETTINGS = {
     # 4 envs x 1024 steps per update, minibatches of 256 (SB3's 64 trains 4x slower on
-    # this CPU); other settings are stable-baselines3's PPO defaults.
-    'full': Budget(ppo_steps=300_000, ppo_measurements=10,
+    # this CPU); other settings are stable-baselines3's PPO defaults. ~3,500 steps/s on
+    # one core: 500,000 steps take ~2.5 min.
+    'full': Budget(ppo_steps=500_000, ppo_measurements=10,
                    ppo_kwargs=(('n_steps', 1024), ('batch_size', 256))),
     'smoke': Budget(ppo_steps=256, ppo_measurements=2, ppo_envs=2,
                     ppo_kwargs=(('n_steps', 64), ('batch_size', 64), ('n_epochs', 2))),
 }
 
 
-def mb_iterate(config, directory, rounds, seed, workers):
+def mb_iterate(config, directory, rounds, seed, workers, initial_data=()):
     """
     Run (or load) Algorithm 1 with MB on the training tasks; return its round summaries.
 
-    :return: list of dicts round, transitions, sim_hours, checkpoint.
+    :param initial_data: dataset files added to round 0 (GrBAL's extra random episodes).
+    :return: (list of dicts round, transitions, sim_hours, checkpoint; training seconds;
+        whether it came from the cache).
     """
     directory = pathlib.Path(directory)
     manifest_path = directory / 'mb_iterate.json'
@@ -90,7 +93,8 @@ def mb_iterate(config, directory, rounds, seed, workers):
     torch.set_num_threads(1)
     with Stopwatch() as watch:
         summary = iterate(config, 'mb', directory / 'mb_iterate.pt', rounds,
-                          config.collection.episodes_per_iteration, seed, workers=workers)
+                          config.collection.episodes_per_iteration, seed,
+                          initial_data=list(initial_data), workers=workers)
     torch.set_num_threads(threads)
     history = [dict(r, checkpoint=str(directory / f'mb_iterate_round{r["round"]}.pt'))
                for r in summary['rounds']]
@@ -195,9 +199,10 @@ def run(budget, seed, out=DOCS, runs=RUNS):
         grbal_rounds = [dict(r, checkpoint=str(pathlib.Path(manifest['directory'])
                                                / f'grbal_round{r["round"]}.pt'))
                         for r in manifest['data']['rounds']]
-        mb_rounds, mb_seconds, mb_cached = mb_iterate(config, manifest['directory'],
-                                                      model_based.rounds, seed,
-                                                      model_based.workers)
+        random_data = pathlib.Path(manifest['directory']) / 'random.npz'
+        mb_rounds, mb_seconds, mb_cached = mb_iterate(
+            config, manifest['directory'], model_based.rounds, seed, model_based.workers,
+            [random_data] if model_based.random_episodes else [])
         with Stopwatch() as evaluation:
             curves = {'GrBAL': round_curve(config, grbal_rounds, 'grbal', task, episodes, seed,
                                            model_based.workers, control_dt),
@@ -237,7 +242,8 @@ def run(budget, seed, out=DOCS, runs=RUNS):
                     'ppo': ppo_watch.seconds},
         'method_notes': {
             'GrBAL': 'section 3 Algorithm-1 rounds (cached), adapter grbal',
-            'MB': 'own Algorithm 1 with the MB controller, adapter mb',
+            'MB': 'own Algorithm 1 with the MB controller (same extra random episodes in '
+                  'round 0 as GrBAL), adapter mb',
             'PPO': 'stable-baselines3 PPO on the training tasks, deterministic policy on '
                    'the test task; steps_to_reach is limited by where it was measured'}}
     figure = figure_path('sample_efficiency', out)

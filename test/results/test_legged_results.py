@@ -14,6 +14,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 SEED = 5
+SMOKE = legged.BUDGET_SETTINGS['smoke']
+TRANSITIONS = (SMOKE.rounds * SMOKE.episodes + SMOKE.random_episodes) * SMOKE.episode_steps
 
 
 @pytest.fixture(scope='module')
@@ -45,10 +47,10 @@ def test_legged_smoke(folders, legged_report):
     smoke = legged.BUDGET_SETTINGS['smoke']
     for family, entry in written['families'].items():
         # Smoke: the first test task only; Algorithm 1's data is exactly
-        # rounds x episodes x episode_steps (no legged episode ends early).
+        # (rounds x episodes + random episodes) x episode_steps (no legged episode
+        # ends early).
         assert entry['test_tasks'] == [legged.held_out_tasks(family, smoke)[0]]
-        assert entry['data']['transitions'] == smoke.rounds * smoke.episodes \
-            * smoke.episode_steps
+        assert entry['data']['transitions'] == TRANSITIONS
         assert len(entry['data']['rounds']) == smoke.rounds
         assert math.isclose(entry['data']['sim_hours'],
                             entry['data']['transitions'] * entry['control_dt'] / 3600)
@@ -112,7 +114,9 @@ def test_sample_efficiency_smoke(folders, legged_report):
     assert set(curves) == {'GrBAL', 'MB', 'PPO'}
     for name in ('GrBAL', 'MB'):
         assert [p['steps'] for p in curves[name]] == [
-            (r + 1) * smoke.episodes * smoke.episode_steps for r in range(smoke.rounds)]
+            ((r + 1) * smoke.episodes + smoke.random_episodes) * smoke.episode_steps
+            for r in range(smoke.rounds)]
+        assert curves[name][-1]['steps'] == TRANSITIONS
     ppo = curves['PPO']
     assert ppo[0]['steps'] == 0
     assert ppo[-1]['steps'] >= sample_efficiency.BUDGET_SETTINGS['smoke'].ppo_steps
