@@ -332,9 +332,16 @@ def evaluate_family(family, manifest, budget_name, seed):
     return results, random
 
 
-def summarise_family(results):
-    """Return method -> mean over test tasks of the normalised scores (None if any is)."""
-    summary = {}
+def summarise_family(results, random):
+    """
+    Return method -> mean over test tasks of the normalised scores (None if any is).
+
+    'Random' holds the random policy's R_random / R_oracle.
+    """
+    oracle = [results[task]['Oracle']['return_mean'] for task in results]
+    ratios = [random[task] / value for task, value in zip(results, oracle) if value > 0]
+    summary = {'Random': {'normalised': float(np.mean(ratios))
+                          if len(ratios) == len(oracle) else None}}
     for method in METHODS + ('Oracle',):
         rows = [by_method[method] for by_method in results.values()]
         summary[method] = {}
@@ -359,6 +366,9 @@ def plot(families, path):
         x = np.arange(len(names)) + (offset - (len(METHODS) - 1) / 2) * width
         axis.bar(x, [np.nan if m is None else m for m in means], width,
                  yerr=[0.0 if s is None else s for s in spreads], capsize=3, label=method)
+    randoms = [families[name]['normalised']['Random']['normalised'] for name in names]
+    axis.plot(np.arange(len(names)), [np.nan if r is None else r for r in randoms], 'kx',
+              ms=9, label='random policy')
     axis.axhline(1.0, color='k', ls='--', lw=1, label='MB oracle')
     axis.axhline(0.0, color='grey', lw=0.5)
     axis.set_xticks(np.arange(len(names)))
@@ -374,26 +384,29 @@ def plot(families, path):
 def reductions(budget_name):
     """Return what the budget reduces with respect to the paper and the official code."""
     budget = BUDGET_SETTINGS[budget_name]
-    config = family_config(FAMILIES[0], budget, 0)
+    configs = {family: family_config(family, budget, 0) for family in FAMILIES}
+    config = configs[FAMILIES[0]]
     collection, training = config.collection, config.training
     episodes = budget.rounds * collection.episodes_per_iteration + budget.random_episodes
-    lines = [
+    horizons = ', '.join(f'{f} {c.controller.horizon}' for f, c in configs.items())
+    return [
         f'Algorithm 1: {budget.rounds} rounds x {collection.episodes_per_iteration} episodes '
         f'(+ {budget.random_episodes} random in round 0) x {collection.episode_steps} steps = '
-        f'{episodes * collection.episode_steps} transitions per family '
-        '(official: 50 x 5 x 1000 = 250,000)',
-        f'model: {len(config.model.hidden_sizes)} x {config.model.hidden_sizes[0]} ReLU '
-        '(paper: 3 x 512); ' + ('first-order' if training.first_order else 'second-order')
-        + ' MAML (official: second order)',
-        f'training: {training.iterations} iterations per round, MB and ReBAL '
-        f'{budget.aggregate_iterations or training.iterations} on the aggregated data',
-        f'planner: MPPI, {config.controller.num_samples} samples, horizon '
-        f'{config.controller.horizon} (cheetah) (official: random shooting, 500, H = 10)',
+        f'{episodes * collection.episode_steps} transitions per family (official: 50 x 5 x '
+        '1000 = 250,000)',
+        f'model: {len(config.model.hidden_sizes)} x {config.model.hidden_sizes[0]} ReLU, '
+        + ('first' if training.first_order else 'second') + '-order MAML (official: 3 x 512, '
+        'second order)',
+        f'training: up to {training.iterations} iterations per round (batch '
+        f'{training.batch_size}, early stop), MB and ReBAL up to '
+        f'{budget.aggregate_iterations or training.iterations} on the aggregated data '
+        '(official: 100 epochs per iteration)',
+        f'planner: MPPI, {config.controller.num_samples} samples, horizons {horizons} '
+        '(official: random shooting, 500 samples, H = 10)',
         f'evaluation: {budget.eval_episodes} seeds x {config.evaluation.episode_steps} steps '
-        'per method and test task (official episodes: 1000 steps)']
-    if budget.test_tasks:
-        lines.append(f'only the first {budget.test_tasks} test task(s) of each family')
-    return lines
+        'per method and test task (official episodes: 1000 steps)'] + (
+        [f'only the first {budget.test_tasks} test task(s) of each family']
+        if budget.test_tasks else [])
 
 
 def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES):
@@ -430,7 +443,7 @@ def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES):
                 'evaluation': {'episodes': BUDGET_SETTINGS[budget].eval_episodes,
                                'steps': config.evaluation.episode_steps, 'seed': seed},
                 'results': results, 'random_return': random,
-                'normalised': summarise_family(results),
+                'normalised': summarise_family(results, random),
                 'wall_seconds': watch.seconds, 'train_seconds': manifest['train_seconds'],
                 'evaluate_seconds': evaluation.seconds,
                 'cached': manifest['cached'], 'cache': manifest['directory']}

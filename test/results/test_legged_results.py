@@ -73,7 +73,7 @@ def test_legged_smoke(folders, legged_report):
             assert oracle['normalised'] == pytest.approx(1.0)
         else:
             assert oracle['normalised'] is None
-        assert set(entry['normalised']) == set(legged.METHODS) | {'Oracle'}
+        assert set(entry['normalised']) == set(legged.METHODS) | {'Oracle', 'Random'}
     assert (docs / 'figures' / 'legged.png').stat().st_size > 10000
 
 
