@@ -52,7 +52,18 @@ def evaluate(robot_config, checkpoint_path, adapter, condition, episodes, seed, 
     :param switch: optional (step, spec) condition change mid-episode.
     :param steps: episode length in control steps (default: the config's or the env's).
     """
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
+    try:
+        return _evaluate(robot_config, checkpoint_path, adapter, condition, episodes, seed,
+                         task, switch, steps, device, record_frames)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _evaluate(robot_config, checkpoint_path, adapter, condition, episodes, seed, task,
+              switch, steps, device, record_frames):
+    """Run the episodes of `evaluate` (with torch's thread count already set)."""
     checkpoint = load_checkpoint(checkpoint_path, device, robot=robot_config.robot)
     kwargs = {'condition': condition}
     if robot_config.robot == 'millirobot':
