@@ -12,7 +12,8 @@ only declares the arguments and turns graph entries into Node actions.
 from typing import List
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import (DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable,
+                            Shutdown)
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
@@ -32,9 +33,11 @@ def _node(entry):
     """Return the launch_ros Node action of one graph entry."""
     overrides = {name: _parameter(value) for name, value in entry.parameters.items()}
     parameters = list(entry.parameter_files) + ([overrides] if overrides else [])
+    # A required node's exit stops the launch, as `meta-mpc launch` does.
     return Node(package=entry.package, executable=entry.executable, name=entry.name,
                 parameters=parameters, remappings=list(entry.remappings),
-                arguments=list(entry.arguments), output='screen')
+                arguments=list(entry.arguments), output='screen',
+                on_exit=Shutdown() if entry.required and not entry.external else None)
 
 
 def launch_setup(context):

@@ -28,7 +28,7 @@ PACKAGE = 'meta_mpc_ros'
 ARGUMENT_TYPES = ('bool', 'string', 'name', 'file', 'directory', 'schedule')
 _NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
 _NODE_KEYS = {'package', 'executable', 'name', 'parameters', 'parameter_files', 'remappings',
-              'arguments', 'if', 'external'}
+              'arguments', 'if', 'external', 'required'}
 
 
 class GraphError(ValueError):
@@ -101,6 +101,8 @@ class NodeEntry:
     :param arguments: extra command-line arguments before --ros-args.
     :param condition: the bool launch argument that enables the node, or None.
     :param external: True for nodes of other packages that only ros2 launch starts.
+    :param required: the graph stops when this node exits (False: it may die alone,
+        e.g. the adaptive dynamics node, whose loss the controller survives on theta*).
     :param path: explicit executable path (tests); None means the installed one.
     """
 
@@ -114,6 +116,7 @@ class NodeEntry:
     condition: str = None
     external: bool = False
     path: str = None
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -381,4 +384,5 @@ def _entry(node, global_parameters, arguments):
                      parameters=parameters,
                      remappings=tuple((node.get('remappings') or {}).items()),
                      arguments=tuple(extra), condition=node.get('if'),
-                     external=bool(node.get('external', False)))
+                     external=bool(node.get('external', False)),
+                     required=bool(node.get('required', True)))

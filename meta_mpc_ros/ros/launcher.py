@@ -39,8 +39,20 @@ def supervise(process, duration=None, stop_timeout=10.0, requested=None, out=Non
     out, err = out or sys.stdout, err or sys.stderr
     requested = requested if requested is not None else []
     deadline = None if duration is None else time.monotonic() + duration
+    required = {entry.name: entry.required for entry in process.entries}
+    tolerated = set()
     while not requested:
-        died = process.wait(timeout=0.1)
+        time.sleep(0.1)
+        for ended in process.poll():
+            if required.get(ended.name, True) or ended.name in tolerated:
+                continue
+            tolerated.add(ended.name)
+            print(f'meta-mpc launch: node {ended.name!r} (not required) exited with '
+                  f'{describe_exit(ended.returncode)}; the graph runs on without it. Last '
+                  f'lines of {process.log_path(ended.name)}:\n{process.tail(ended.name)}',
+                  file=err, flush=True)
+        died = next((ended for ended in process.poll()
+                     if required.get(ended.name, True)), None)
         if died is not None:
             print(f'meta-mpc launch: node {died.name!r} exited with '
                   f'{describe_exit(died.returncode)} while the graph was running; stopping '
@@ -53,7 +65,8 @@ def supervise(process, duration=None, stop_timeout=10.0, requested=None, out=Non
             requested.append(signal.SIGINT)
     sig = requested[0]
     codes = process.stop(sig, timeout=stop_timeout)
-    unclean = {name: code for name, code in codes.items() if code not in (0, -sig)}
+    unclean = {name: code for name, code in codes.items()
+               if code not in (0, -sig) and name not in tolerated}
     for name in process.killed:
         print(f'meta-mpc launch: {name} did not exit within {stop_timeout:g} s; killed',
               file=err, flush=True)

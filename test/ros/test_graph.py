@@ -58,7 +58,9 @@ def test_overrides_land_in_the_right_nodes(tmp_path):
     built = graph.build_graph(values, run_dir=tmp_path)
     by_name = {entry.name: entry.parameters for entry in built.nodes}
     assert by_name['adaptive_dynamics_node']['adapter'] == 'mb'
-    assert [name for name, p in by_name.items() if 'adapter' in p] == ['adaptive_dynamics_node']
+    # The controller gets the adapter too: it picks the same shipped checkpoint (theta*).
+    assert [name for name, p in by_name.items() if p.get('adapter') == 'mb'] == [
+        'adaptive_dynamics_node', 'mppi_controller_node']
     assert by_name['reference_node']['task'] == 'zigzag'
     assert by_name['sim_node']['schedule'] == values['terrain_schedule']
     assert by_name['sim_node']['headless'] is False

@@ -56,7 +56,8 @@ def bringup(monkeypatch):
     classes = {
         'launch': {'LaunchDescription': Recorder},
         'launch.actions': {name: type(name, (Recorder,), {}) for name in (
-            'DeclareLaunchArgument', 'OpaqueFunction', 'SetEnvironmentVariable')},
+            'DeclareLaunchArgument', 'OpaqueFunction', 'SetEnvironmentVariable',
+            'Shutdown')},
         'launch.substitutions': {'LaunchConfiguration': LaunchConfiguration},
         'launch_ros': {}, 'launch_ros.actions': {'Node': type('Node', (Recorder,), {})},
         'launch_ros.parameter_descriptions': {
@@ -95,6 +96,11 @@ def test_opaque_function_starts_the_graph_nodes(bringup, tmp_path):
         'sim_node', 'state_estimator_node', 'adaptive_dynamics_node', 'mppi_controller_node',
         'reference_node', 'bag_recorder', 'robot_state_publisher', 'rviz2']
     assert all(node['output'] == 'screen' for node in nodes)
+    # Every required node ends the launch when it exits; the adaptive dynamics node may
+    # die alone (the controller falls back to theta*), external nodes too.
+    stops = [type(node['on_exit']).__name__ if node['on_exit'] else None for node in nodes]
+    assert stops == ['Shutdown', 'Shutdown', None, 'Shutdown', 'Shutdown', 'Shutdown', None,
+                     None]
     adaptive = nodes[2]
     assert adaptive['package'] == 'meta_mpc_ros'
     config, overrides = adaptive['parameters']
