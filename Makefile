@@ -52,8 +52,9 @@ $(VENV)/.installed: $(VENV)/.requirements $(PACKAGE_SOURCES)
 # The shipped millirobot models (models/), from scratch with fixed seeds: the paper's
 # Algorithm 1 with GrBAL (3 rounds of collect-then-meta-train: 240 random episodes,
 # then 96 with the current controller twice: 86,400 transitions, 2.4 sim-hours), then
-# MB and ReBAL trained on the very same aggregated data. Logs and the rounds'
-# checkpoints go to runs/models/; the shipped files hold no optimiser state.
+# MB and ReBAL trained on the very same aggregated data (they are cheap to train, so
+# up to 8000 iterations with early stopping). Logs and the rounds' checkpoints go to
+# runs/models/; the shipped files hold no optimiser state.
 models: venv
 	mkdir -p runs/models
 	$(BIN)/meta-mpc train --method grbal --iterate 3 --random-episodes 240 --episodes 96 \
@@ -61,9 +62,11 @@ models: venv
 		--log-dir runs/models --slim --out models/millirobot_grbal.pt \
 		2>&1 | tee runs/models/grbal.log
 	$(BIN)/meta-mpc train --method mb --data runs/models/millirobot_data.npz --slim \
+		--iterations 8000 \
 		--config config/millirobot.yaml --log-dir runs/models --out models/millirobot_mb.pt \
 		2>&1 | tee runs/models/mb.log
 	$(BIN)/meta-mpc train --method rebal --data runs/models/millirobot_data.npz --slim \
+		--iterations 8000 \
 		--config config/millirobot.yaml --log-dir runs/models \
 		--out models/millirobot_rebal.pt 2>&1 | tee runs/models/rebal.log
 
