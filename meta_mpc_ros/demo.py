@@ -97,7 +97,7 @@ def analyse(graph_run, switch_at):
     seen = graph_run.seen
     if seen.reference is None:
         raise RuntimeError('no reference path was received')
-    tracker = PathTracker(read_reference_path(seen.reference))
+    tracker = PathTracker(read_reference_path(seen.reference), laps=100)
     samples = {}
     for _, stamp, x, y in seen.odom:                     # one sample per 0.1 s of sim time
         samples.setdefault(round(stamp, 1), (stamp, x, y))

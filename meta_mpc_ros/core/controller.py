@@ -26,6 +26,8 @@ import numpy as np
 import torch
 
 PLANNERS = ('mppi', 'random_shooting', 'cem')
+# A closed path (the figure-8) is followed again and again, up to this many laps.
+CLOSED_PATH_LAPS = 1000
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,8 @@ class MPCController:
         self.uses_path = any(term.name == 'path_tracking' for term in cost.terms)
 
     def set_path(self, path):
-        """Follow a new ReferencePath from its start."""
-        self.tracker = PathTracker(path)
+        """Follow a new ReferencePath from its start (a closed one lap after lap)."""
+        self.tracker = PathTracker(path, laps=CLOSED_PATH_LAPS)
         self.planner.reset()
 
     def set_model(self, adapted, version, stamp):

@@ -131,10 +131,16 @@ class PathTracker:
 
     The tracker searches for the nearest path point only within `search_window_m`
     ahead of (and a little behind) the point reached so far, so crossings and loops
-    are resolved by history, as a human follower would.
+    are resolved by history, as a human follower would. A closed path (the figure-8)
+    can be followed for several `laps`, as one path laid out lap after lap.
     """
 
-    def __init__(self, path, weights=TaskCostWeights(), search_window_m=0.5):
+    def __init__(self, path, weights=TaskCostWeights(), search_window_m=0.5, laps=1):
+        if laps < 1:
+            raise ValueError('laps must be >= 1')
+        if laps > 1 and path.closed:
+            points = np.concatenate([path.points] + [path.points[1:]] * (laps - 1))
+            path = ReferencePath(points, name=path.name, closed=False)
         self.path = path
         self.weights = weights
         self.search_window_m = search_window_m

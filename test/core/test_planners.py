@@ -110,3 +110,14 @@ def test_bad_state_is_rejected():
         planner.plan(double_integrator, torch.tensor([math.nan, 0.0]), context)
     with pytest.raises(ValueError, match='shape'):
         planner.plan(double_integrator, torch.zeros(3), context)
+
+
+def test_a_closed_path_is_followed_lap_after_lap():
+    path = ReferencePath.make('figure8', scale=0.5)
+    tracker = PathTracker(path, laps=3)
+    # Walk the figure-8 three times: the index keeps rising past the first lap's end.
+    for lap in range(3):
+        for point in path.points[::20]:
+            tracker.step_cost(point, 0.0)
+    assert tracker.path.arclength[tracker.index] > 2.5 * path.length
+    assert not PathTracker(path, laps=3).finished
