@@ -22,13 +22,23 @@ def fresh_domain_id():
     return _RANDOM.choice([domain for domain in range(1, 101) if domain != taken])
 
 
-@pytest.fixture
-def ros_env():
-    """Environment for processes of one test: loopback DDS in a domain of its own."""
+def _ros_env():
     env = dict(os.environ)
     env['ROS_DOMAIN_ID'] = str(fresh_domain_id())
     env['PYTHONUNBUFFERED'] = '1'
     return env
+
+
+@pytest.fixture
+def ros_env():
+    """Environment for processes of one test: loopback DDS in a domain of its own."""
+    return _ros_env()
+
+
+@pytest.fixture(scope='module')
+def module_ros_env():
+    """Environment for processes shared by one test module, in a domain of its own."""
+    return _ros_env()
 
 
 @pytest.fixture

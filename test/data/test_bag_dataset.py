@@ -34,10 +34,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope='module')
-def recording(tmp_path_factory, tiny_models):
+def recording(tmp_path_factory, tiny_models, module_ros_env):
     """Record the running graph to an mcap bag; return the bag directory."""
-    from conftest import fresh_domain_id
-    env = dict(os.environ, ROS_DOMAIN_ID=str(fresh_domain_id()),
+    env = dict(module_ros_env,
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get('PYTHONPATH', ''))
     run = tmp_path_factory.mktemp('recording')
     graph = build_graph({'checkpoint': str(tiny_models['grbal']),

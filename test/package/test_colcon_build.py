@@ -70,7 +70,8 @@ def test_installed_entry_points_import(install_dir):
         f'meta_mpc_ros.ros.{name}' for name in node_names()]
     code = 'import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)\n' \
            'import meta_mpc_ros; print(meta_mpc_ros.__file__)'
+    # cwd outside the checkout: `python -c` puts the working directory first on sys.path.
     result = subprocess.run([sys.executable, '-c', code] + modules, env=env,
-                            capture_output=True, text=True, timeout=120)
+                            cwd=install_dir, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith(str(site))
