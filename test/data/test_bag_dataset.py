@@ -8,6 +8,7 @@ sqlite3, damage it, and train from it.
 """
 
 import dataclasses
+import itertools
 import os
 import pathlib
 import shutil
@@ -70,7 +71,11 @@ def test_offline_states_equal_the_live_ones(recording):
 
 def test_tasks_split_at_the_terrain_switch(recording):
     dataset = dataset_from_bags([recording], CONTROL_DT)
-    assert dataset.tasks == ['carpet', 'missing_leg']
+    # Odometry recorded before the recorder's late-joining subscription receives the
+    # latched /meta_mpc/terrain is 'unlabelled' (not guessed): at most the first seconds.
+    labels = [label for label, _ in itertools.groupby(t.task for t in dataset.trajectories)]
+    assert labels in (['carpet', 'missing_leg'], ['unlabelled', 'carpet', 'missing_leg'])
+    assert sum(t.steps for t in dataset.trajectories if t.task == 'unlabelled') < 30
     for trajectory in dataset.trajectories:
         # Every transition of a trajectory lies on one side of the switch, so no window
         # (cut inside one trajectory) crosses it.
