@@ -27,6 +27,8 @@ match.
 """
 
 from dataclasses import asdict
+import json
+import pathlib
 
 from meta_mpc_ros.pipeline.agents import RandomPolicy
 from meta_mpc_ros.pipeline.episodes import run_episode
@@ -154,31 +156,40 @@ def summarise_family(results, random):
 
 
 def plot(families, path):
-    """Bar chart of the normalised return per family and method (oracle = 1)."""
+    """
+    One panel per family: average return per method, with the oracle and random lines.
+
+    Raw returns, not R / R_oracle: the ratio is undefined where the oracle's return is
+    not positive (the pier), and misleading where the oracle is weak; the table gives it.
+    Bars are the mean over test tasks of the per-task mean; error bars the mean of the
+    per-task std over seeds.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    figure, axis = plt.subplots(figsize=(9, 4.5))
-    width = 0.8 / len(METHODS)
     names = list(families)
-    for offset, method in enumerate(METHODS):
-        means = [families[name]['normalised'][method]['normalised'] for name in names]
-        spreads = [families[name]['normalised'][method]['normalised_std'] for name in names]
-        x = np.arange(len(names)) + (offset - (len(METHODS) - 1) / 2) * width
-        axis.bar(x, [np.nan if m is None else m for m in means], width,
-                 yerr=[0.0 if s is None else s for s in spreads], capsize=3, label=method)
-    randoms = [families[name]['normalised']['Random']['normalised'] for name in names]
-    axis.plot(np.arange(len(names)), [np.nan if r is None else r for r in randoms], 'kx',
-              ms=9, label='random policy')
-    axis.axhline(1.0, color='k', ls='--', lw=1, label='MB oracle')
-    axis.axhline(0.0, color='grey', lw=0.5)
-    axis.set_xticks(np.arange(len(names)))
-    axis.set_xticklabels([name.replace('_', '\n', 2) for name in names], fontsize=8)
-    axis.set_ylabel('return / oracle return')
-    axis.set_title('Held-out tasks: normalised return (mean, std over seeds)')
-    axis.legend(fontsize=8, ncol=3)
+    figure, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 4), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        results = families[name]['results']
+        methods = METHODS + ('Oracle',)
+        means = [np.mean([by_method[m]['return_mean'] for by_method in results.values()])
+                 for m in methods]
+        spreads = [np.mean([by_method[m]['return_std'] for by_method in results.values()])
+                   for m in methods]
+        colours = [f'C{index}' for index in range(len(METHODS))] + ['grey']
+        axis.bar(np.arange(len(methods)), means, yerr=spreads, capsize=3, color=colours)
+        axis.axhline(np.mean(list(families[name]['random_return'].values())), color='k',
+                     ls=':', lw=1, label='random policy')
+        axis.axhline(0.0, color='grey', lw=0.5)
+        axis.set_xticks(np.arange(len(methods)))
+        axis.set_xticklabels(methods, rotation=45, fontsize=8)
+        axis.set_title(name.replace('_', ' '), fontsize=9)
+        axis.legend(fontsize=7)
+    axes[0][0].set_ylabel('average return on held-out tasks')
+    figure.suptitle('Legged held-out tasks: return (mean, std over seeds); '
+                    'Oracle = MB trained on the test task', fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
@@ -231,3 +242,9 @@ def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES):
     report['figure'] = str(figure)
     write_json('legged', report, out)
     return report
+
+
+def replot(out=DOCS):
+    """Redraw legged.png from the legged.json already under `out`."""
+    report = json.loads((pathlib.Path(out) / 'results' / 'legged.json').read_text())
+    plot(report['families'], figure_path('legged', out))

@@ -19,7 +19,8 @@ def add_arguments(parser):
                         help=f'comma-separated sections (default all: {",".join(SECTIONS)})')
     parser.add_argument('--out', default='docs', help='docs folder to write into')
     parser.add_argument('--report-only', action='store_true',
-                        help='only re-render RESULTS.md from the JSON already there')
+                        help='only redraw figures that support it and re-render RESULTS.md from '
+                             'the JSON already there')
 
 
 def run(args):
@@ -29,7 +30,12 @@ def run(args):
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
         raise SystemExit(f'unknown sections {sorted(unknown)}; choose from {SECTIONS}')
-    if not args.report_only:
+    if args.report_only:
+        for name in chosen:
+            module = importlib.import_module(f'meta_mpc_ros.results.{name}')
+            if hasattr(module, 'replot'):
+                module.replot(args.out)
+    else:
         for name in SECTIONS:
             if name not in chosen:
                 continue
