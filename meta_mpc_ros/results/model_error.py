@@ -14,7 +14,6 @@ and a second measurement follows errors over time around a condition switch.
 """
 
 import dataclasses
-import pathlib
 
 from meta_mpc_ros.core.adapters import (DynamicEvaluationAdapter, GrBALAdapter, MBAdapter,
                                         ReBALAdapter)
@@ -26,7 +25,8 @@ from meta_mpc_ros.pipeline.agents import RandomPolicy
 from meta_mpc_ros.pipeline.collect import collect_episode, EpisodePlan
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.episodes import run_episode
-from meta_mpc_ros.results.common import check_budget, figure_path, Stopwatch, write_json
+from meta_mpc_ros.results.common import (check_budget, figure_path, RUNS, Stopwatch,
+                                         write_json)
 from meta_mpc_ros.sim.registry import environment_class, make_env
 import numpy as np
 import torch
@@ -155,7 +155,7 @@ def run(budget='full', seed=0, out='docs', robots=None):
     """
     check_budget(budget)
     plan = BUDGET[budget]
-    robots = robots or default_robots()
+    robots = robots or default_robots(budget, seed)
     data = {'budget': budget, 'seed': seed, 'robots': {}}
     for robot, checkpoints in robots.items():
         config = load_robot_config(robot)
@@ -198,11 +198,15 @@ def _control_dt(robot):
         env.close()
 
 
-def default_robots():
-    """Return the millirobot's shipped models, and half-cheetah's if results/legged made them."""
+def default_robots(budget, seed):
+    """
+    Return the millirobot's shipped models, and half-cheetah's if results/legged made them.
+
+    :param budget: the legged budget whose cached models to use (same seed).
+    """
     robots = {'millirobot': {m: shipped_checkpoint('millirobot', m)
                              for m in ('mb', 'grbal', 'rebal')}}
-    folder = pathlib.Path('runs/results/legged/half_cheetah_disabled_joint')
+    folder = RUNS / 'legged' / 'half_cheetah_disabled_joint' / f'{budget}_seed{seed}'
     cheetah = {m: folder / f'{m}.pt' for m in ('mb', 'grbal', 'rebal')}
     if all(path.is_file() for path in cheetah.values()):
         robots['half_cheetah_disabled_joint'] = cheetah

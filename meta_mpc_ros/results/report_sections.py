@@ -8,7 +8,9 @@ METHODS = ('MB', 'MB+DE', 'GrBAL', 'ReBAL')
 
 
 def number(value, digits=3):
-    """Format a number for a table ('-' for None or NaN)."""
+    """Format a number for a table ('-' for None or NaN; text as it is)."""
+    if isinstance(value, str):
+        return value
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return '-'
     if isinstance(value, int):
@@ -63,10 +65,11 @@ def model_error_section(data, _):
         text += '\n' + table(['condition', 'split', 'MB', 'MB+DE', 'GrBAL before',
                               'GrBAL after', 'ReBAL'], rows)
         tests = sum(best_counts.values())
-        text += (f'\nOn the {tests} held-out conditions the lowest error after adapting is '
-                 + ', '.join(f'{m} {n}x' for m, n in best_counts.items() if n)
-                 + f"; GrBAL's error is {100 * np.mean(reductions):.0f} % below MB's on "
-                 'average (negative: above).\n')
+        change = 100 * np.mean(reductions)
+        text += (f'\nOn the {tests} held-out condition(s) the lowest error after adapting '
+                 'is ' + ', '.join(f'{m} {n}x' for m, n in best_counts.items() if n)
+                 + f"; on average GrBAL's error is {abs(change):.1f} % "
+                 + ('below' if change >= 0 else 'above') + " MB's.\n")
         text += (f'\n![{robot} model error](figures/model_error_{robot}.png)\n'
                  f'![{robot} around a switch](figures/model_error_switch_{robot}.png)\n\n')
     return text
@@ -187,11 +190,20 @@ def targets(core):
     fp32 = [r for r in core['planning'] if r['dtype'] == 'fp32' and r.get('pytorch_mppi_ms')]
     if fp32:
         slower = [r for r in fp32 if r['ours_ms'] > r['pytorch_mppi_ms']]
-        lines.append(f'- no slower than pytorch_mppi in fp32: '
-                     f'{"met" if not slower else "NOT met in " + str(len(slower)) + " cells"} '
-                     f'({len(fp32) - len(slower)} of {len(fp32)} cells)')
+        where = '; '.join(
+            f"{r['model']} K={r['K']} H={r['H']}: {r['ours_ms']:.1f} vs "
+            f"{r['pytorch_mppi_ms']:.1f} ms" for r in slower)
+        lines.append('- no slower than pytorch_mppi in fp32: ' + (
+            f'met in all {len(fp32)} cells' if not slower else
+            f'NOT met in {len(slower)} of {len(fp32)} cells ({where})' + (
+                '; within 5 %, where both sit on the same floor and run-to-run noise '
+                'decides' if all(r['ours_ms'] < 1.05 * r['pytorch_mppi_ms'] for r in slower)
+                else '')))
     over = [r['overhead_pct'] for r in core['planning']]
     if over:
         lines.append(f'- planner overhead under 10 % of the floor: met in '
-                     f'{sum(o < 10 for o in over)} of {len(over)} cells')
+                     f'{sum(o < 10 for o in over)} of {len(over)} cells. Not met: the '
+                     'floor counts only the model; the rest of a step (noise sampling, '
+                     'the path cost over the reference, weighting) is a near-fixed cost '
+                     'that the small model or bf16 cannot hide')
     return '\n'.join(lines) + '\n'
