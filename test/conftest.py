@@ -1,6 +1,8 @@
 """Shared fixtures: DDS isolation for every process a test starts."""
 
+import importlib.util
 import os
+import pathlib
 import random
 import sys
 
@@ -39,6 +41,16 @@ def ros_env():
 def module_ros_env():
     """Environment for processes shared by one test module, in a domain of its own."""
     return _ros_env()
+
+
+@pytest.fixture(scope='session')
+def ros_probe_class():
+    """Return the RosProbe class of test/helpers/launch_probe.py (not a package)."""
+    path = pathlib.Path(__file__).resolve().parent / 'helpers' / 'launch_probe.py'
+    spec = importlib.util.spec_from_file_location('launch_probe', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RosProbe
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The embedded launcher: arguments, parameter encoding, and real node processes."""
 
 import argparse
-import importlib.util
 import io
 import json
 import os
@@ -18,14 +17,6 @@ import numpy as np
 import pytest
 
 HELPERS = pathlib.Path(__file__).resolve().parent.parent / 'helpers'
-
-
-def load_probe():
-    """Import test/helpers/launch_probe.py (helpers is not a package)."""
-    spec = importlib.util.spec_from_file_location('launch_probe', HELPERS / 'launch_probe.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.RosProbe
 
 
 def parse(*argv):
@@ -103,8 +94,8 @@ TRICKY = {'as_string_true': 'true', 'as_string_number': '1.0', 'empty': '',
           'weights': [1.0, 2.0], 'overridden': 'from -p'}
 
 
-def test_graph_process_runs_nodes_as_processes_and_stops_all_when_one_dies(ros_env, tmp_path):
-    RosProbe = load_probe()
+def test_graph_process_runs_nodes_as_processes_and_stops_all_when_one_dies(
+        ros_env, tmp_path, ros_probe_class):
     params = tmp_path / 'echo.yaml'
     params.write_text('/**:\n  ros__parameters:\n    from_file: 1\n    overridden: file\n')
     reference = build_graph({'task': 'zigzag', 'use_sim_time': 'false'},
@@ -119,7 +110,7 @@ def test_graph_process_runs_nodes_as_processes_and_stops_all_when_one_dies(ros_e
         pids = process.pids
         assert sorted(pids) == ['param_echo_under_test', 'reference_node']
         assert len(set(pids.values()) | {os.getpid()}) == 3
-        probe = RosProbe(ros_env['ROS_DOMAIN_ID'])
+        probe = ros_probe_class(ros_env['ROS_DOMAIN_ID'])
         probe.subscribe_reference()
         assert probe.spin_until(lambda: probe.paths, 20), process.tail('reference_node')
         # task:=zigzag reached the node through -p: the path is the zig-zag.
@@ -152,8 +143,8 @@ def test_graph_process_runs_nodes_as_processes_and_stops_all_when_one_dies(ros_e
 
 
 @pytest.mark.parametrize('how', ['SIGINT', 'SIGTERM', 'node killed'])
-def test_launcher_process_forwards_signals_and_reports_a_dead_node(how, ros_env, tmp_path):
-    RosProbe = load_probe()
+def test_launcher_process_forwards_signals_and_reports_a_dead_node(
+        how, ros_env, tmp_path, ros_probe_class):
     command = [sys.executable, '-m', 'meta_mpc_ros.ros.launcher', 'task:=straight',
                'use_sim_time:=false', '--only', 'reference_node', '--run-dir', str(tmp_path)]
     run = subprocess.Popen(command, env=ros_env, stdout=subprocess.PIPE,
@@ -166,7 +157,7 @@ def test_launcher_process_forwards_signals_and_reports_a_dead_node(how, ros_env,
             assert lines[-1], (lines, run.stderr.read())
         node_pid = int(next(x for x in lines if 'reference_node (pid' in x).split('pid ')[1]
                        .split(')')[0])
-        probe = RosProbe(ros_env['ROS_DOMAIN_ID'])
+        probe = ros_probe_class(ros_env['ROS_DOMAIN_ID'])
         probe.subscribe_reference()
         assert probe.spin_until(lambda: probe.paths, 20)
         assert len(probe.paths[0].poses) == len(ReferencePath.make('straight', 0.5).points)

@@ -1,9 +1,7 @@
 """reference_node as a process over DDS: latched path, dynamic task, rejected values."""
 
 import contextlib
-import importlib.util
 import math
-import pathlib
 import signal
 import subprocess
 import sys
@@ -13,16 +11,6 @@ import time
 from meta_mpc_ros.core.reference import ReferencePath
 from meta_mpc_ros.paths import executable_dir
 import numpy as np
-
-HELPERS = pathlib.Path(__file__).resolve().parent.parent / 'helpers'
-
-
-def load_probe():
-    """Import test/helpers/launch_probe.py (helpers is not a package)."""
-    spec = importlib.util.spec_from_file_location('launch_probe', HELPERS / 'launch_probe.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.RosProbe
 
 
 class Output:
@@ -87,13 +75,13 @@ def assert_is_path(message, task):
     np.testing.assert_allclose(wrapped, 0.0, atol=1e-9)
 
 
-def test_latched_path_reaches_a_late_subscriber_and_task_changes_republish(ros_env):
-    RosProbe = load_probe()
+def test_latched_path_reaches_a_late_subscriber_and_task_changes_republish(
+        ros_env, ros_probe_class):
     # A period of an hour: within the test only latching and changes can deliver paths.
     with reference_node(ros_env, 'task:=left_turn', 'publish_period_s:=3600.0') as (
             process, output):
         assert output.wait_for('reference: left_turn', 20), output.text
-        probe = RosProbe(ros_env['ROS_DOMAIN_ID'])
+        probe = ros_probe_class(ros_env['ROS_DOMAIN_ID'])
         try:
             probe.subscribe_reference(latched=True)  # joins after the path was published
             assert probe.spin_until(lambda: len(probe.paths) >= 1, 15), output.text
@@ -127,10 +115,9 @@ def test_latched_path_reaches_a_late_subscriber_and_task_changes_republish(ros_e
         assert process.wait(timeout=10) == 0, output.text
 
 
-def test_unchanged_path_is_republished_every_period_with_its_stamp(ros_env):
-    RosProbe = load_probe()
+def test_unchanged_path_is_republished_every_period_with_its_stamp(ros_env, ros_probe_class):
     with reference_node(ros_env, 'task:=straight', 'publish_period_s:=0.2') as (_, output):
-        probe = RosProbe(ros_env['ROS_DOMAIN_ID'])
+        probe = ros_probe_class(ros_env['ROS_DOMAIN_ID'])
         try:
             probe.subscribe_reference(latched=False)
             assert probe.spin_until(lambda: len(probe.paths) >= 4, 20), output.text

@@ -13,6 +13,7 @@ from meta_mpc_ros.sim.millirobot_model import (build_model, TERRAIN_MAT_THICKNES
                                                TERRAIN_MAX_HEIGHT)
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim
 from meta_mpc_ros.sim.world import terrain_heights
+from millirobot_rollout import hold_command
 import mujoco
 import numpy as np
 import pytest
@@ -133,13 +134,7 @@ def sim():
 def run(sim, condition, command, seed=1, seconds=SECONDS):
     """Apply a condition, reset, hold a command; return the states every 0.1 s."""
     sim.set_condition(condition)
-    sim.reset(seed=seed)
-    sim.set_command(command)
-    states = []
-    for _ in range(int(round(seconds * 10))):
-        sim.step(0.1)
-        states.append(sim.state())
-    return np.array(states)
+    return hold_command(sim, command, seconds, seed)
 
 
 def mean_end(sim, condition, command, seeds=SEEDS):

@@ -4,6 +4,7 @@ import math
 
 from meta_mpc_ros.core.millirobot import MAX_LEG_RATE, MILLIROBOT_STATE
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim
+from millirobot_rollout import hold_command
 import numpy as np
 import pytest
 
@@ -20,18 +21,7 @@ def yaw_of(state):
 
 def drive(sim, command, seconds, seed=1):
     """Reset, hold one command, and return the state at the end."""
-    return drive_trace(sim, command, seconds, seed)[-1]
-
-
-def drive_trace(sim, command, seconds, seed=1):
-    """Reset, hold one command, and return the states every 0.1 s."""
-    sim.reset(seed=seed)
-    sim.set_command(command)
-    states = []
-    for _ in range(int(round(seconds * 10))):
-        sim.step(0.1)
-        states.append(sim.state())
-    return np.array(states)
+    return hold_command(sim, command, seconds, seed)[-1]
 
 
 def test_state_has_the_documented_size_and_names(sim):
@@ -75,7 +65,7 @@ def test_faster_legs_walk_faster(sim):
 def test_turns_towards_the_slower_side(sim, command, sign):
     # Left slower -> counter-clockwise (positive yaw); right slower -> clockwise.
     # Yaw is unwrapped over 0.1 s samples: the robot turns about 3 rad in 2 s.
-    yaw = np.unwrap([yaw_of(state) for state in drive_trace(sim, command, 2.0)])
+    yaw = np.unwrap([yaw_of(state) for state in hold_command(sim, command, 2.0)])
     assert sign * yaw[-1] > 1.0
     assert np.all(sign * np.diff(yaw) > -0.05)
 
