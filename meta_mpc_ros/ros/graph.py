@@ -11,79 +11,30 @@ This module imports no ROS package: it runs wherever the package does.
 In the YAML, a value `$name` stands for the launch argument `name`;
 `{share_path: TEMPLATE}` for the absolute path of a file in the share directory and
 `{share_file: TEMPLATE}` for the text of one, where `{name}` in TEMPLATE is replaced
-by the argument's value.
+by the argument's value. A node's `if:` is a bool argument or `NAME == VALUE` for an
+argument with choices. Remappings (`global_remappings:` for every node, `remappings:`
+for one) map a topic to `$argument`; one that maps a topic to itself is left out.
 """
 
 from dataclasses import dataclass, field
 import datetime
 import difflib
-import math
 import pathlib
 import re
 
 from meta_mpc_ros.paths import share_path
+from meta_mpc_ros.ros.graph_arguments import (argument_spec, ArgumentSpec, GraphError,
+                                              parse_bool, parse_schedule)
 import yaml
 
+# Re-exported: nodes and the launcher read them from here.
+__all__ = ('ArgumentSpec', 'build_graph', 'declared_arguments', 'Graph', 'GraphError',
+           'NodeEntry', 'parse_bool', 'parse_schedule', 'resolve_arguments')
+
 PACKAGE = 'meta_mpc_ros'
-ARGUMENT_TYPES = ('bool', 'string', 'name', 'file', 'directory', 'schedule')
-_NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
+_CONDITION = re.compile(r'^\s*(\w+)\s*==\s*(\S+)\s*$')
 _NODE_KEYS = {'package', 'executable', 'name', 'parameters', 'parameter_files', 'remappings',
               'arguments', 'if', 'external', 'required'}
-
-
-class GraphError(ValueError):
-    """A launch argument or the graph description is invalid; the message says why."""
-
-
-@dataclass(frozen=True)
-class ArgumentSpec:
-    """
-    One launch argument: name, default (typed), description, kind and choices.
-
-    `kind` is one of ARGUMENT_TYPES (bool, or how a string is checked).
-    """
-
-    name: str
-    default: object
-    description: str
-    kind: str = 'string'
-    choices: tuple = None
-
-    @property
-    def default_text(self):
-        """Return the default as ros2 launch writes it ('true'/'false' for a bool)."""
-        if isinstance(self.default, bool):
-            return 'true' if self.default else 'false'
-        return str(self.default)
-
-    def parse(self, value):
-        """
-        Check one value of this argument and return it typed.
-
-        :param value: a string as given on a command line, or an already typed value.
-        :return: bool for a bool argument; str otherwise (files and directories absolute,
-            or '' when empty).
-        :raises GraphError: when the value is not acceptable, saying why.
-        """
-        if self.kind == 'bool':
-            return parse_bool(value, self.name)
-        if not isinstance(value, str):
-            raise GraphError(f'{self.name}: expected a string, got {value!r}')
-        value = value.strip()
-        if self.choices is not None and value not in self.choices:
-            raise GraphError(f'{self.name}: {value!r} is not one of {", ".join(self.choices)}')
-        if self.kind == 'name' and not _NAME.match(value):
-            raise GraphError(f'{self.name}: {value!r} is not a name (letters, digits, _)')
-        if self.kind == 'schedule':
-            parse_schedule(value)
-        if self.kind == 'file' and value:
-            path = pathlib.Path(value).expanduser().resolve()
-            if not path.is_file():
-                raise GraphError(f'{self.name}: no such file {value!r}')
-            return str(path)
-        if self.kind == 'directory' and value:
-            return str(pathlib.Path(value).expanduser().resolve())
-        return value
 
 
 @dataclass(frozen=True)
@@ -99,7 +50,8 @@ class NodeEntry:
         list of one of those); they take precedence over the files.
     :param remappings: ((from, to), ...) topic remappings.
     :param arguments: extra command-line arguments before --ros-args.
-    :param condition: the bool launch argument that enables the node, or None.
+    :param condition: the condition that enables the node (a bool launch argument or
+        'NAME == VALUE'), or None.
     :param external: True for nodes of other packages that only ros2 launch starts.
     :param required: the graph stops when this node exits (False: it may die alone,
         e.g. the adaptive dynamics node, whose loss the controller survives on theta*).
@@ -163,54 +115,6 @@ class Graph:
                 if not pathlib.Path(path).is_file()]
 
 
-def parse_bool(value, name='value'):
-    """
-    Read a boolean as ROS launch does: true/false or 1/0, any case.
-
-    :param value: bool or string.
-    :param name: argument name for the error message.
-    :return: bool
-    :raises GraphError: for anything else.
-    """
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ('true', '1'):
-        return True
-    if text in ('false', '0'):
-        return False
-    raise GraphError(f'{name}: expected true or false, got {value!r}')
-
-
-def parse_schedule(text):
-    """
-    Check a terrain schedule 'T:SPEC;T:SPEC' and return it as [(time_s, spec), ...].
-
-    Times are sim-time seconds, non-negative and increasing; SPEC is a condition spec
-    as the simulator reads it (`carpet`, `slope_deg=8,payload_kg=0.02`); the simulator
-    checks the condition names themselves.
-
-    :param text: the schedule; '' is an empty schedule.
-    :return: list of (float, str)
-    :raises GraphError: when the syntax or the times are wrong.
-    """
-    events = []
-    for item in filter(None, (part.strip() for part in text.split(';'))):
-        time_text, colon, spec = item.partition(':')
-        try:
-            time_s = float(time_text)
-        except ValueError:
-            time_s = math.nan
-        if not colon or not spec.strip() or not math.isfinite(time_s) or time_s < 0.0:
-            raise GraphError(f'terrain_schedule: {item!r} is not TIME:SPEC with TIME >= 0 s '
-                             "(e.g. '20.0:slippery_slope,payload;40.0:carpet')")
-        if events and time_s <= events[-1][0]:
-            raise GraphError(f'terrain_schedule: times must increase, {time_s} follows '
-                             f'{events[-1][0]}')
-        events.append((time_s, spec.strip()))
-    return events
-
-
 def default_run_dir(root='runs', now=None):
     """
     Return a fresh run directory path root/<YYYYmmdd-HHMMSS> (not created).
@@ -234,18 +138,20 @@ def load_description(path=None):
 
     :param path: graph YAML; default config/graph.yaml in the share directory.
     :return: (arguments: tuple of ArgumentSpec, global_parameters: dict, nodes: list of
-        dict), every `$reference` checked against the arguments.
+        dict, global_remappings: dict), every `$reference` checked against the arguments.
     :raises GraphError: when the file does not follow the format.
     """
     path = pathlib.Path(path) if path is not None else share_path('config', 'graph.yaml')
     data = yaml.safe_load(path.read_text())
     if not isinstance(data, dict) or not isinstance(data.get('nodes'), list):
         raise GraphError(f'{path}: expected a mapping with arguments and a list of nodes')
-    arguments = tuple(_argument_spec(name, spec, path)
+    arguments = tuple(argument_spec(name, spec, path)
                       for name, spec in (data.get('arguments') or {}).items())
     names = {spec.name for spec in arguments}
     global_parameters = data.get('global_parameters') or {}
     _check_references(global_parameters, names, f'{path}: global_parameters')
+    global_remappings = _remappings(data.get('global_remappings'), names,
+                                    f'{path}: global_remappings')
     seen = set()
     for node in data['nodes']:
         if not isinstance(node, dict) or 'executable' not in node:
@@ -258,15 +164,11 @@ def load_description(path=None):
         if name in seen:
             raise GraphError(f'{where}: two nodes are called {name!r}')
         seen.add(name)
-        condition = node.get('if')
-        if condition is not None and condition not in {
-                spec.name for spec in arguments if spec.kind == 'bool'}:
-            raise GraphError(f'{where}: if: {condition!r} is not a bool argument')
-        if not isinstance(node.get('remappings') or {}, dict):
-            raise GraphError(f'{where}: remappings must be a mapping from: to')
+        _check_condition(node.get('if'), arguments, where)
+        _remappings(node.get('remappings'), names, where)
         _check_references(node.get('parameters') or {}, names, where)
         _check_references(node.get('arguments') or [], names, where)
-    return arguments, global_parameters, data['nodes']
+    return arguments, global_parameters, data['nodes'], global_remappings
 
 
 def declared_arguments(path=None):
@@ -305,7 +207,7 @@ def build_graph(values=None, run_dir=None, path=None):
     :return: Graph
     :raises GraphError: when an argument or the description is invalid.
     """
-    _, global_parameters, nodes = load_description(path)
+    _, global_parameters, nodes, global_remappings = load_description(path)
     arguments = resolve_arguments(values, path)
     run_dir = pathlib.Path(run_dir).resolve() if run_dir else default_run_dir()
     log_dir = pathlib.Path(arguments.get('log_dir') or run_dir / 'logs')
@@ -313,24 +215,11 @@ def build_graph(values=None, run_dir=None, path=None):
     arguments = dict(arguments, log_dir=str(log_dir), bag_dir=str(bag_dir))
     enabled, skipped = [], []
     for node in nodes:
-        condition = node.get('if')
-        active = condition is None or arguments[condition]
-        entry = _entry(node, global_parameters, arguments if active else None)
+        active = condition_holds(node.get('if'), arguments)
+        entry = _entry(node, global_parameters, global_remappings,
+                       arguments if active else None)
         (enabled if active else skipped).append(entry)
     return Graph(arguments, tuple(enabled), tuple(skipped), run_dir, log_dir, bag_dir)
-
-
-def _argument_spec(name, spec, path):
-    """Return the ArgumentSpec of one `arguments:` item, checking its fields."""
-    if not isinstance(spec, dict) or 'default' not in spec or 'description' not in spec:
-        raise GraphError(f'{path}: argument {name!r} needs a default and a description')
-    kind = 'bool' if isinstance(spec['default'], bool) else spec.get('type', 'string')
-    if kind not in ARGUMENT_TYPES:
-        raise GraphError(f'{path}: argument {name!r} has unknown type {kind!r}')
-    choices = tuple(spec['choices']) if 'choices' in spec else None
-    argument = ArgumentSpec(name, spec['default'], str(spec['description']), kind, choices)
-    argument.parse(argument.default)
-    return argument
 
 
 def _check_references(value, names, where):
@@ -350,6 +239,47 @@ def _check_references(value, names, where):
         raise GraphError(f'{where}: {value!r} refers to no launch argument')
 
 
+def condition_holds(condition, arguments):
+    """
+    Return whether a node's `if:` holds for resolved launch arguments.
+
+    :param condition: None (always), a bool argument's name, or 'NAME == VALUE'.
+    :param arguments: name -> typed value.
+    :return: bool
+    """
+    if condition is None:
+        return True
+    match = _CONDITION.match(condition)
+    if match:
+        return arguments[match.group(1)] == match.group(2)
+    return bool(arguments[condition])
+
+
+def _check_condition(condition, arguments, where):
+    """Raise GraphError unless `if:` names a bool argument or one of a choice's values."""
+    if condition is None:
+        return
+    specs = {spec.name: spec for spec in arguments}
+    match = _CONDITION.match(str(condition))
+    if match:
+        spec = specs.get(match.group(1))
+        if spec is None or spec.choices is None or match.group(2) not in spec.choices:
+            raise GraphError(f'{where}: if: {condition!r} needs an argument with choices and '
+                             'one of them')
+    elif condition not in specs or specs[condition].kind != 'bool':
+        raise GraphError(f'{where}: if: {condition!r} is not a bool argument')
+
+
+def _remappings(value, names, where):
+    """Return a remappings mapping (topic -> topic or $argument), checked."""
+    value = value or {}
+    if not isinstance(value, dict) or not all(
+            isinstance(item, str) for pair in value.items() for item in pair):
+        raise GraphError(f'{where}: remappings must be a mapping from: to')
+    _check_references(value, names, where)
+    return value
+
+
 def _resolve(value, arguments):
     """Replace `$argument`, share_path and share_file forms by their values."""
     if isinstance(value, dict) and 'share_path' in value:
@@ -366,7 +296,7 @@ def _resolve(value, arguments):
     return value
 
 
-def _entry(node, global_parameters, arguments):
+def _entry(node, global_parameters, global_remappings, arguments):
     """Return the NodeEntry of one node; `arguments` None leaves values unresolved."""
     package = node.get('package', PACKAGE)
     executable = node['executable']
@@ -375,14 +305,18 @@ def _entry(node, global_parameters, arguments):
     else:
         files = [str(share_path('config', executable + '.yaml'))] if package == PACKAGE else []
     parameters = dict(global_parameters, **(node.get('parameters') or {}))
+    remappings = dict(global_remappings, **(node.get('remappings') or {}))
     extra = node.get('arguments') or []
     if arguments is not None:
         parameters = {key: _resolve(value, arguments) for key, value in parameters.items()}
+        remappings = {key: _resolve(value, arguments) for key, value in remappings.items()}
         extra = [str(_resolve(item, arguments)) for item in extra]
+    # A topic mapped to itself (the default of a topic argument) needs no rule.
+    remappings = tuple((source, target) for source, target in remappings.items()
+                       if source != target)
     return NodeEntry(package=package, executable=executable,
                      name=node.get('name', executable), parameter_files=tuple(files),
-                     parameters=parameters,
-                     remappings=tuple((node.get('remappings') or {}).items()),
+                     parameters=parameters, remappings=remappings,
                      arguments=tuple(extra), condition=node.get('if'),
                      external=bool(node.get('external', False)),
                      required=bool(node.get('required', True)))

@@ -171,7 +171,9 @@ def run(args):
         for name, pid in process.pids.items():
             print(f'  {name} (pid {pid}), log {process.log_path(name)}')
         for entry in graph.skipped:
-            print(f'  not started: {entry.name} ({entry.condition} is false)')
+            reason = (entry.condition.replace('==', 'is not') if '==' in entry.condition
+                      else f'{entry.condition} is false')
+            print(f'  not started: {entry.name} ({reason})')
         for entry in graph.local_nodes:
             if entry not in entries:
                 print(f'  not started: {entry.name} (not in --only)')

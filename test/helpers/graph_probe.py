@@ -2,11 +2,14 @@
 Listen to a running node graph and summarise what it saw as JSON.
 
 python graph_probe.py SECONDS OUT.json [--publish-nan-odometry AT_S]
+    [--ros-args ...]
 
 Records /cmd receive times and values, /odom positions, /meta_mpc/model versions (from
 the update metadata), /meta_mpc/terrain labels and /diagnostics statuses, all with the
-probe's wall-clock receive time. With --publish-nan-odometry it also publishes one
-Odometry full of NaN at that time (to check that the graph drops it).
+probe's wall-clock receive time, and at the end the names of the nodes in the graph.
+ROS arguments (-r /odom:=/robot/odom) remap what it listens to. With
+--publish-nan-odometry it also publishes one Odometry full of NaN at that time (to
+check that the graph drops it).
 """
 
 import json
@@ -20,14 +23,16 @@ from meta_mpc_ros.ros.diagnostics import read_status
 from nav_msgs.msg import Odometry
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.utilities import remove_ros_args
 from std_msgs.msg import Float64MultiArray, String, UInt8MultiArray
 
 
 def main():
     """Listen for SECONDS and write the summary."""
-    seconds, out = float(sys.argv[1]), sys.argv[2]
-    nan_at = float(sys.argv[4]) if len(sys.argv) > 4 else None
-    rclpy.init()
+    argv = remove_ros_args(sys.argv)
+    seconds, out = float(argv[1]), argv[2]
+    nan_at = float(argv[4]) if len(argv) > 4 else None
+    rclpy.init(args=sys.argv)
     node = rclpy.create_node('graph_probe')
     start = time.monotonic()
     seen = {'cmd': [], 'odom': [], 'model': [], 'terrain': [], 'diagnostics': []}
@@ -62,6 +67,7 @@ def main():
             bad.pose.pose.orientation.w = 1.0
             publisher.publish(bad)
             nan_at = None
+    seen['nodes'] = [name for name, _ in node.get_node_names_and_namespaces()]
     with open(out, 'w') as stream:
         json.dump(seen, stream)
     node.destroy_node()

@@ -79,6 +79,9 @@ def test_overrides_land_in_the_right_nodes(tmp_path):
     ({'terrain_schedule': '20:carpet;10:turf'}, 'times must increase'),
     ({'terrain_schedule': 'carpet'}, "'carpet' is not TIME:SPEC"),
     ({'robot': '../etc'}, "robot: '../etc' is not a name"),
+    ({'sim': 'gazebo'}, "sim: 'gazebo' is not one of mujoco, none"),
+    ({'odom_topic': 'robot odom'}, "odom_topic: 'robot odom' is not a topic name"),
+    ({'cmd_topic': '/robot//cmd'}, "cmd_topic: '/robot//cmd' is not a topic name"),
 ])
 def test_bad_arguments_are_rejected_with_the_reason(values, reason, tmp_path):
     with pytest.raises(graph.GraphError) as error:
@@ -114,6 +117,10 @@ def test_run_dir_is_fresh(tmp_path):
     (lambda d: d['nodes'][1].update(name='sim_node'), "two nodes are called 'sim_node'"),
     (lambda d: d['nodes'][1].update(params={}), 'unknown keys'),
     (lambda d: d['nodes'][5].update({'if': 'task'}), 'is not a bool argument'),
+    (lambda d: d['nodes'][0].update({'if': 'sim == gazebo'}), 'needs an argument with choices'),
+    (lambda d: d['nodes'][0].update({'if': 'record == true'}), 'needs an argument with choices'),
+    (lambda d: d['global_remappings'].update({'/odom': '$odom'}), 'refers to no launch'),
+    (lambda d: d['nodes'][1].update(remappings=['/odom']), 'must be a mapping from: to'),
     (lambda d: d['nodes'][6]['parameters'].update(robot_description={
         'share_file': 'urdf/{robt}.urdf'}), "refers to unknown 'robt'"),
     (lambda d: d['arguments']['task'].pop('description'), 'needs a default and a description'),
@@ -126,6 +133,27 @@ def test_broken_description_files_are_rejected(change, reason, tmp_path):
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(graph.GraphError, match=reason):
         graph.build_graph(run_dir=tmp_path, path=path)
+
+
+def test_sim_none_leaves_out_only_the_simulator(tmp_path):
+    built = graph.build_graph({'sim': 'none', 'rviz': 'true'}, run_dir=tmp_path)
+    assert names(built.local_nodes) == SIX[1:]
+    assert names(built.skipped) == ['sim_node']
+    assert built.node('sim_node').condition == 'sim == mujoco'
+    assert names(built.external_nodes) == ['robot_state_publisher', 'rviz2']
+    assert graph.build_graph({'sim': 'mujoco'}, run_dir=tmp_path).node('sim_node') in \
+        graph.build_graph(run_dir=tmp_path).nodes
+
+
+def test_topic_arguments_remap_the_robot_topics_in_every_node(tmp_path):
+    # The defaults map each topic to itself: no remapping rule at all.
+    assert all(entry.remappings == () for entry in graph.build_graph(run_dir=tmp_path).nodes)
+    built = graph.build_graph({'odom_topic': '/robot/odom', 'cmd_topic': 'robot/cmd',
+                               'rviz': 'true'}, run_dir=tmp_path)
+    for entry in built.nodes:
+        # rviz and robot_state_publisher too: rviz's odometry display follows the robot.
+        assert entry.remappings == (('/odom', '/robot/odom'), ('/cmd', 'robot/cmd')), \
+            entry.name
 
 
 def test_task_choices_are_the_core_tasks():

@@ -117,6 +117,25 @@ def test_opaque_function_starts_the_graph_nodes(bringup, tmp_path):
     assert nodes[7]['arguments'] == ['-d', str(ROOT / 'rviz' / 'meta_mpc.rviz')]
 
 
+def test_sim_none_and_topic_arguments_reach_the_nodes(bringup, tmp_path):
+    # ros2 launch meta_mpc_ros bringup.launch.py sim:=none odom_topic:=/robot/odom ...
+    opaque = bringup.generate_launch_description().args[0][-1]
+    context = {spec.name: spec.default_text for spec in graph.declared_arguments()}
+    context.update(sim='none', odom_topic='/robot/odom', joint_states_topic='/robot/joints',
+                   cmd_topic='/robot/cmd', bag_dir=str(tmp_path / 'bag'))
+    nodes = [action.kwargs for action in opaque.kwargs['function'](context)]
+    assert [node['name'] for node in nodes] == [
+        'state_estimator_node', 'adaptive_dynamics_node', 'mppi_controller_node',
+        'reference_node', 'bag_recorder']
+    for node in nodes:
+        assert node['remappings'] == [('/odom', '/robot/odom'),
+                                      ('/joint_states', '/robot/joints'),
+                                      ('/cmd', '/robot/cmd')]
+    declared = {action.args[0]: action.kwargs for action in
+                bringup.generate_launch_description().args[0][:-1]}
+    assert declared['sim']['choices'] == ['mujoco', 'none']
+
+
 def test_bad_argument_fails_with_the_graph_reason(bringup):
     opaque = bringup.generate_launch_description().args[0][-1]
     context = {spec.name: spec.default_text for spec in graph.declared_arguments()}

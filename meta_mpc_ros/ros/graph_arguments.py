@@ -1,0 +1,135 @@
+"""
+Launch arguments of the node graph: their kinds, how values are checked and typed.
+
+`config/graph.yaml` declares each argument once (default, description, kind, choices);
+`meta_mpc_ros.ros.graph` builds the graph from them. No ROS package is imported.
+"""
+
+from dataclasses import dataclass
+import math
+import pathlib
+import re
+
+ARGUMENT_TYPES = ('bool', 'string', 'name', 'file', 'directory', 'schedule', 'topic')
+_NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
+# A ROS topic name, absolute or relative: tokens of letters, digits and _, not starting
+# with a digit, separated by single slashes.
+_TOPIC = re.compile(r'^/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$')
+
+
+class GraphError(ValueError):
+    """A launch argument or the graph description is invalid; the message says why."""
+
+
+@dataclass(frozen=True)
+class ArgumentSpec:
+    """
+    One launch argument: name, default (typed), description, kind and choices.
+
+    `kind` is one of ARGUMENT_TYPES (bool, or how a string is checked).
+    """
+
+    name: str
+    default: object
+    description: str
+    kind: str = 'string'
+    choices: tuple = None
+
+    @property
+    def default_text(self):
+        """Return the default as ros2 launch writes it ('true'/'false' for a bool)."""
+        if isinstance(self.default, bool):
+            return 'true' if self.default else 'false'
+        return str(self.default)
+
+    def parse(self, value):
+        """
+        Check one value of this argument and return it typed.
+
+        :param value: a string as given on a command line, or an already typed value.
+        :return: bool for a bool argument; str otherwise (files and directories absolute,
+            or '' when empty).
+        :raises GraphError: when the value is not acceptable, saying why.
+        """
+        if self.kind == 'bool':
+            return parse_bool(value, self.name)
+        if not isinstance(value, str):
+            raise GraphError(f'{self.name}: expected a string, got {value!r}')
+        value = value.strip()
+        if self.choices is not None and value not in self.choices:
+            raise GraphError(f'{self.name}: {value!r} is not one of {", ".join(self.choices)}')
+        if self.kind == 'name' and not _NAME.match(value):
+            raise GraphError(f'{self.name}: {value!r} is not a name (letters, digits, _)')
+        if self.kind == 'topic' and not _TOPIC.match(value):
+            raise GraphError(f'{self.name}: {value!r} is not a topic name (e.g. /robot/odom)')
+        if self.kind == 'schedule':
+            parse_schedule(value)
+        if self.kind == 'file' and value:
+            path = pathlib.Path(value).expanduser().resolve()
+            if not path.is_file():
+                raise GraphError(f'{self.name}: no such file {value!r}')
+            return str(path)
+        if self.kind == 'directory' and value:
+            return str(pathlib.Path(value).expanduser().resolve())
+        return value
+
+
+def parse_bool(value, name='value'):
+    """
+    Read a boolean as ROS launch does: true/false or 1/0, any case.
+
+    :param value: bool or string.
+    :param name: argument name for the error message.
+    :return: bool
+    :raises GraphError: for anything else.
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ('true', '1'):
+        return True
+    if text in ('false', '0'):
+        return False
+    raise GraphError(f'{name}: expected true or false, got {value!r}')
+
+
+def parse_schedule(text):
+    """
+    Check a terrain schedule 'T:SPEC;T:SPEC' and return it as [(time_s, spec), ...].
+
+    Times are sim-time seconds, non-negative and increasing; SPEC is a condition spec
+    as the simulator reads it (`carpet`, `slope_deg=8,payload_kg=0.02`); the simulator
+    checks the condition names themselves.
+
+    :param text: the schedule; '' is an empty schedule.
+    :return: list of (float, str)
+    :raises GraphError: when the syntax or the times are wrong.
+    """
+    events = []
+    for item in filter(None, (part.strip() for part in text.split(';'))):
+        time_text, colon, spec = item.partition(':')
+        try:
+            time_s = float(time_text)
+        except ValueError:
+            time_s = math.nan
+        if not colon or not spec.strip() or not math.isfinite(time_s) or time_s < 0.0:
+            raise GraphError(f'terrain_schedule: {item!r} is not TIME:SPEC with TIME >= 0 s '
+                             "(e.g. '20.0:slippery_slope,payload;40.0:carpet')")
+        if events and time_s <= events[-1][0]:
+            raise GraphError(f'terrain_schedule: times must increase, {time_s} follows '
+                             f'{events[-1][0]}')
+        events.append((time_s, spec.strip()))
+    return events
+
+
+def argument_spec(name, spec, path):
+    """Return the ArgumentSpec of one `arguments:` item, checking its fields."""
+    if not isinstance(spec, dict) or 'default' not in spec or 'description' not in spec:
+        raise GraphError(f'{path}: argument {name!r} needs a default and a description')
+    kind = 'bool' if isinstance(spec['default'], bool) else spec.get('type', 'string')
+    if kind not in ARGUMENT_TYPES:
+        raise GraphError(f'{path}: argument {name!r} has unknown type {kind!r}')
+    choices = tuple(spec['choices']) if 'choices' in spec else None
+    argument = ArgumentSpec(name, spec['default'], str(spec['description']), kind, choices)
+    argument.parse(argument.default)
+    return argument

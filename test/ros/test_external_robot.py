@@ -1,0 +1,78 @@
+"""
+sim:=none: the graph runs against a robot it did not start.
+
+The "robot" is our own sim_node, started first as a process of its own (as a real
+robot's driver or a Gazebo bridge would be), then `meta-mpc launch sim:=none` starts
+everything else. In the second case the robot's topics have other names, which the
+launch arguments odom_topic, joint_states_topic and cmd_topic map back.
+"""
+
+import dataclasses
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
+from meta_mpc_ros.core.reference import PathTracker, ReferencePath
+from meta_mpc_ros.ros.graph import build_graph
+from meta_mpc_ros.ros.graph_process import GraphProcess
+import numpy as np
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PROBE = ROOT / 'test' / 'helpers' / 'graph_probe.py'
+RENAMED = (('/odom', '/robot/odom'), ('/joint_states', '/robot/joint_states'),
+           ('/cmd', '/robot/cmd'))
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize('renamed', [False, True], ids=['same_names', 'renamed_topics'])
+def test_graph_drives_a_robot_it_did_not_start(renamed, tmp_path, ros_env, tiny_models):
+    env = dict(ros_env, PYTHONPATH=str(ROOT) + os.pathsep + ros_env.get('PYTHONPATH', ''))
+    robot = build_graph(run_dir=tmp_path / 'robot').node('sim_node')
+    robot = dataclasses.replace(robot, remappings=RENAMED if renamed else ())
+    remaps = [f'{source}:={target}' for source, target in robot.remappings]
+    topics = [f'{name}_topic:={target}' for name, target in zip(
+        ('odom', 'joint_states', 'cmd'), (target for _, target in robot.remappings))]
+    probe = subprocess.Popen(
+        [sys.executable, str(PROBE), '26', str(tmp_path / 'seen.json'), '--ros-args',
+         *[item for remap in remaps for item in ('-r', remap)]],
+        env=env, stdout=subprocess.PIPE, text=True)
+    assert probe.stdout.readline().strip() == 'ready'
+    simulator = GraphProcess([robot], tmp_path / 'robot' / 'logs', env=env).start()
+    run_dir = tmp_path / 'graph'
+    try:
+        launch = subprocess.run(
+            [sys.executable, '-m', 'meta_mpc_ros.cli', 'launch', 'sim:=none',
+             f'checkpoint:={tiny_models["grbal"]}', 'task:=figure8', 'record:=false',
+             *topics, '--duration', '22', '--run-dir', str(run_dir)],
+            env=env, capture_output=True, text=True, timeout=120)
+        assert not simulator.poll(), simulator.tail('sim_node')
+    finally:
+        codes = simulator.stop(signal.SIGINT, timeout=15.0)
+    probe.wait(timeout=60)
+    assert launch.returncode == 0, launch.stdout + launch.stderr
+    assert codes == {'sim_node': 0}
+    # No simulator was launched: the graph's own nodes are the five others, and the
+    # only sim_node in the ROS graph is the robot started above.
+    assert 'not started: sim_node (sim is not mujoco)' in launch.stdout
+    logs = sorted(path.stem for path in (run_dir / 'logs').glob('*.log'))
+    assert logs == ['adaptive_dynamics_node', 'mppi_controller_node', 'reference_node',
+                    'state_estimator_node']
+    seen = json.loads((tmp_path / 'seen.json').read_text())
+    assert seen['nodes'].count('sim_node') == 1
+    # The commands reach the robot on its own topic at the control rate (10 Hz of sim
+    # time, run at real time): counted over the last 10 s of the graph's run.
+    stamps = np.array([entry[0] for entry in seen['cmd']])
+    assert len(stamps), 'no command reached the robot'
+    rate = np.sum(stamps > stamps.max() - 10.0) / 10.0
+    assert rate >= 8.0, f'/cmd at {rate} Hz'
+    # The robot moves along the figure-8 of the reference node.
+    scale = yaml.safe_load((ROOT / 'config' / 'reference_node.yaml').read_text())
+    tracker = PathTracker(ReferencePath.make('figure8', scale['/**']['ros__parameters']['scale']))
+    distances = [tracker.project(np.array(entry[1:]))[1] for entry in seen['odom'][::5]]
+    assert tracker.path.arclength[tracker.index] > 1.0          # m along the path
+    assert np.mean(distances) < 0.15                            # m from it, on average
