@@ -9,6 +9,12 @@ terrain label (/meta_mpc/terrain) changes, where a given segmentation says so, a
 at gaps in the data. Works with bags from our recorder and from `ros2 bag record`
 (sqlite3 or mcap); damaged bags keep their readable messages, with a warning naming
 the file.
+
+A bag from another robot names its topics and joints its own way: `topics` maps the
+robot contract's roles (odom, joint_states, cmd, terrain) to the bag's topic names and
+`motor_joints` names the left and right motor joints. A bag that lacks a needed topic
+(or has it with another type) raises BagTopicError, one line naming what is missing
+and every topic the bag has, with its type.
 """
 
 import bisect
@@ -17,12 +23,99 @@ import logging
 from meta_mpc_ros.core.dataset import Trajectory, TrajectoryDataset
 from meta_mpc_ros.core.estimator import StateEstimator
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MOTOR_JOINTS
-from meta_mpc_ros.data.bag_reader import load_messages
+from meta_mpc_ros.data.bag_reader import BagReader, load_messages
 from meta_mpc_ros.ros import conversions
 import numpy as np
 
 TOPICS = ('/odom', '/joint_states', '/cmd', '/meta_mpc/terrain')
+# The robot contract's topics for training: role -> (topic in our graph, message type).
+ROBOT_TOPICS = {
+    'odom': ('/odom', 'nav_msgs/msg/Odometry'),
+    'joint_states': ('/joint_states', 'sensor_msgs/msg/JointState'),
+    'cmd': ('/cmd', 'std_msgs/msg/Float64MultiArray'),
+    'terrain': ('/meta_mpc/terrain', 'std_msgs/msg/String'),   # optional: task labels
+}
+REQUIRED_ROLES = ('odom', 'joint_states', 'cmd')
 LOGGER = logging.getLogger(__name__)
+
+
+class BagTopicError(ValueError):
+    """A bag lacks a topic or joint that training needs; the message says what it has."""
+
+
+def parse_topic_remaps(items):
+    """
+    Read topic remaps 'ROLE:=TOPIC' (e.g. 'odom:=/robot/odom') into a dict.
+
+    ROLE is one of ROBOT_TOPICS or its topic in our graph ('/odom' works as 'odom').
+
+    :param items: iterable of str.
+    :return: dict role -> topic name.
+    :raises ValueError: for a malformed item, an unknown role or a role given twice.
+    """
+    by_topic = {topic: role for role, (topic, _) in ROBOT_TOPICS.items()}
+    remaps = {}
+    for item in items:
+        source, separator, target = item.partition(':=')
+        role = by_topic.get(source.strip(), source.strip())
+        if not separator or not target.strip().startswith('/'):
+            raise ValueError(f'--topic {item!r}: expected ROLE:=/TOPIC, e.g. odom:=/robot/odom')
+        if role not in ROBOT_TOPICS:
+            raise ValueError(f'--topic {item!r}: {source!r} is not one of '
+                             f'{", ".join(ROBOT_TOPICS)}')
+        if role in remaps:
+            raise ValueError(f'--topic: {role} is given twice')
+        remaps[role] = target.strip()
+    return remaps
+
+
+def bag_topic_names(topics=None, label_topic=None):
+    """Return role -> topic name in the bag: ROBOT_TOPICS' names, then the remaps."""
+    names = {role: topic for role, (topic, _) in ROBOT_TOPICS.items()}
+    if label_topic is not None:
+        names['terrain'] = label_topic
+    names.update(topics or {})
+    doubled = {topic for topic in names.values() if list(names.values()).count(topic) > 1}
+    if doubled:
+        raise ValueError(f'topics {sorted(doubled)} are given for more than one role')
+    return names
+
+
+def check_bag_topics(path, available, names):
+    """
+    Check that a bag has every required topic with its contract type.
+
+    :param path: the bag, for the message.
+    :param available: {topic: msgtype} of the bag.
+    :param names: role -> topic name in the bag.
+    :raises BagTopicError: naming the missing or mistyped topics and all the bag has.
+    """
+    wrong = []
+    for role in REQUIRED_ROLES:
+        expected = ROBOT_TOPICS[role][1]
+        found = available.get(names[role])
+        if found is None:
+            wrong.append(f'{names[role]} ({expected}) for {role}')
+        elif found != expected:
+            wrong.append(f'{names[role]} as {expected} for {role} (it is {found})')
+    if wrong:
+        has = ', '.join(f'{topic} ({msgtype})' for topic, msgtype in sorted(available.items()))
+        raise BagTopicError(f'bag {path} lacks {"; ".join(wrong)}; it has {has or "no topics"}'
+                            "; map the robot's topics with --topic ROLE:=TOPIC")
+
+
+def check_contract(path, messages, names, motor_joints, action_dim):
+    """Raise BagTopicError if the joint states lack the motors or commands are mis-sized."""
+    joints = next((m.message for m in messages if m.topic == '/joint_states'), None)
+    if joints is not None and not set(motor_joints) <= set(joints.name):
+        raise BagTopicError(f'bag {path}: {names["joint_states"]} has no joints '
+                            f'{[j for j in motor_joints if j not in joints.name]} (it has '
+                            f'{list(joints.name)}); name the left and right motor joints '
+                            'with --joints LEFT,RIGHT')
+    command = next((m.message for m in messages if m.topic == '/cmd'), None)
+    if command is not None and len(command.data) != action_dim:
+        raise BagTopicError(f'bag {path}: {names["cmd"]} carries {len(command.data)} values, '
+                            f'the robot takes {action_dim} ([left, right] rad/s)')
 
 
 class Labeller:
@@ -106,29 +199,39 @@ def trajectories_from_samples(samples, labeller):
     return trajectories
 
 
-def dataset_from_bags(paths, control_dt, window=16, label_topic='/meta_mpc/terrain',
-                      segments=None, robot='millirobot'):
+def dataset_from_bags(paths, control_dt, window=16, label_topic=None, segments=None,
+                      robot='millirobot', topics=None, motor_joints=MOTOR_JOINTS):
     """
     Build a TrajectoryDataset from rosbag2 directories.
 
     :param paths: bag directories (sqlite3 or mcap).
     :param control_dt: the control period to sample at, s.
+    :param label_topic: topic of the task labels (default /meta_mpc/terrain).
     :param segments: optional [(start_s, end_s, label)] instead of recorded labels.
+    :param topics: role -> topic name in the bags, for those named differently (roles
+        as in ROBOT_TOPICS); e.g. {'odom': '/robot/odom'}.
+    :param motor_joints: JointState names of the left and right motor joints.
     :return: TrajectoryDataset (metadata lists the bags and any read problems).
+    :raises BagTopicError: when a bag lacks a needed topic or joint.
     """
-    topics = tuple(topic for topic in TOPICS if topic != '/meta_mpc/terrain') + (label_topic,)
-    messages, problems = load_messages([str(path) for path in paths], topics=topics)
+    names = bag_topic_names(topics, label_topic)
+    paths = [str(path) for path in paths]
+    for path in paths:
+        with BagReader([path], strict=False) as reader:
+            check_bag_topics(path, reader.topics, names)
+    canonical = {names[role]: topic for role, (topic, _) in ROBOT_TOPICS.items()}
+    messages, problems = load_messages(paths, topics=tuple(canonical))
     for problem in problems:
         LOGGER.warning('bag problem (readable messages kept): %s', problem)
-    if label_topic != '/meta_mpc/terrain':
-        messages = [m._replace(topic='/meta_mpc/terrain') if m.topic == label_topic else m
-                    for m in messages]
-    samples, events, drops = samples_from_messages(messages, control_dt, window)
+    messages = [m._replace(topic=canonical[m.topic]) for m in messages]
+    check_contract(', '.join(paths), messages, names, motor_joints, MILLIROBOT_ACTION.dim)
+    samples, events, drops = samples_from_messages(messages, control_dt, window, motor_joints)
     trajectories = trajectories_from_samples(samples, Labeller(events, segments))
     if not trajectories:
-        raise ValueError(f'no usable trajectories in {[str(p) for p in paths]} (need /odom, '
-                         '/joint_states and /cmd)')
+        raise ValueError(f'no usable trajectories in {paths} (need /odom, /joint_states and '
+                         '/cmd)')
     return TrajectoryDataset(trajectories, {
-        'robot': robot, 'bags': [str(path) for path in paths], 'control_dt': control_dt,
+        'robot': robot, 'bags': paths, 'control_dt': control_dt,
         'dropped_messages': drops, 'problems': [str(problem) for problem in problems],
-        'labels': sorted({t.task for t in trajectories})})
+        'labels': sorted({t.task for t in trajectories}), 'topics': names,
+        'motor_joints': list(motor_joints)})

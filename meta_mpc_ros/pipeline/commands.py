@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import sys
 import time
 
 
@@ -46,6 +47,12 @@ def add_parser(subparsers):
                        help='write --out without the resume state (a checkpoint to ship)')
     train.add_argument('--segments', default='',
                        help='YAML list of [start_s, end_s, label] splitting bags into tasks')
+    train.add_argument('--topic', action='append', default=[], metavar='ROLE:=TOPIC',
+                       help="a bag's topic for a role of the robot contract (odom, "
+                       'joint_states, cmd, terrain), e.g. odom:=/robot/odom; repeatable')
+    train.add_argument('--joints', default='', metavar='LEFT,RIGHT',
+                       help="the bags' left and right motor joint names in the joint states "
+                       "(default: the robot config's, left_motor,right_motor)")
     train.set_defaults(run=run_train)
 
     evaluate = subparsers.add_parser('evaluate', help='closed-loop episodes in the simulator')
@@ -118,7 +125,11 @@ def run_train(args):
     else:
         if not args.data:
             raise SystemExit('meta-mpc train: --data is required (or use --iterate)')
-        dataset = training.load_data(args.data, config, segments=segments)
+        try:
+            dataset = _load_bags_or_data(args, config, segments)
+        except (OSError, ValueError) as error:   # a bad path, bag, remap or joint name
+            print(f'meta-mpc train: error: {error}', file=sys.stderr)
+            return 2
         summary = training.train(config, args.method, dataset, args.out,
                                  resume=args.resume or None,
                                  iterations=args.iterations or None,
@@ -129,6 +140,17 @@ def run_train(args):
         'sim_hours', 'tasks')}, indent=1))
     print(f'wrote {args.out}')
     return 0
+
+
+def _load_bags_or_data(args, config, segments):
+    """Return the training dataset of --data, with --topic and --joints applied to bags."""
+    from meta_mpc_ros.data.bag_dataset import parse_topic_remaps
+    from meta_mpc_ros.pipeline import train as training
+    joints = [name.strip() for name in args.joints.split(',') if name.strip()]
+    if args.joints and len(joints) != 2:
+        raise ValueError(f'--joints {args.joints!r}: give two names, LEFT,RIGHT')
+    return training.load_data(args.data, config, segments=segments,
+                              topics=parse_topic_remaps(args.topic), motor_joints=joints)
 
 
 def run_evaluate(args):

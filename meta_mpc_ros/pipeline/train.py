@@ -29,23 +29,31 @@ def robot_specs(robot):
         env.close()
 
 
-def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=None):
+def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=None,
+              topics=None, motor_joints=None):
     """
     Read and merge training data.
 
     :param paths: dataset .npz files and/or rosbag2 directories.
     :param segments: optional list of (start_s, end_s, label) to split bags by, instead
         of the recorded terrain label.
+    :param topics: role -> topic name in the bags (data.bag_dataset.ROBOT_TOPICS roles),
+        for bags whose topics have other names.
+    :param motor_joints: (left, right) motor joint names in the bags' joint states;
+        None: the robot's own.
     :return: TrajectoryDataset
+    :raises data.bag_dataset.BagTopicError: when a bag lacks a needed topic or joint.
     """
     datasets = []
     for path in map(pathlib.Path, paths):
         if path.is_dir():
             from meta_mpc_ros.data.bag_dataset import dataset_from_bags
             control_dt = robot_specs(robot_config.robot)[2]
+            extra = {'motor_joints': tuple(motor_joints)} if motor_joints else {}
             datasets.append(dataset_from_bags([path], control_dt,
                                               robot_config.training.past_steps,
-                                              label_topic=label_topic, segments=segments))
+                                              label_topic=label_topic, segments=segments,
+                                              topics=topics, **extra))
         else:
             datasets.append(TrajectoryDataset.load(path))
     if not datasets:
