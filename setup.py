@@ -15,6 +15,7 @@ NODES = {
     'mppi_controller_node': 'meta_mpc_ros.ros.mppi_controller_node',
     'reference_node': 'meta_mpc_ros.ros.reference_node',
     'bag_recorder': 'meta_mpc_ros.ros.bag_recorder',
+    'cmd_split_node': 'meta_mpc_ros.ros.cmd_split_node',
 }
 
 
@@ -35,7 +36,7 @@ data_files = [
     # lib/<package>/ as `ros2 run` expects; colcon installs its console scripts there too.
     ('lib/' + PACKAGE, sorted(glob('scripts/lib/*'))),
 ]
-for tree in ('launch', 'config', 'urdf', 'rviz', 'models'):
+for tree in ('launch', 'config', 'urdf', 'rviz', 'models', 'worlds'):
     data_files += share_tree(tree)
 
 setup(

@@ -1,9 +1,11 @@
 """
-Write the README's parameter tables from the nodes' parameter declarations.
+Write the README's parameter and launch-argument tables from their declarations.
 
-Each node declares its parameters once (PARAMETERS in its module); this renders them
-into README.md between the markers `<!-- parameters:begin -->` and
-`<!-- parameters:end -->`. test/package/test_readme.py fails when they drift apart.
+Each node declares its parameters once (PARAMETERS in its module) and the launch
+arguments are declared once in config/graph.yaml; this renders them into README.md
+between the markers `<!-- parameters:begin -->` and `<!-- parameters:end -->`, and
+`<!-- arguments:begin -->` and `<!-- arguments:end -->`. test/package/test_readme.py
+fails when they drift apart.
 
     .venv/bin/python tools/parameter_tables.py          # rewrite README.md
 """
@@ -12,8 +14,9 @@ import importlib
 import pathlib
 
 NODES = ('sim_node', 'state_estimator_node', 'adaptive_dynamics_node',
-         'mppi_controller_node', 'reference_node', 'bag_recorder')
+         'mppi_controller_node', 'reference_node', 'bag_recorder', 'cmd_split_node')
 BEGIN, END = '<!-- parameters:begin -->', '<!-- parameters:end -->'
+ARGUMENTS_BEGIN, ARGUMENTS_END = '<!-- arguments:begin -->', '<!-- arguments:end -->'
 README = pathlib.Path(__file__).resolve().parent.parent / 'README.md'
 
 
@@ -27,10 +30,28 @@ def tables():
     return '\n'.join(parts)
 
 
+def argument_table():
+    """Return the Markdown table of the graph's launch arguments (config/graph.yaml)."""
+    from meta_mpc_ros.ros.graph import declared_arguments
+    lines = ['| argument | default | values | description |', '|---|---|---|---|']
+    for spec in declared_arguments(README.parent / 'config' / 'graph.yaml'):
+        values = ', '.join(spec.choices) if spec.choices else spec.kind
+        default = f'`{spec.default_text}`' if spec.default_text else '(empty)'
+        description = spec.description.replace('<', '&lt;').replace('>', '&gt;')
+        lines.append(f'| `{spec.name}` | {default} | {values} | {description} |')
+    return '\n'.join(lines) + '\n'
+
+
+def _replace(text, begin, end, content):
+    """Return text with the part between two markers replaced by content."""
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    return text[:start] + '\n' + content + text[stop:]
+
+
 def render(text):
     """Return README text with the tables between the markers replaced."""
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[:start] + '\n' + tables() + text[end:]
+    text = _replace(text, ARGUMENTS_BEGIN, ARGUMENTS_END, argument_table())
+    return _replace(text, BEGIN, END, tables())
 
 
 def main():

@@ -26,6 +26,19 @@ class DropCounter:
         self.logger.warning(f'dropped {reason} message ({self.counts[reason]} so far): {error}',
                             throttle_duration_sec=1.0)
 
+    def read(self, reason, reader, *args):
+        """
+        Return reader(*args), or None after counting a drop when it raises ValueError.
+
+        :param reason: what is dropped ('cmd', 'odom'), as in `drop`.
+        :param reader: a conversions.read_* function.
+        """
+        try:
+            return reader(*args)
+        except ValueError as error:
+            self.drop(reason, error)
+            return None
+
     @property
     def total(self):
         """Return the number of dropped messages."""

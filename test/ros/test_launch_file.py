@@ -50,27 +50,43 @@ class LaunchConfiguration(Recorder):
         return context[self.args[0]]
 
 
-@pytest.fixture
-def bringup(monkeypatch):
-    """Import the launch file with stand-ins for launch and launch_ros."""
+class FindPackageShare(Recorder):
+    """Stand-in that performs to /opt/ros/share/<package>."""
+
+    def perform(self, context):
+        return f'/opt/ros/share/{self.args[0]}'
+
+
+def load_launch_file(monkeypatch, path):
+    """Import a launch file with stand-ins for launch and launch_ros."""
     classes = {
         'launch': {'LaunchDescription': Recorder},
         'launch.actions': {name: type(name, (Recorder,), {}) for name in (
-            'DeclareLaunchArgument', 'OpaqueFunction', 'SetEnvironmentVariable',
-            'Shutdown')},
+            'DeclareLaunchArgument', 'IncludeLaunchDescription', 'OpaqueFunction',
+            'SetEnvironmentVariable', 'Shutdown')},
+        'launch.launch_description_sources': {
+            'PythonLaunchDescriptionSource': type('PythonLaunchDescriptionSource',
+                                                  (Recorder,), {})},
         'launch.substitutions': {'LaunchConfiguration': LaunchConfiguration},
         'launch_ros': {}, 'launch_ros.actions': {'Node': type('Node', (Recorder,), {})},
         'launch_ros.parameter_descriptions': {
             'ParameterValue': type('ParameterValue', (Recorder,), {})},
+        'launch_ros.substitutions': {'FindPackageShare': FindPackageShare},
     }
     for name, members in classes.items():
         module = types.ModuleType(name)
         module.__dict__.update(members)
         monkeypatch.setitem(sys.modules, name, module)
-    spec = importlib.util.spec_from_file_location('bringup_launch', LAUNCH_FILE)
+    spec = importlib.util.spec_from_file_location(path.stem.replace('.', '_'), path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def bringup(monkeypatch):
+    """Import launch/bringup.launch.py with stand-ins for launch and launch_ros."""
+    return load_launch_file(monkeypatch, LAUNCH_FILE)
 
 
 def test_declares_every_graph_argument_with_its_default(bringup):
@@ -160,3 +176,53 @@ def test_rviz_config_shows_the_graph_topics_in_odom():
     # The reference is latched by reference_node: rviz must ask for transient local.
     reference = next(d for d in manager['Displays'] if d.get('Name') == 'Reference')
     assert reference['Topic']['Durability Policy'] == 'Transient Local'
+
+
+GAZEBO_FILE = ROOT / 'launch' / 'gazebo.launch.py'
+
+
+def test_gazebo_launch_file_syntax_and_imports():
+    tree = ast.parse(GAZEBO_FILE.read_text(), feature_version=(3, 10))
+    modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    # Only launch, launch_ros, ros_gz and our package: nothing a ROS install lacks.
+    assert {m.split('.')[0] for m in modules} <= {'launch', 'launch_ros', 'meta_mpc_ros',
+                                                  'ros_gz_sim', 'ros_gz_bridge'}
+    compile(GAZEBO_FILE.read_text(), str(GAZEBO_FILE), 'exec')
+
+
+@pytest.mark.parametrize('headless', ['true', 'false'])
+def test_gazebo_launch_starts_gazebo_bridge_splitter_and_the_graph_without_sim(
+        monkeypatch, headless, tmp_path):
+    gazebo = load_launch_file(monkeypatch, GAZEBO_FILE)
+    *declared, opaque = gazebo.generate_launch_description().args[0]
+    assert [action.args[0] for action in declared] == ['world', 'headless']
+    worlds = declared[0].kwargs['choices']
+    assert worlds == ['carpet', 'styrofoam', 'turf', 'slippery_slope']
+    assert all((ROOT / 'worlds' / f'{world}.sdf').is_file() for world in worlds)
+    simulator, spawner, bridge, splitter, bringup = opaque.kwargs['function'](
+        {'world': 'turf', 'headless': headless})
+    # gz-sim runs (-r) the chosen world, server only (-s) when headless.
+    assert simulator.args[0].args[0] == '/opt/ros/share/ros_gz_sim/launch/gz_sim.launch.py'
+    world = ROOT / 'worlds' / 'turf.sdf'
+    assert dict(simulator.kwargs['launch_arguments']) == {
+        'gz_args': ('-s ' if headless == 'true' else '') + f'-r {world}'}
+    # The robot is spawned from the URDF into the world the SDF names.
+    arguments = spawner.kwargs['arguments']
+    assert (spawner.kwargs['package'], spawner.kwargs['executable']) == ('ros_gz_sim', 'create')
+    assert arguments[arguments.index('-file') + 1] == str(ROOT / 'urdf' / 'millirobot.urdf')
+    world_name = arguments[arguments.index('-world') + 1]
+    assert f'<world name="{world_name}">' in world.read_text()
+    assert bridge.kwargs['executable'] == 'parameter_bridge'
+    config, sim_time = bridge.kwargs['parameters']
+    assert config == {'config_file': str(ROOT / 'config' / 'gazebo_bridge.yaml')}
+    assert sim_time == {'use_sim_time': True}
+    assert (splitter.kwargs['package'], splitter.kwargs['executable']) == (
+        'meta_mpc_ros', 'cmd_split_node')
+    assert splitter.kwargs['parameters'][0] == str(ROOT / 'config' / 'cmd_split_node.yaml')
+    # The graph is bringup.launch.py with sim:=none, which graph.yaml accepts.
+    assert bringup.args[0].args[0] == str(ROOT / 'launch' / 'bringup.launch.py')
+    assert dict(bringup.kwargs['launch_arguments']) == {'sim': 'none'}
+    assert 'sim_node' not in [entry.name for entry in graph.build_graph(
+        {'sim': 'none'}, run_dir=tmp_path).nodes]
