@@ -185,11 +185,14 @@ class BagRecorder(Node):
         """Subscribe to every wanted topic that now has a publisher."""
         graph = dict(self.get_topic_names_and_types())
         for topic in self._wanted:
-            if topic in self._recording or topic in self._skipped or topic not in graph:
+            # A remapped topic (-r /odom:=/robot/odom) is found under its new name and
+            # recorded under the name asked for, so the bag keeps the graph's names.
+            resolved = self.resolve_topic_name(topic)
+            if topic in self._recording or topic in self._skipped or resolved not in graph:
                 continue
             publishers = self.get_publishers_info_by_topic(topic)
             if publishers:
-                self._subscribe(topic, graph[topic], publishers)
+                self._subscribe(topic, graph[resolved], publishers)
 
     def _typestore(self, cls, msgtype):
         """Return the first typestore whose definition matches the installed message."""

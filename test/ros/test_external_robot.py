@@ -4,7 +4,8 @@ sim:=none: the graph runs against a robot it did not start.
 The "robot" is our own sim_node, started first as a process of its own (as a real
 robot's driver or a Gazebo bridge would be), then `meta-mpc launch sim:=none` starts
 everything else. In the second case the robot's topics have other names, which the
-launch arguments odom_topic, joint_states_topic and cmd_topic map back.
+launch arguments odom_topic, joint_states_topic and cmd_topic map back; the graph's
+recorder then stores them under the graph's names, so such a bag trains as it is.
 """
 
 import dataclasses
@@ -16,6 +17,7 @@ import subprocess
 import sys
 
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
+from meta_mpc_ros.data.bag_reader import load_messages
 from meta_mpc_ros.ros.graph import build_graph
 from meta_mpc_ros.ros.graph_process import GraphProcess
 import numpy as np
@@ -47,7 +49,7 @@ def test_graph_drives_a_robot_it_did_not_start(renamed, tmp_path, ros_env, tiny_
     try:
         launch = subprocess.run(
             [sys.executable, '-m', 'meta_mpc_ros.cli', 'launch', 'sim:=none',
-             f'checkpoint:={tiny_models["grbal"]}', 'task:=figure8', 'record:=false',
+             f'checkpoint:={tiny_models["grbal"]}', 'task:=figure8', f'record:={renamed}',
              *topics, '--duration', '22', '--run-dir', str(run_dir)],
             env=env, capture_output=True, text=True, timeout=120)
         assert not simulator.poll(), simulator.tail('sim_node')
@@ -60,8 +62,8 @@ def test_graph_drives_a_robot_it_did_not_start(renamed, tmp_path, ros_env, tiny_
     # only sim_node in the ROS graph is the robot started above.
     assert 'not started: sim_node (sim is not mujoco)' in launch.stdout
     logs = sorted(path.stem for path in (run_dir / 'logs').glob('*.log'))
-    assert logs == ['adaptive_dynamics_node', 'mppi_controller_node', 'reference_node',
-                    'state_estimator_node']
+    assert logs == ['adaptive_dynamics_node'] + ['bag_recorder'] * renamed + [
+        'mppi_controller_node', 'reference_node', 'state_estimator_node']
     seen = json.loads((tmp_path / 'seen.json').read_text())
     assert seen['nodes'].count('sim_node') == 1
     # The commands reach the robot on its own topic at the control rate (10 Hz of sim
@@ -79,3 +81,8 @@ def test_graph_drives_a_robot_it_did_not_start(renamed, tmp_path, ros_env, tiny_
     distances = [tracker.project(np.array(entry[1:]))[1] for entry in commanded[::5]]
     assert tracker.path.arclength[tracker.index] > 1.0          # m along the path
     assert np.mean(distances) < 0.15                            # m from it, on average
+    if renamed:
+        messages, problems = load_messages([str(run_dir / 'bag')],
+                                           topics=['/odom', '/joint_states', '/cmd'])
+        assert not problems
+        assert {message.topic for message in messages} == {'/odom', '/joint_states', '/cmd'}
