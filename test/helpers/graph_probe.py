@@ -6,7 +6,8 @@ python graph_probe.py SECONDS OUT.json [--publish-nan-odometry AT_S]
 
 Records /cmd receive times and values, /odom positions, /meta_mpc/model versions (from
 the update metadata), /meta_mpc/terrain labels and /diagnostics statuses, all with the
-probe's wall-clock receive time, and at the end the names of the nodes in the graph.
+probe's wall-clock receive time, and for each node name in the graph the most nodes
+of that name seen at once (the graph is looked at every second).
 ROS arguments (-r /odom:=/robot/odom) remap what it listens to. With
 --publish-nan-odometry it also publishes one Odometry full of NaN at that time (to
 check that the graph drops it).
@@ -58,8 +59,15 @@ def main():
         'diagnostics'].extend([now(), read_status(s)] for s in m.status), 50)
     publisher = node.create_publisher(Odometry, '/odom', 10)
     print('ready', flush=True)
+    seen['nodes'] = {}
+    looked = -1.0
     while now() < seconds:
         rclpy.spin_once(node, timeout_sec=0.05)
+        if now() - looked >= 1.0:
+            looked = now()
+            names = [name for name, _ in node.get_node_names_and_namespaces()]
+            for name in set(names):
+                seen['nodes'][name] = max(seen['nodes'].get(name, 0), names.count(name))
         if nan_at is not None and now() >= nan_at:
             bad = Odometry()
             bad.header.stamp = node.get_clock().now().to_msg()
@@ -67,7 +75,6 @@ def main():
             bad.pose.pose.orientation.w = 1.0
             publisher.publish(bad)
             nan_at = None
-    seen['nodes'] = [name for name, _ in node.get_node_names_and_namespaces()]
     with open(out, 'w') as stream:
         json.dump(seen, stream)
     node.destroy_node()
