@@ -6,15 +6,15 @@ GrBAL (MAML with a learned step size psi, after Finn et al. and Li et al.):
     theta'_j = theta - psi * grad_theta L(past_j; theta)
     loss     = mean_j L(future_j; theta'_j)
 
-vectorised over the B windows with torch.func (vmap of grad); second order unless
-`first_order`, in which case the inner gradient is treated as a constant. ReBAL
+batched over the B windows with per-window weights (core.per_window); second order
+unless `first_order`, in which case the inner gradient is treated as a constant. ReBAL
 scores the future with the context its encoder reads from the past. MB fits all M+K
 transitions with theta directly.
 """
 
 from meta_mpc_ros.core.adapters import Window
+from meta_mpc_ros.core.per_window import adapted_future_losses
 import torch
-from torch.func import grad, vmap
 
 
 def mb_objective(model, params, batch):
@@ -27,25 +27,11 @@ def grbal_objective(model, params, step_size, batch, first_order=False):
     Return the post-adaptation loss on the K future transitions (a scalar).
 
     :param params: name -> tensor, theta (requires grad during meta-training).
-    :param step_size: name -> tensor psi, or a scalar tensor.
+    :param step_size: a StepSize, a name -> tensor psi, or a scalar tensor.
     :param batch: WindowBatch.
     :param first_order: ignore second derivatives (first-order MAML).
     """
-    def inner_loss(weights, states, actions):
-        return model.loss(weights, states[:-1], actions, states[1:])
-
-    def future_loss(past_states, past_actions, future_states, future_actions):
-        gradients = grad(inner_loss)(params, past_states, past_actions)
-        adapted = {}
-        for name, value in params.items():
-            gradient = gradients[name].detach() if first_order else gradients[name]
-            psi = step_size[name] if isinstance(step_size, dict) else step_size
-            adapted[name] = value - psi * gradient
-        return inner_loss(adapted, future_states, future_actions)
-
-    losses = vmap(future_loss)(batch.past_states, batch.past_actions,
-                               batch.future_states, batch.future_actions)
-    return losses.mean()
+    return adapted_future_losses(model, params, step_size, batch, first_order).mean()
 
 
 def rebal_objective(model, params, batch):

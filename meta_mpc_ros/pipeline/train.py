@@ -70,7 +70,7 @@ def _state_to_dict(state):
     return {'iteration': state.iteration, 'best_validation': state.best_validation,
             'evaluations_without_improvement': state.evaluations_without_improvement,
             'history': state.history, 'optimizer': state.optimizer,
-            'generator': state.generator}
+            'generator': state.generator, 'step_size': state.best_step_size}
 
 
 def train(robot_config, method, dataset, out, resume=None, warm_start=None, iterations=None,
@@ -101,16 +101,19 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
         model = checkpoint.model
         saved = checkpoint.training_state
         state = TrainingState(saved['iteration'], saved['best_validation'],
-                              checkpoint.params, checkpoint.step_size,
+                              checkpoint.params, saved.get('step_size'),
                               saved['evaluations_without_improvement'],
                               list(saved['history']), saved['optimizer'], saved['generator'])
     elif warm_start is not None:
-        model = load_checkpoint(warm_start, robot=robot_config.robot).model
+        earlier = load_checkpoint(warm_start, robot=robot_config.robot)
+        model = earlier.model
         fit_normalizer(model, train_set)
     else:
         model = build_model(robot_config, method, state_spec, action_spec, config.seed)
         fit_normalizer(model, train_set)
     trainer = Trainer(model, train_set, validation_set, config, state=state)
+    if warm_start is not None and method == 'grbal':
+        _continue_step_size(trainer, earlier)
     out = pathlib.Path(out)
     log_path = pathlib.Path(log_dir or out.parent) / f'{out.stem}_training.csv'
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,6 +147,16 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
                     trainer.detached_step_size() if method == 'grbal' else None, summary,
                     _state_to_dict(final) if keep_training_state else None)
     return summary
+
+
+def _continue_step_size(trainer, earlier):
+    """Carry psi and Adam's state over from the round before (Algorithm 1)."""
+    saved = earlier.training_state or {}
+    if earlier.method != 'grbal' or saved.get('step_size') is None:
+        print(f'warm start: {earlier.path} holds no GrBAL training state; psi starts afresh',
+              flush=True)
+        return
+    trainer.warm_start(saved['step_size'], saved.get('optimizer'))
 
 
 def _progress_bar(total, initial, method):
