@@ -10,6 +10,7 @@ method, with the ratio to MB's step:
     grbal_first_order           the same, first order
     grbal_per_parameter         second order, psi per parameter (the paper's general form)
     grbal_per_parameter_first_order
+    continual                   U = 4 unrolled online steps (the continual method)
     torchopt_maml               the same second-order MAML step through torchopt's
                                 MetaSGD (the library's recipe: a loop over windows,
                                 with a fixed scalar step, so no psi gradient to pay for)
@@ -32,16 +33,18 @@ METHOD_ROWS = {
     'grbal_first_order': ('grbal', 'factored', True),
     'grbal_per_parameter': ('grbal', 'per_parameter', False),
     'grbal_per_parameter_first_order': ('grbal', 'per_parameter', True),
+    'continual': ('continual', 'factored', False),
 }
 
 
-def random_batch(batch_size, steps, device):
-    """Return a WindowBatch of random millirobot-sized windows, M = K = steps."""
+def random_batch(batch_size, past_steps, future_steps, device):
+    """Return a WindowBatch of random millirobot-sized windows."""
     generator = torch.Generator().manual_seed(0)
+    length = past_steps + future_steps
     return WindowBatch(
-        torch.randn(batch_size, 2 * steps + 1, MILLIROBOT_STATE.dim, generator=generator),
-        torch.rand(batch_size, 2 * steps, MILLIROBOT_ACTION.dim, generator=generator),
-        steps).to(device)
+        torch.randn(batch_size, length + 1, MILLIROBOT_STATE.dim, generator=generator),
+        torch.rand(batch_size, length, MILLIROBOT_ACTION.dim, generator=generator),
+        past_steps).to(device)
 
 
 def torchopt_version():
@@ -87,19 +90,22 @@ def training_rows(model, label, device, time_ms, repeats, batch_size=32, steps=1
     :param time_ms: median_ms-like timer, (function, repeats) -> milliseconds.
     :return: list of row dicts with step_ms, windows_per_s and vs_mb.
     """
-    batch = random_batch(batch_size, steps, device)
     rows = []
     for row, (method, mode, first_order) in METHOD_ROWS.items():
+        config = TrainingConfig(method=method, step_size_mode=mode, past_steps=steps,
+                                future_steps=steps, unroll_steps=4)
+        unrolled = config.unroll_steps - 1 if method == 'continual' else 0
+        batch = random_batch(batch_size, steps + unrolled, steps, device)
         trained = model
         if method == 'rebal':
-            config = ModelConfig(**{**model.config.__dict__, 'context_dim': 32})
-            trained = DynamicsModel(config).to(device)
+            model_config = ModelConfig(**{**model.config.__dict__, 'context_dim': 32})
+            trained = DynamicsModel(model_config).to(device)
         params = dict(trained.named_parameters())
-        step_size = make_step_size(trained, TrainingConfig(step_size_mode=mode), device)
+        step_size = make_step_size(trained, config, device)
         optimizer = torch.optim.Adam(list(params.values()) + step_size.parameters(), 1e-4)
 
         def step():
-            loss = objective(method, trained, params, step_size, batch, first_order)
+            loss = objective(method, trained, params, step_size, batch, first_order, config)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -107,6 +113,7 @@ def training_rows(model, label, device, time_ms, repeats, batch_size=32, steps=1
         rows.append({'model': label, 'method': row, 'batch_windows': batch_size,
                      'step_ms': time_ms(step, repeats)})
     if torchopt_version():
+        batch = random_batch(batch_size, steps, steps, device)
         peer = DynamicsModel(model.config, model.normalizer).to(device)
         peer.load_state_dict(model.state_dict())
         rows.append({'model': label, 'method': f'torchopt_maml ({torchopt_version()})',

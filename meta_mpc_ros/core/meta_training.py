@@ -18,7 +18,9 @@ from meta_mpc_ros.core.objectives import objective
 from meta_mpc_ros.core.step_size import STEP_SIZE_MODES, StepSize
 import torch
 
-METHODS = ('mb', 'grbal', 'rebal')
+METHODS = ('mb', 'grbal', 'rebal', 'continual')
+# Methods that learn psi.
+STEP_SIZE_METHODS = ('grbal', 'continual')
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class TrainingConfig:
         the first layer (factored mode), so the step transfers to unperturbed inputs.
     :param learn_step_size: learn psi jointly with theta (the paper's meta-objective).
     :param first_order: first-order MAML instead of second order.
+    :param unroll_steps: U, consecutive online steps unrolled by the 'continual' method.
+    :param continual_decay: the continual adapter's pull back toward theta* per step.
     :param eval_every: iterations between validation measurements.
     :param patience: evaluations without improvement before stopping (0: never stop).
     :param validation_windows: how many fixed validation windows to score.
@@ -54,6 +58,8 @@ class TrainingConfig:
     share_action_columns: bool = False
     learn_step_size: bool = True
     first_order: bool = False
+    unroll_steps: int = 8
+    continual_decay: float = 0.05
     validation_fraction: float = 0.1
     eval_every: int = 100
     patience: int = 10
@@ -68,8 +74,10 @@ class TrainingConfig:
             raise ValueError(f'step_size_mode must be one of {STEP_SIZE_MODES}')
         if self.share_action_columns and self.step_size_mode != 'factored':
             raise ValueError('share_action_columns needs step_size_mode factored')
+        if not 0.0 <= self.continual_decay < 1.0:
+            raise ValueError('continual_decay must be in [0, 1)')
         for name in ('past_steps', 'future_steps', 'batch_size', 'eval_every',
-                     'validation_windows'):
+                     'validation_windows', 'unroll_steps'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be >= 1')
         if self.iterations < 0 or self.patience < 0:
@@ -137,9 +145,12 @@ class Trainer:
         self.model = model.to(device)
         self.config = config
         self.device = device
-        self.sampler = WindowSampler(train_set, config.past_steps, config.future_steps)
-        validation_sampler = WindowSampler(validation_set, config.past_steps,
-                                           config.future_steps)
+        # The continual method scores U consecutive windows: its stretches start M + U - 1
+        # transitions before the last future.
+        past = config.past_steps + (config.unroll_steps - 1 if config.method == 'continual'
+                                    else 0)
+        self.sampler = WindowSampler(train_set, past, config.future_steps)
+        validation_sampler = WindowSampler(validation_set, past, config.future_steps)
         fixed = torch.Generator().manual_seed(config.seed + 1)
         count = min(config.validation_windows, len(validation_sampler))
         picks = torch.randperm(len(validation_sampler), generator=fixed)[:count].numpy()
@@ -147,7 +158,7 @@ class Trainer:
         self.params = dict(self.model.named_parameters())
         self.step_size = make_step_size(self.model, config, device)
         groups = [{'params': list(self.params.values())}]
-        if config.method == 'grbal' and config.learn_step_size:
+        if config.method in STEP_SIZE_METHODS and config.learn_step_size:
             groups.append({'params': self.step_size.parameters(),
                            'lr': config.step_size_learning_rate})
         self.optimizer = torch.optim.Adam(groups, lr=config.learning_rate)
@@ -180,14 +191,14 @@ class Trainer:
     def loss(self, batch):
         """Return the training objective on a batch (a scalar with a graph)."""
         return objective(self.config.method, self.model, self.params, self.step_size,
-                         batch, self.config.first_order)
+                         batch, self.config.first_order, self.config)
 
     def validate(self):
         """Return the objective on the fixed validation windows (a float)."""
         # torch.func.grad ignores the outer no_grad, so GrBAL's inner step still works.
         with torch.no_grad():
             loss = objective(self.config.method, self.model, self.params, self.step_size,
-                             self.validation_batch, first_order=True)
+                             self.validation_batch, True, self.config)
         return float(loss)
 
     def step(self):

@@ -9,11 +9,13 @@ GrBAL (MAML with a learned step size psi, after Finn et al. and Li et al.):
 batched over the B windows with per-window weights (core.per_window); second order
 unless `first_order`, in which case the inner gradient is treated as a constant. ReBAL
 scores the future with the context its encoder reads from the past. MB fits all M+K
-transitions with theta directly.
+transitions with theta directly. The continual adapter's psi is meta-learned by
+unrolling U consecutive online steps on one stretch of trajectory
+(per_window.continual_future_losses).
 """
 
 from meta_mpc_ros.core.adapters import Window
-from meta_mpc_ros.core.per_window import adapted_future_losses
+from meta_mpc_ros.core.per_window import adapted_future_losses, continual_future_losses
 import torch
 
 
@@ -34,6 +36,20 @@ def grbal_objective(model, params, step_size, batch, first_order=False):
     return adapted_future_losses(model, params, step_size, batch, first_order).mean()
 
 
+def continual_objective(model, params, step_size, batch, config, first_order=False):
+    """
+    Return the mean loss of U unrolled online steps of the continual adapter (a scalar).
+
+    :param batch: WindowBatch whose windows span M + U - 1 past and K future transitions
+        (the sampler of a 'continual' Trainer cuts them so).
+    :param config: TrainingConfig (past_steps M, future_steps K, unroll_steps U,
+        continual_decay).
+    """
+    return continual_future_losses(
+        model, params, step_size, batch.states, batch.actions, config.past_steps,
+        config.future_steps, config.unroll_steps, config.continual_decay, first_order).mean()
+
+
 def rebal_objective(model, params, batch):
     """Return the loss on the K future transitions given the past's context (a scalar)."""
     context = model.encode(params, batch.past_states, batch.past_actions)
@@ -42,10 +58,12 @@ def rebal_objective(model, params, batch):
                       context[:, None, :])
 
 
-def objective(method, model, params, step_size, batch, first_order=False):
-    """Dispatch to the objective of `method` ('mb', 'grbal' or 'rebal')."""
+def objective(method, model, params, step_size, batch, first_order=False, config=None):
+    """Dispatch to the objective of `method` ('mb', 'grbal', 'continual' or 'rebal')."""
     if method == 'grbal':
         return grbal_objective(model, params, step_size, batch, first_order)
+    if method == 'continual':
+        return continual_objective(model, params, step_size, batch, config, first_order)
     if method == 'rebal':
         return rebal_objective(model, params, batch)
     if method == 'mb':
@@ -66,10 +84,8 @@ def per_window_errors(model, adapter, params, batch):
     with torch.no_grad():
         for j in range(len(batch.states)):
             future = batch.future_states[j]
-            base_context = None
-            if model.config.context_dim:
-                # ReBAL "before adaptation": a context of zeros (no history read).
-                base_context = torch.zeros(model.config.context_dim, device=future.device)
+            # ReBAL "before adaptation": a context of zeros (no history read).
+            base_context = model.null_context(future.device)
             before.append(model.loss(params, future[:-1], batch.future_actions[j],
                                      future[1:], base_context))
             adapted = adapter.adapt(model, params, Window(batch.past_states[j],

@@ -57,56 +57,91 @@ def _losses(output, target):
     return (output - target).pow(2).mean(dim=(1, 2))
 
 
-def past_statistics(model, params, states, actions, create_graph):
+def _forward(model, params, step_size, corrections, inputs):
     """
-    Run the inner loss of every window with theta and return what its gradient is made of.
+    Run the MLP adapted by `corrections`; also return each layer's inputs and pre-activations.
+
+    :param corrections: per linear layer, a list of (coefficient, X, D): the adapted
+        layer is theta's minus sum(coefficient * psi * step made of X, D).
+    :param inputs: (B, T, input_dim).
+    :return: (output (B, T, nx), [layer inputs], [pre-activations]).
+    """
+    names = linear_layer_names(model)
+    layer_inputs, pre_activations, hidden = [], [], inputs
+    for index, (weight, bias) in enumerate(names):
+        layer_inputs.append(hidden)
+        hidden = adapted_layer(hidden, params[weight], params[bias], corrections[index],
+                               step_for(step_size, weight), step_for(step_size, bias))
+        pre_activations.append(hidden)
+        if index < len(names) - 1:
+            hidden = model.network[2 * index + 1](hidden)
+    return hidden, layer_inputs, pre_activations
+
+
+def no_corrections(model):
+    """Return the corrections of theta itself: an empty list per linear layer."""
+    return [[] for _ in linear_layer_names(model)]
+
+
+def past_statistics(model, params, step_size, corrections, states, actions, create_graph):
+    """
+    Run the inner loss of every window and return what its gradient is made of.
 
     :param params: name -> tensor, theta.
+    :param corrections: the adapted parameters the gradient is taken at (see _forward);
+        no_corrections(model) for theta.
     :param states: (B, M+1, nx) past states.
     :param actions: (B, M, nu).
     :param create_graph: keep the graph (second order); else the results are constants.
-    :return: list per linear layer of (X (B, M, in), D (B, M, out)).
+    :return: (list per linear layer of (X (B, M, in), D (B, M, out)), (B,) inner losses).
     """
-    names = linear_layer_names(model)
     with torch.enable_grad():
-        if not any(params[name].requires_grad for pair in names for name in pair):
+        if not any(value.requires_grad for value in params.values()):
             params = {name: value.detach().requires_grad_(True)
                       for name, value in params.items()}
         inputs, target = _normalized(model, states, actions)
-        layer_inputs, pre_activations, hidden = [], [], inputs
-        for index, (weight, bias) in enumerate(names):
-            layer_inputs.append(hidden)
-            hidden = functional.linear(hidden, params[weight], params[bias])
-            pre_activations.append(hidden)
-            if index < len(names) - 1:
-                hidden = model.network[2 * index + 1](hidden)
-        inner = _losses(hidden, target).sum()   # windows share no terms: per-window grads
-        deltas = torch.autograd.grad(inner, pre_activations, create_graph=create_graph)
+        output, layer_inputs, pre_activations = _forward(model, params, step_size,
+                                                         corrections, inputs)
+        losses = _losses(output, target)
+        # Windows share no terms, so these are each window's own gradients.
+        deltas = torch.autograd.grad(losses.sum(), pre_activations,
+                                     create_graph=create_graph)
     if not create_graph:
         layer_inputs = [value.detach() for value in layer_inputs]
-    return list(zip(layer_inputs, deltas))
+        losses = losses.detach()
+    return list(zip(layer_inputs, deltas)), losses
 
 
-def adapted_layer(future_inputs, weight, bias, past_inputs, delta, weight_step, bias_step):
+def adapted_layer(future_inputs, weight, bias, corrections, weight_step, bias_step):
     """
-    Apply one linear layer adapted on each window's past to that window's future inputs.
+    Apply one linear layer, adapted by inner steps, to each window's inputs.
 
     :param future_inputs: (B, K, in) Z.
     :param weight: (out, in) theta's W;  bias: (out,).
-    :param past_inputs: (B, M, in) X;  delta: (B, M, out) D.
+    :param corrections: list of (coefficient, X (B, M, in), D (B, M, out)), one per step.
     :param weight_step: step_for(...) of the weight;  bias_step: of the bias.
     :return: (B, K, out).
     """
+    output = functional.linear(future_inputs, weight, bias)
     kind, psi = weight_step
-    bias_gradient = delta.sum(dim=1, keepdim=True)                      # (B, 1, out)
-    output = functional.linear(future_inputs, weight, bias) - bias_step[1] * bias_gradient
-    if kind == 'full':
-        gradient = torch.bmm(delta.transpose(1, 2), past_inputs)        # (B, out, in)
-        return output - torch.bmm(future_inputs, (psi * gradient).transpose(1, 2))
-    row, column = psi if kind == 'factored' else (psi, None)
-    scaled = future_inputs if column is None else future_inputs * column
-    overlap = torch.bmm(scaled, past_inputs.transpose(1, 2))           # (B, K, M)
-    return output - torch.bmm(overlap, delta) * row
+    for coefficient, past_inputs, delta in corrections:
+        bias_gradient = delta.sum(dim=1, keepdim=True)                  # (B, 1, out)
+        if kind == 'full':
+            gradient = torch.matmul(delta.transpose(1, 2), past_inputs)    # (B, out, in)
+            step = torch.matmul(future_inputs, (psi * gradient).transpose(1, 2))
+        else:
+            row, column = psi if kind == 'factored' else (psi, None)
+            scaled = future_inputs if column is None else future_inputs * column
+            overlap = torch.matmul(scaled, past_inputs.transpose(1, 2))   # (B, K, M)
+            step = torch.matmul(overlap, delta) * row
+        output = output - coefficient * (step + bias_step[1] * bias_gradient)
+    return output
+
+
+def future_losses(model, params, step_size, corrections, states, actions):
+    """Return (B,) each window's loss with the adapted parameters `corrections` describe."""
+    inputs, target = _normalized(model, states, actions)
+    return _losses(_forward(model, params, step_size, corrections, inputs)[0], target)
 
 
 def adapted_future_losses(model, params, step_size, batch, first_order=False):
@@ -119,13 +154,42 @@ def adapted_future_losses(model, params, step_size, batch, first_order=False):
     :param first_order: treat the inner gradient as a constant (first-order MAML).
     :return: (B,) losses.
     """
-    statistics = past_statistics(model, params, batch.past_states, batch.past_actions,
-                                 create_graph=not first_order)
-    hidden, target = _normalized(model, batch.future_states, batch.future_actions)
-    names = linear_layer_names(model)
-    for index, ((weight, bias), (past_inputs, delta)) in enumerate(zip(names, statistics)):
-        hidden = adapted_layer(hidden, params[weight], params[bias], past_inputs, delta,
-                               step_for(step_size, weight), step_for(step_size, bias))
-        if index < len(names) - 1:
-            hidden = model.network[2 * index + 1](hidden)
-    return _losses(hidden, target)
+    statistics, _ = past_statistics(model, params, step_size, no_corrections(model),
+                                    batch.past_states, batch.past_actions,
+                                    create_graph=not first_order)
+    corrections = [[(1.0, past_inputs, delta)] for past_inputs, delta in statistics]
+    return future_losses(model, params, step_size, corrections, batch.future_states,
+                         batch.future_actions)
+
+
+def continual_future_losses(model, params, step_size, states, actions, past_steps,
+                            future_steps, unroll_steps, decay, first_order=False):
+    """
+    Return the losses of `unroll_steps` consecutive online steps of the continual adapter.
+
+    Step u adapts the parameters carried from step u-1 on the window of M transitions
+    starting at u, pulled back toward theta,
+
+        theta_u = theta_{u-1} - psi * grad L(past_u; theta_{u-1}) - decay (theta_{u-1} - theta),
+
+    and is scored on the K transitions after that window. Each correction of theta is
+    kept as (coefficient, X, D), so earlier steps fade by (1 - decay) per step.
+
+    :param states: (B, M + U - 1 + K + 1, nx) one stretch of one trajectory per row.
+    :param actions: (B, M + U - 1 + K, nu).
+    :return: (B, U) future losses of each window after each step.
+    """
+    corrections = no_corrections(model)
+    losses = []
+    for step in range(unroll_steps):
+        past = slice(step, step + past_steps)
+        future = slice(step + past_steps, step + past_steps + future_steps)
+        statistics, _ = past_statistics(
+            model, params, step_size, corrections, states[:, past.start:past.stop + 1],
+            actions[:, past], create_graph=not first_order)
+        corrections = [[(coefficient * (1.0 - decay), x, d) for coefficient, x, d in layer]
+                       + [(1.0, past_inputs, delta)]
+                       for layer, (past_inputs, delta) in zip(corrections, statistics)]
+        losses.append(future_losses(model, params, step_size, corrections,
+                                    states[:, future.start:future.stop + 1], actions[:, future]))
+    return torch.stack(losses, dim=1)

@@ -4,6 +4,9 @@ import json
 import pathlib
 import time
 
+from meta_mpc_ros.core.adapters import ADAPTERS
+from meta_mpc_ros.core.meta_training import METHODS
+
 
 def add_parser(subparsers):
     """Register the three learning-workflow subcommands."""
@@ -15,19 +18,22 @@ def add_parser(subparsers):
                          help="episodes (default: the config's episodes_per_iteration)")
     collect.add_argument('--checkpoint', default='',
                          help="act with this model's adaptive controller (default: random)")
-    collect.add_argument('--adapter', default='grbal', choices=('mb', 'de', 'grbal', 'rebal'))
+    collect.add_argument('--adapter', default='grbal', choices=tuple(ADAPTERS))
     collect.add_argument('--seed', type=int, default=0)
     collect.add_argument('--workers', type=int, default=0, help='processes (0: all cores)')
     collect.add_argument('--out', required=True, help='dataset file to write (.npz)')
     collect.set_defaults(run=run_collect)
 
     train = subparsers.add_parser('train', help='(meta-)train a checkpoint from data or bags')
-    train.add_argument('--method', required=True, choices=('mb', 'grbal', 'rebal'))
+    train.add_argument('--method', required=True, choices=METHODS)
     train.add_argument('--data', nargs='*', default=[],
                        help='dataset .npz files and/or rosbag2 directories')
     train.add_argument('--config', default='config/millirobot.yaml')
     train.add_argument('--out', required=True, help='checkpoint file to write (.pt)')
     train.add_argument('--resume', default='', help="continue a checkpoint's training")
+    train.add_argument('--warm-start', default='',
+                       help="start from this checkpoint's theta* (and psi with Adam's "
+                       'state, where it holds a training state)')
     train.add_argument('--iterations', type=int, default=0, help='override the config')
     train.add_argument('--iterate', type=int, default=0,
                        help='Algorithm 1: rounds of collect-then-train (round 0 random)')
@@ -50,7 +56,9 @@ def add_parser(subparsers):
 
     evaluate = subparsers.add_parser('evaluate', help='closed-loop episodes in the simulator')
     evaluate.add_argument('--checkpoint', default='', help='default: the shipped model')
-    evaluate.add_argument('--adapter', default='grbal', choices=('mb', 'de', 'grbal', 'rebal'))
+    evaluate.add_argument('--adapter', default='', choices=('',) + tuple(ADAPTERS),
+                          help='default: the one the checkpoint was trained for (grbal '
+                          'for the shipped model)')
     evaluate.add_argument('--robot', default='millirobot')
     evaluate.add_argument('--config', default='')
     evaluate.add_argument('--task', default='figure8')
@@ -121,6 +129,7 @@ def run_train(args):
         dataset = training.load_data(args.data, config, segments=segments)
         summary = training.train(config, args.method, dataset, args.out,
                                  resume=args.resume or None,
+                                 warm_start=args.warm_start or None,
                                  iterations=args.iterations or None,
                                  log_dir=args.log_dir or None,
                                  keep_training_state=not args.slim)
@@ -133,12 +142,18 @@ def run_train(args):
 
 def run_evaluate(args):
     """Evaluate a checkpoint in closed loop and write the report."""
-    from meta_mpc_ros.models import resolve_checkpoint
+    from meta_mpc_ros.core.checkpoint import load_checkpoint
+    from meta_mpc_ros.models import default_adapter, resolve_checkpoint
     from meta_mpc_ros.pipeline.evaluate import evaluate, write_report
     config = _config(args)
-    checkpoint = resolve_checkpoint(args.checkpoint, config.robot, args.adapter)
+    adapter = args.adapter
+    if not adapter:
+        adapter = default_adapter(load_checkpoint(args.checkpoint).method) \
+            if args.checkpoint else 'grbal'
+        print(f'adapter {adapter} (from the checkpoint; choose another with --adapter)')
+    checkpoint = resolve_checkpoint(args.checkpoint, config.robot, adapter)
     switch = (args.switch_step, args.switch_condition) if args.switch_condition else None
-    report, runs = evaluate(config, checkpoint, args.adapter, args.condition, args.episodes,
+    report, runs = evaluate(config, checkpoint, adapter, args.condition, args.episodes,
                             args.seed, args.task, switch, args.steps or None, args.device,
                             record_frames=bool(args.video))
     reference = None

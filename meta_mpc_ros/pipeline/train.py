@@ -13,7 +13,8 @@ import time
 
 from meta_mpc_ros.core.checkpoint import load_checkpoint, save_checkpoint
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.core.meta_training import fit_normalizer, Trainer, TrainingState
+from meta_mpc_ros.core.meta_training import (fit_normalizer, STEP_SIZE_METHODS, Trainer,
+                                             TrainingState)
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.pipeline.collect import merge
 from meta_mpc_ros.sim.registry import make_env
@@ -112,7 +113,7 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
         model = build_model(robot_config, method, state_spec, action_spec, config.seed)
         fit_normalizer(model, train_set)
     trainer = Trainer(model, train_set, validation_set, config, state=state)
-    if warm_start is not None and method == 'grbal':
+    if warm_start is not None and method in STEP_SIZE_METHODS:
         _continue_step_size(trainer, earlier)
     out = pathlib.Path(out)
     log_path = pathlib.Path(log_dir or out.parent) / f'{out.stem}_training.csv'
@@ -144,7 +145,8 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
         'config': config.to_dict(), 'model': robot_config.model.__dict__,
         'data': dataset.metadata, 'log': str(log_path)}
     save_checkpoint(out, trainer.model, method, robot_config.robot, state_spec, action_spec,
-                    trainer.detached_step_size() if method == 'grbal' else None, summary,
+                    trainer.detached_step_size() if method in STEP_SIZE_METHODS else None,
+                    summary,
                     _state_to_dict(final) if keep_training_state else None)
     return summary
 
@@ -152,9 +154,9 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
 def _continue_step_size(trainer, earlier):
     """Carry psi and Adam's state over from the round before (Algorithm 1)."""
     saved = earlier.training_state or {}
-    if earlier.method != 'grbal' or saved.get('step_size') is None:
-        print(f'warm start: {earlier.path} holds no GrBAL training state; psi starts afresh',
-              flush=True)
+    if earlier.method not in STEP_SIZE_METHODS or saved.get('step_size') is None:
+        print(f'warm start: {earlier.path} holds no training state with psi; psi starts '
+              'afresh', flush=True)
         return
     trainer.warm_start(saved['step_size'], saved.get('optimizer'))
 

@@ -48,7 +48,7 @@ PARAMETERS = (
     ParameterSpec('checkpoint', '', 'Checkpoint holding theta* (the fallback model); must '
                   "be the adaptive_dynamics_node's. Empty: the shipped one for the adapter."),
     ParameterSpec('adapter', 'grbal', "The adaptive_dynamics_node's adapter (picks the "
-                  'shipped checkpoint when `checkpoint` is empty).', choices=ADAPTERS),
+                  'shipped checkpoint when `checkpoint` is empty).', choices=tuple(ADAPTERS)),
     ParameterSpec('device', 'cpu', 'Torch device for planning: cpu or cuda.',
                   choices=('cpu', 'cuda')),
     ParameterSpec('threads', 1, 'Torch CPU threads of this process.', bounds=(1, 64)),
@@ -100,9 +100,7 @@ class MPPIControllerNode(Node):
         self.action_dim = self.checkpoint.action_spec.dim
         if len(values['noise_sigma']) != self.action_dim:
             raise ValueError(f'noise_sigma needs {self.action_dim} entries')
-        context_dim = self.model.config.context_dim
-        meta_context = torch.zeros(context_dim, device=values['device']) if context_dim \
-            else None
+        meta_context = self.model.null_context(values['device'])
         self.cost = build_cost(self.cost_specs(), self.checkpoint.state_spec)
         self.controller = MPCController(
             self.model, self.meta_params, meta_context, self.cost, self.checkpoint.state_spec,

@@ -26,3 +26,23 @@ def reference_grbal_objective(model, params, step_size, batch, first_order=False
     losses = vmap(future_loss)(batch.past_states, batch.past_actions,
                                batch.future_states, batch.future_actions)
     return losses.mean()
+
+
+def reference_continual_losses(model, params, step_size, states, actions, past_steps,
+                               future_steps, unroll_steps, decay, first_order=False):
+    """Return (U,) the future losses of U continual steps on one stretch, one at a time."""
+    import torch
+    current, losses = params, []
+    for step in range(unroll_steps):
+        past_states = states[step:step + past_steps + 1]
+        loss = model.loss(current, past_states[:-1], actions[step:step + past_steps],
+                          past_states[1:])
+        gradients = torch.autograd.grad(loss, list(current.values()),
+                                        create_graph=not first_order)
+        current = {name: value - step_size[name] * gradient - decay * (value - params[name])
+                   for (name, value), gradient in zip(current.items(), gradients)}
+        start = step + past_steps
+        future = states[start:start + future_steps + 1]
+        losses.append(model.loss(current, future[:-1], actions[start:start + future_steps],
+                                 future[1:]))
+    return losses
