@@ -64,27 +64,28 @@ CONTROLLER_EPISODES ?= 96
 META_ITERATIONS ?= 3000
 MB_ITERATIONS ?= 8000
 CONTINUAL_ITERATIONS ?= 1500
+TRAIN_THREADS ?= 0
 LAST_ROUND = $(shell echo $$(($(GRBAL_ROUNDS) - 1)))
 
 models: venv
 	mkdir -p runs/models
 	$(BIN)/meta-mpc train --method grbal --iterate $(GRBAL_ROUNDS) \
 		--random-episodes $(RANDOM_EPISODES) --episodes $(CONTROLLER_EPISODES) \
-		--iterations $(META_ITERATIONS) \
+		--iterations $(META_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--seed 0 --config config/millirobot.yaml --save-data runs/models/millirobot_data.npz \
 		--log-dir runs/models --slim --out models/millirobot_grbal.pt \
 		2>&1 | tee runs/models/grbal.log
 	$(BIN)/meta-mpc train --method mb --data runs/models/millirobot_data.npz --slim \
-		--iterations $(MB_ITERATIONS) \
+		--iterations $(MB_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--config config/millirobot.yaml --log-dir runs/models --out models/millirobot_mb.pt \
 		2>&1 | tee runs/models/mb.log
 	$(BIN)/meta-mpc train --method rebal --data runs/models/millirobot_data.npz --slim \
-		--iterations $(MB_ITERATIONS) \
+		--iterations $(MB_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--config config/millirobot.yaml --log-dir runs/models \
 		--out models/millirobot_rebal.pt 2>&1 | tee runs/models/rebal.log
 	$(BIN)/meta-mpc train --method continual --data runs/models/millirobot_data.npz --slim \
 		--warm-start runs/models/millirobot_grbal_round$(LAST_ROUND).pt \
-		--iterations $(CONTINUAL_ITERATIONS) \
+		--iterations $(CONTINUAL_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--config config/millirobot.yaml --log-dir runs/models \
 		--out models/millirobot_continual.pt 2>&1 | tee runs/models/continual.log
 

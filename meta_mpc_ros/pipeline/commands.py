@@ -41,6 +41,9 @@ def add_parser(subparsers):
                        help='with --iterate: episodes collected per round')
     train.add_argument('--seed', type=int, default=0, help='with --iterate: collection seed')
     train.add_argument('--workers', type=int, default=0)
+    train.add_argument('--threads', type=int, default=0,
+                       help="torch threads for training (0: torch's default); 1 is fastest "
+                       'on a loaded machine')
     train.add_argument('--save-data', default='',
                        help='with --iterate: write the aggregated dataset (.npz) here')
     train.add_argument('--random-episodes', type=int, default=0,
@@ -111,6 +114,9 @@ def run_collect(args):
 def run_train(args):
     """Train (or iterate collect-and-train) and write a checkpoint."""
     from meta_mpc_ros.pipeline import train as training
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     config = _config(args)
     segments = None
     if args.segments:
