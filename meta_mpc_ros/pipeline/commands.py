@@ -41,6 +41,7 @@ def add_parser(subparsers):
                        help='with --iterate: episodes collected per round')
     train.add_argument('--seed', type=int, default=0, help='with --iterate: collection seed')
     train.add_argument('--workers', type=int, default=0)
+    train.add_argument('--device', default='cpu', help='cpu or cuda (meta-training runs on it)')
     train.add_argument('--threads', type=int, default=0,
                        help="torch threads for training (0: torch's default); 1 is fastest "
                        'on a loaded machine')
@@ -138,7 +139,7 @@ def run_train(args):
                                  warm_start=args.warm_start or None,
                                  iterations=args.iterations or None,
                                  log_dir=args.log_dir or None,
-                                 keep_training_state=not args.slim)
+                                 keep_training_state=not args.slim, device=args.device)
     print(json.dumps({key: summary[key] for key in (
         'method', 'iterations', 'best_validation_loss', 'seconds', 'transitions',
         'sim_hours', 'tasks')}, indent=1))

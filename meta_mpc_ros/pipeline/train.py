@@ -75,7 +75,7 @@ def _state_to_dict(state):
 
 
 def train(robot_config, method, dataset, out, resume=None, warm_start=None, iterations=None,
-          log_dir=None, progress=True, keep_training_state=True):
+          log_dir=None, progress=True, keep_training_state=True, device='cpu'):
     """
     Train and save a checkpoint.
 
@@ -87,6 +87,7 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
     :param iterations: override the config's iteration count.
     :param log_dir: where training.csv goes (default: next to `out`).
     :param keep_training_state: store the optimiser state so `resume` can continue.
+    :param device: where meta-training runs ('cpu' or 'cuda').
     :return: dict summary (best validation loss, iterations, seconds, data volume).
     """
     config = dataclasses.replace(robot_config.training, method=method,
@@ -112,7 +113,7 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
     else:
         model = build_model(robot_config, method, state_spec, action_spec, config.seed)
         fit_normalizer(model, train_set)
-    trainer = Trainer(model, train_set, validation_set, config, state=state)
+    trainer = Trainer(model, train_set, validation_set, config, device, state=state)
     if warm_start is not None and method in STEP_SIZE_METHODS:
         _continue_step_size(trainer, earlier)
     out = pathlib.Path(out)
