@@ -2,8 +2,8 @@
 CPU and CUDA give the same results.
 
 Checked: prediction, GrBAL adaptation, a meta-training step (per-parameter and factored
-psi), the continual method's unrolled losses, and a planner's rollout and cost. Runs the CPU half everywhere; the CUDA half only
-where a GPU is present (skipped otherwise).
+psi), the continual method's unrolled losses, and a planner's rollout and cost. Runs
+the CPU half everywhere; the CUDA half only where a GPU is present (skipped otherwise).
 """
 
 from meta_mpc_ros.core.adapters import GrBALAdapter, Window
