@@ -8,6 +8,8 @@ in the paper; GrBAL needs a GrBAL checkpoint (it carries psi) and ReBAL a ReBAL 
 
 import pathlib
 
+from meta_mpc_ros.core.checkpoint import CheckpointError, load_checkpoint
+from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.paths import share_path
 
 ADAPTER_METHOD = {'mb': 'mb', 'de': 'mb', 'grbal': 'grbal', 'rebal': 'rebal'}
@@ -33,3 +35,21 @@ def check_adapter_fits(adapter, method):
         raise ValueError(f'adapter rebal needs a ReBAL checkpoint, got {method}')
     if adapter in ('mb', 'de') and method == 'rebal':
         raise ValueError('a ReBAL checkpoint needs its context: use adapter rebal')
+
+
+def load_graph_checkpoint(path, device, robot):
+    """
+    Load a checkpoint for the ROS graph's nodes, refusing one they could never use.
+
+    The state estimator publishes MILLIROBOT_STATE and the simulator takes
+    MILLIROBOT_ACTION, so a model of other sizes or entries would leave the graph
+    alive but never commanding.
+
+    :raises CheckpointError: (a ValueError) naming the file and the mismatch.
+    """
+    checkpoint = load_checkpoint(path, device, MILLIROBOT_STATE.dim, MILLIROBOT_ACTION.dim,
+                                 robot=robot)
+    if tuple(checkpoint.state_spec.names) != tuple(MILLIROBOT_STATE.names):
+        raise CheckpointError(f'{path}: state entries {checkpoint.state_spec.names} are not '
+                              f"the state estimator's {MILLIROBOT_STATE.names}")
+    return checkpoint

@@ -13,9 +13,9 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS, make_adapter, Window, window_loss
-from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
-from meta_mpc_ros.models import check_adapter_fits, resolve_checkpoint
+from meta_mpc_ros.models import (check_adapter_fits, load_graph_checkpoint,
+                                 resolve_checkpoint)
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
@@ -53,7 +53,7 @@ class AdaptiveDynamicsNode(Node):
         self.device = torch.device(self.values['device'])
         adapter_name = self.values['adapter']
         path = resolve_checkpoint(self.values['checkpoint'], self.values['robot'], adapter_name)
-        self.checkpoint = load_checkpoint(path, self.device, robot=self.values['robot'])
+        self.checkpoint = load_graph_checkpoint(path, self.device, self.values['robot'])
         check_adapter_fits(adapter_name, self.checkpoint.method)
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
@@ -83,19 +83,11 @@ class AdaptiveDynamicsNode(Node):
         except ValueError as error:
             self.drops.drop('transitions', error)
             return
-        start = time.perf_counter()
-        params = self.meta_params if self.adapter.restarts_from_meta else self.current_params
-        adapted = self.adapter.adapt(self.model, params, window)
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize()
-        adapt_ms = (time.perf_counter() - start) * 1e3
-        with torch.no_grad():
-            zero = self._zero_context()
-            before = float(window_loss(self.model, self.meta_params, window, zero))
-            after = float(window_loss(self.model, adapted.params, window, adapted.context))
-            newest = Window(window.states[-2:], window.actions[-1:])
-            forward = float('nan') if self.previous is None else float(
-                window_loss(self.model, self.previous.params, newest, self.previous.context))
+        try:
+            adapted, before, after, forward, adapt_ms = self.adapt(window)
+        except Exception as error:      # a window the model cannot adapt to: skip it
+            self.drops.drop('adaptation', error)
+            return
         if not self.adapter.restarts_from_meta:
             self.current_params = adapted.params
         self.previous = adapted
@@ -117,6 +109,32 @@ class AdaptiveDynamicsNode(Node):
             [diagnostic_status(f'{self.get_name()}: adaptation', 'ok',
                                f'{self.adapter.name} update {self.version}', values)],
             self.get_clock().now().to_msg()))
+
+    def adapt(self, window):
+        """
+        Adapt to a window and measure the losses.
+
+        :return: (Adapted, loss before, loss after, newest-transition loss of the
+            previous update, adaptation ms)
+        :raises ValueError: when the adapted model is not finite.
+        """
+        start = time.perf_counter()
+        params = self.meta_params if self.adapter.restarts_from_meta else self.current_params
+        adapted = self.adapter.adapt(self.model, params, window)
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
+        adapt_ms = (time.perf_counter() - start) * 1e3
+        with torch.no_grad():
+            zero = self._zero_context()
+            before = float(window_loss(self.model, self.meta_params, window, zero))
+            after = float(window_loss(self.model, adapted.params, window, adapted.context))
+            newest = Window(window.states[-2:], window.actions[-1:])
+            forward = float('nan') if self.previous is None else float(
+                window_loss(self.model, self.previous.params, newest, self.previous.context))
+        tensors = list(adapted.params.values()) + [adapted.context]
+        if not all(bool(torch.isfinite(value).all()) for value in tensors if value is not None):
+            raise ValueError('the adapted model is not finite')
+        return adapted, before, after, forward, adapt_ms
 
     def _zero_context(self):
         """Return ReBAL's 'no history' context, or None for other models."""
