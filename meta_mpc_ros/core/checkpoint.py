@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import hashlib
 import json
 import pathlib
+import pickle
 
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig, Normalizer
 from meta_mpc_ros.core.spaces import ActionSpec, StateSpec
@@ -146,8 +147,16 @@ def load_checkpoint(path, device='cpu', state_dim=None, action_dim=None, robot=N
         fail('no such checkpoint file')
     try:
         content = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's message advises weights_only=False (running the file's code): keep
+        # only its reason.
+        reason = str(error).split('WeightsUnpickler error:')[-1].strip()
+        reason = reason.splitlines()[0].split('. ')[0] if reason else 'unreadable'
+        fail('not a readable checkpoint: refused by the safe loader, which reads only '
+             f'tensors and plain data ({reason})')
     except Exception as error:  # torch raises many types for corrupt files
-        fail(f'not a readable checkpoint ({type(error).__name__}: {error})')
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ''
+        fail(f'not a readable checkpoint ({type(error).__name__}: {first_line})')
     if not isinstance(content, dict) or content.get('format') != CHECKPOINT_FORMAT:
         fail('not a meta_mpc_ros checkpoint')
     if content.get('version') != CHECKPOINT_VERSION:

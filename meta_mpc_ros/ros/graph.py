@@ -238,7 +238,11 @@ def load_description(path=None):
     :raises GraphError: when the file does not follow the format.
     """
     path = pathlib.Path(path) if path is not None else share_path('config', 'graph.yaml')
-    data = yaml.safe_load(path.read_text())
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = str(error).replace('\n', ' ')
+        raise GraphError(f'{path}: cannot read the graph description ({reason})') from None
     if not isinstance(data, dict) or not isinstance(data.get('nodes'), list):
         raise GraphError(f'{path}: expected a mapping with arguments and a list of nodes')
     arguments = tuple(_argument_spec(name, spec, path)
