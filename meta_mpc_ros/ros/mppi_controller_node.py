@@ -162,15 +162,18 @@ class MPPIControllerNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def on_reference(self, message):
-        """Follow a new reference path (a republished one keeps its stamp: ignored)."""
+        """Follow a new reference path (a republished one, same stamp and points: ignored)."""
         stamp = conversions.stamp_to_nanoseconds(message.header.stamp)
-        if stamp == self.reference_stamp and self.controller.tracker is not None:
-            return
         try:
-            self.controller.set_path(conversions.read_reference_path(message))
-        except ValueError as error:
-            self.drops.drop('reference', error)
+            path = conversions.read_reference_path(message)
+        except ValueError as error:     # checked first: a path stamped 0 (before /clock)
+            self.drops.drop('reference', error)     # is no reason to skip the check
             return
+        tracker = self.controller.tracker
+        if stamp == self.reference_stamp and tracker is not None and np.array_equal(
+                path.points, tracker.path.points):
+            return
+        self.controller.set_path(path)
         self.reference_stamp = stamp
 
     def on_model(self, message):
