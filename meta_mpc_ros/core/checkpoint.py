@@ -165,6 +165,8 @@ def load_checkpoint(path, device='cpu', state_dim=None, action_dim=None, robot=N
     try:
         if _digest(content) != content['hash']:
             fail('hash mismatch: the file is corrupt or was edited')
+        method, stored_robot, step_size, training = (content[key] for key in (
+            'method', 'robot', 'step_size', 'training'))
         config = ModelConfig.from_dict(content['model_config'])
         state_spec = StateSpec.from_dict(content['state_spec'])
         action_spec = ActionSpec.from_dict(content['action_spec'])
@@ -182,15 +184,17 @@ def load_checkpoint(path, device='cpu', state_dim=None, action_dim=None, robot=N
         fail(f'state size {config.state_dim} does not match the expected {state_dim}')
     if action_dim is not None and action_dim != config.action_dim:
         fail(f'action size {config.action_dim} does not match the expected {action_dim}')
-    if robot is not None and robot != content['robot']:
-        fail(f'trained for robot {content["robot"]!r}, not {robot!r}')
-    step_size = content['step_size']
+    if robot is not None and robot != stored_robot:
+        fail(f'trained for robot {stored_robot!r}, not {robot!r}')
+    tensors = step_size.values() if isinstance(step_size, dict) else [step_size]
+    if step_size is not None and not all(isinstance(t, torch.Tensor) for t in tensors):
+        fail('malformed checkpoint (step_size must be a tensor or a dict of tensors)')
     if isinstance(step_size, dict):
         step_size = {name: value.to(device) for name, value in step_size.items()}
     elif step_size is not None:
         step_size = step_size.to(device)
-    return Checkpoint(model.to(device).eval(), content['method'], content['robot'],
-                      state_spec, action_spec, step_size, content['training'],
+    return Checkpoint(model.to(device).eval(), method, stored_robot,
+                      state_spec, action_spec, step_size, training,
                       content['hash'], str(path), content.get('training_state'))
 
 

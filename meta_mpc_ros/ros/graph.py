@@ -14,6 +14,7 @@ In the YAML, a value `$name` stands for the launch argument `name`;
 by the argument's value.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 import datetime
 import difflib
@@ -233,6 +234,28 @@ def load_description(path=None):
     Read and check the graph YAML.
 
     :param path: graph YAML; default config/graph.yaml in the share directory.
+    :return: see _load_description.
+    :raises GraphError: when the file does not follow the format, whatever its contents.
+    """
+    with _malformed(path):
+        return _load_description(path)
+
+
+@contextlib.contextmanager
+def _malformed(path):
+    """Report a value of the wrong type anywhere in the description as a GraphError."""
+    try:
+        yield
+    except (AttributeError, IndexError, KeyError, TypeError) as error:
+        raise GraphError(f'{path or "config/graph.yaml"}: malformed graph description '
+                         f'({type(error).__name__}: {error})') from None
+
+
+def _load_description(path=None):
+    """
+    Read and check the graph YAML.
+
+    :param path: graph YAML; default config/graph.yaml in the share directory.
     :return: (arguments: tuple of ArgumentSpec, global_parameters: dict, nodes: list of
         dict), every `$reference` checked against the arguments.
     :raises GraphError: when the file does not follow the format.
@@ -299,6 +322,16 @@ def resolve_arguments(values=None, path=None):
 
 
 def build_graph(values=None, run_dir=None, path=None):
+    """
+    Return the graph for a set of launch arguments.
+
+    :raises GraphError: when an argument or the description is invalid (see _build_graph).
+    """
+    with _malformed(path):
+        return _build_graph(values, run_dir, path)
+
+
+def _build_graph(values=None, run_dir=None, path=None):
     """
     Return the graph for a set of launch arguments.
 
