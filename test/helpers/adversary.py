@@ -35,7 +35,7 @@ MODELS = 11.0
 FUTURE = 11.5
 PATH = 12.0
 FLOOD = 18.0
-END = 21.5
+END = 23.0
 MODEL_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)

@@ -26,8 +26,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ADVERSARY = ROOT / 'test' / 'helpers' / 'adversary.py'
 # The adversary's timeline (test/helpers/adversary.py): attacks end at 12 s, the
-# model flood starts at 18 s and the adversary stops listening at 21.5 s.
+# model flood starts at 18 s and the adversary stops listening at 23 s.
 STOP_CONTROLLER_AT = 19.0
+STOP_GRAPH_AT = 22.0
 pytestmark = pytest.mark.slow
 
 
@@ -63,6 +64,8 @@ def test_the_graph_lives_through_every_bad_input(tmp_path, ros_env, tiny_models)
         while time.monotonic() < deadline and not nodes.poll():
             time.sleep(0.1)
         controller_exit = {ended.name: ended.returncode for ended in nodes.poll()}
+        # The rest runs on without commands: the simulator must stop the legs itself.
+        time.sleep(max(0.0, STOP_GRAPH_AT - (time.monotonic() - start)))
     finally:
         codes = nodes.stop(signal.SIGINT, timeout=15.0)
     adversary.wait(timeout=60)
@@ -107,6 +110,11 @@ def test_the_graph_lives_through_every_bad_input(tmp_path, ros_env, tiny_models)
                  'bag_recorder: recording', 'adaptive_dynamics_node: adaptation'):
         last_values(seen, name)
     assert last_values(seen, 'bag_recorder: recording')['write_errors'] == 0
+    # With the controller gone, the simulator stopped the legs after command_timeout_s.
+    simulation = [status for t, status in seen['diagnostics']
+                  if t > STOP_CONTROLLER_AT + 1.5 and status['name'] == 'sim_node: simulation']
+    assert simulation and all(status['level'] == 'warn' for status in simulation)
+    assert int(simulation[-1]['values']['command_timeouts']) >= 1
 
     # Nothing recorded was lost: the bag closed and reads back, attacks included.
     messages, problems = load_messages([str(graph.bag_dir)], topics=('/cmd',))
