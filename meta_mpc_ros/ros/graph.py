@@ -14,10 +14,11 @@ In the YAML, a value `$name` stands for the launch argument `name`;
 by the argument's value.
 """
 
-import contextlib
 from dataclasses import dataclass, field
 import datetime
 import difflib
+import functools
+import inspect
 import math
 import pathlib
 import re
@@ -229,29 +230,22 @@ def default_run_dir(root='runs', now=None):
     return candidate
 
 
-def load_description(path=None):
-    """
-    Read and check the graph YAML.
-
-    :param path: graph YAML; default config/graph.yaml in the share directory.
-    :return: see _load_description.
-    :raises GraphError: when the file does not follow the format, whatever its contents.
-    """
-    with _malformed(path):
-        return _load_description(path)
-
-
-@contextlib.contextmanager
-def _malformed(path):
+def _malformed_as_graph_error(function):
     """Report a value of the wrong type anywhere in the description as a GraphError."""
-    try:
-        yield
-    except (AttributeError, IndexError, KeyError, TypeError) as error:
-        raise GraphError(f'{path or "config/graph.yaml"}: malformed graph description '
-                         f'({type(error).__name__}: {error})') from None
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (AttributeError, IndexError, KeyError, TypeError) as error:
+            path = signature.bind(*args, **kwargs).arguments.get('path')
+            raise GraphError(f'{path or "config/graph.yaml"}: malformed graph description '
+                             f'({type(error).__name__}: {error})') from None
+    signature = inspect.signature(function)
+    return checked
 
 
-def _load_description(path=None):
+@_malformed_as_graph_error
+def load_description(path=None):
     """
     Read and check the graph YAML.
 
@@ -321,17 +315,8 @@ def resolve_arguments(values=None, path=None):
     return {name: spec.parse(values.get(name, spec.default)) for name, spec in specs.items()}
 
 
+@_malformed_as_graph_error
 def build_graph(values=None, run_dir=None, path=None):
-    """
-    Return the graph for a set of launch arguments.
-
-    :raises GraphError: when an argument or the description is invalid (see _build_graph).
-    """
-    with _malformed(path):
-        return _build_graph(values, run_dir, path)
-
-
-def _build_graph(values=None, run_dir=None, path=None):
     """
     Return the graph for a set of launch arguments.
 
