@@ -29,6 +29,7 @@ from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from nav_msgs.msg import Path
 import numpy as np
 from rclpy.clock import Clock, ClockType
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
@@ -237,8 +238,11 @@ class MPPIControllerNode(Node):
         self.stop_reason = reason or self.stop_reason
 
     def close(self):
-        """Stop the robot on the way out: one last zero command."""
-        self.publish_command(np.zeros(self.action_dim), 'controller shutting down')
+        """Stop the robot on the way out: one last zero command (if DDS is still up)."""
+        if self.context.ok():
+            self.publish_command(np.zeros(self.action_dim), 'controller shutting down')
+            # Deliver it (reliable QoS) before the publisher is destroyed.
+            self.cmd_publisher.wait_for_all_acked(Duration(seconds=1.0))
 
     def watchdog(self):
         """Stop the robot when states stop arriving."""

@@ -79,9 +79,14 @@ def set_torch_threads(count):
 SIGNAL_CHECK_PERIOD_S = 0.1
 
 
-def _raise_keyboard_interrupt(signum, frame):
-    """Turn SIGINT and SIGTERM into a KeyboardInterrupt in the spinning thread."""
-    raise KeyboardInterrupt
+class _StopRequest:
+    """A signal handler that only notes the signal: the spin loop ends between callbacks."""
+
+    def __init__(self):
+        self.signal = None
+
+    def __call__(self, signum, frame):
+        self.signal = signum
 
 
 def run_node(node_class, args=None):
@@ -89,16 +94,18 @@ def run_node(node_class, args=None):
     Create, spin and tear down one node; return a process exit status.
 
     A SingleThreadedExecutor avoids the stalls a MultiThreadedExecutor shows with
-    use_sim_time. SIGINT and SIGTERM exit 0. rclpy's own signal handlers are off: they
-    shut the context down at once, under a callback that may be taking a message, and
-    leave a node no way to publish on the way out. Here a signal ends the spin between
-    callbacks, and the node's `close()` (if any) still runs with a live context, e.g.
-    to send a last zero command. An invalid parameter or checkpoint exits 2 with the
-    reason on stderr instead of a traceback.
+    use_sim_time. SIGINT and SIGTERM exit 0. rclpy's own signal handlers are off, and
+    ours raise nothing: an exception raised by a handler while rclpy converts a
+    message (a flood of them) surfaces as an rclpy RuntimeError, and rclpy's handlers
+    shut the context down, leaving a node no way to publish on the way out. Here a
+    signal ends the spin between callbacks, and the node's `close()` (if any) still runs
+    with a live context, e.g. to send a last zero command. An invalid parameter or
+    checkpoint exits 2 with the reason on stderr instead of a traceback.
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = _StopRequest()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _raise_keyboard_interrupt)
+        signal.signal(signum, stop)
     node = None
     try:
         try:
@@ -108,7 +115,7 @@ def run_node(node_class, args=None):
             return 2
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        while rclpy.ok():
+        while rclpy.ok() and stop.signal is None:
             executor.spin_once(timeout_sec=SIGNAL_CHECK_PERIOD_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
