@@ -3,14 +3,17 @@
 import pathlib
 
 from meta_mpc_ros import cli
+from meta_mpc_ros.core.dataset import Trajectory, TrajectoryDataset
 from meta_mpc_ros.data import bag_repair
 from meta_mpc_ros.data.bag_writer import BagWriter
 from nav_msgs.msg import Odometry
+import numpy as np
 import pytest
 from rclpy.serialization import serialize_message
 from rosbags.typesys import get_typestore, Stores
 import torch
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
 
 
@@ -76,3 +79,14 @@ def test_a_malformed_graph_description_is_one_line(capsys, tmp_path, text):
     status, lines = run_cli(capsys, 'launch', '--graph', str(tmp_path / 'missing.yaml'),
                             '--dry-run')
     assert_one_line(status, lines, 'cannot read the graph description')
+
+
+def test_too_little_data_to_train_on_is_one_line(capsys, tmp_path):
+    # 3 transitions, where a window needs M + K = 32 (config/millirobot.yaml).
+    data = tmp_path / 'tiny.npz'
+    TrajectoryDataset([Trajectory(np.zeros((4, 19)), np.zeros((3, 2)), 'carpet')],
+                      {'robot': 'millirobot', 'control_dt': 0.1}).save(data)
+    status, lines = run_cli(capsys, 'train', '--method', 'mb', '--data', str(data), '--out',
+                            str(tmp_path / 'model.pt'), '--config',
+                            str(ROOT / 'config' / 'millirobot.yaml'))
+    assert_one_line(status, lines, 'meta-mpc train: error:', 'transitions a window needs')
