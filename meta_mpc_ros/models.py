@@ -11,6 +11,8 @@ and ReBAL a ReBAL one.
 import pathlib
 
 from meta_mpc_ros.core.adapters import ADAPTERS, make_adapter
+from meta_mpc_ros.core.checkpoint import CheckpointError, load_checkpoint
+from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.paths import share_path
 
 
@@ -53,3 +55,21 @@ def adapter_for(checkpoint, adapter, meta_params, de_steps=1, de_learning_rate=1
     return make_adapter(adapter, checkpoint.step_size, de_steps, de_learning_rate,
                         meta_params=meta_params,
                         continual_decay=float(trained.get('continual_decay', 0.05)))
+
+
+def load_graph_checkpoint(path, device, robot):
+    """
+    Load a checkpoint for the ROS graph's nodes, refusing one they could never use.
+
+    The state estimator publishes MILLIROBOT_STATE and the simulator takes
+    MILLIROBOT_ACTION, so a model of other sizes or entries would leave the graph
+    alive but never commanding.
+
+    :raises CheckpointError: (a ValueError) naming the file and the mismatch.
+    """
+    checkpoint = load_checkpoint(path, device, MILLIROBOT_STATE.dim, MILLIROBOT_ACTION.dim,
+                                 robot=robot)
+    if tuple(checkpoint.state_spec.names) != tuple(MILLIROBOT_STATE.names):
+        raise CheckpointError(f'{path}: state entries {checkpoint.state_spec.names} are not '
+                              f"the state estimator's {MILLIROBOT_STATE.names}")
+    return checkpoint

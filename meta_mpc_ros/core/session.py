@@ -41,9 +41,15 @@ class AdaptationSession:
 
         :param window: core.adapters.Window of the last M transitions.
         :return: core.adapters.Adapted.
+        :raises ValueError: if the adapted model is not finite (carried parameters are
+            dropped: the next window starts from theta*).
         """
         start = self.meta_params if self.adapter.restarts_from_meta else self.current_params
         adapted = self.adapter.adapt(self.model, start, window)
+        tensors = list(adapted.params.values()) + [adapted.context]
+        if not all(bool(torch.isfinite(value).all()) for value in tensors if value is not None):
+            self.reset()
+            raise ValueError('the adapted model is not finite; starting over from theta*')
         if not self.adapter.restarts_from_meta:
             self.current_params = adapted.params
         self.resets += adapted.reset

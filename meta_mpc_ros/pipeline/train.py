@@ -20,6 +20,9 @@ from meta_mpc_ros.pipeline.collect import merge
 from meta_mpc_ros.sim.registry import make_env
 import torch
 
+# A rosbag2 storage file given alone (the reader takes it like its directory).
+BAG_SUFFIXES = ('.mcap', '.db3')
+
 
 def robot_specs(robot):
     """Return (state_spec, action_spec, control_dt) of a registered robot."""
@@ -34,14 +37,14 @@ def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=Non
     """
     Read and merge training data.
 
-    :param paths: dataset .npz files and/or rosbag2 directories.
+    :param paths: dataset .npz files and/or rosbag2 directories (or one .mcap/.db3).
     :param segments: optional list of (start_s, end_s, label) to split bags by, instead
         of the recorded terrain label.
     :return: TrajectoryDataset
     """
     datasets = []
     for path in map(pathlib.Path, paths):
-        if path.is_dir():
+        if path.is_dir() or path.suffix in BAG_SUFFIXES:
             from meta_mpc_ros.data.bag_dataset import dataset_from_bags
             control_dt = robot_specs(robot_config.robot)[2]
             datasets.append(dataset_from_bags([path], control_dt,

@@ -13,10 +13,9 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS, Window, window_loss
-from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
 from meta_mpc_ros.core.session import AdaptationSession
-from meta_mpc_ros.models import adapter_for, resolve_checkpoint
+from meta_mpc_ros.models import adapter_for, load_graph_checkpoint, resolve_checkpoint
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
@@ -54,7 +53,7 @@ class AdaptiveDynamicsNode(Node):
         self.device = torch.device(self.values['device'])
         adapter_name = self.values['adapter']
         path = resolve_checkpoint(self.values['checkpoint'], self.values['robot'], adapter_name)
-        self.checkpoint = load_checkpoint(path, self.device, robot=self.values['robot'])
+        self.checkpoint = load_graph_checkpoint(path, self.device, self.values['robot'])
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
         self.adapter = adapter_for(self.checkpoint, adapter_name, self.meta_params,
@@ -83,18 +82,11 @@ class AdaptiveDynamicsNode(Node):
         except ValueError as error:
             self.drops.drop('transitions', error)
             return
-        start = time.perf_counter()
-        adapted = self.session.step(window)
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize()
-        adapt_ms = (time.perf_counter() - start) * 1e3
-        with torch.no_grad():
-            zero = self.model.null_context(self.device)
-            before = float(window_loss(self.model, self.meta_params, window, zero))
-            after = float(window_loss(self.model, adapted.params, window, adapted.context))
-            newest = Window(window.states[-2:], window.actions[-1:])
-            forward = float('nan') if self.previous is None else float(
-                window_loss(self.model, self.previous.params, newest, self.previous.context))
+        try:
+            adapted, before, after, forward, adapt_ms = self.adapt(window)
+        except Exception as error:      # a window the model cannot adapt to: skip it
+            self.drops.drop('adaptation', error)
+            return
         self.previous = adapted
         self.version += 1
         stamp_ns = self.get_clock().now().nanoseconds
@@ -114,6 +106,29 @@ class AdaptiveDynamicsNode(Node):
             [diagnostic_status(f'{self.get_name()}: adaptation', 'ok',
                                f'{self.adapter.name} update {self.version}', values)],
             self.get_clock().now().to_msg()))
+
+    def adapt(self, window):
+        """
+        Adapt to a window and measure the losses.
+
+        :return: (Adapted, loss before, loss after, newest-transition loss of the
+            previous update, adaptation ms)
+        :raises ValueError: when the adapted model is not finite (the session then
+            starts over from theta*).
+        """
+        start = time.perf_counter()
+        adapted = self.session.step(window)
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
+        adapt_ms = (time.perf_counter() - start) * 1e3
+        with torch.no_grad():
+            zero = self.model.null_context(self.device)
+            before = float(window_loss(self.model, self.meta_params, window, zero))
+            after = float(window_loss(self.model, adapted.params, window, adapted.context))
+            newest = Window(window.states[-2:], window.actions[-1:])
+            forward = float('nan') if self.previous is None else float(
+                window_loss(self.model, self.previous.params, newest, self.previous.context))
+        return adapted, before, after, forward, adapt_ms
 
 
 def main(args=None):
