@@ -102,3 +102,31 @@ def test_continual_beats_grbal_and_de_after_a_change_of_task_and_resets(switchin
     before_switch = AdaptationSession(model, adapters['continual'], meta)
     carried_window_errors(before_switch, states[:SWITCH + 1], actions[:SWITCH], 16, 16)
     assert sessions['continual'].resets > before_switch.resets
+
+
+def test_a_session_refuses_a_non_finite_adaptation_and_starts_over():
+    from meta_mpc_ros.core.adapters import Adapted, Window
+    from meta_mpc_ros.core.session import AdaptationSession
+
+    class Diverging:
+        """Carries its parameters; the second call diverges."""
+
+        name, restarts_from_meta, calls = 'diverging', False, 0
+
+        def adapt(self, model, params, window):
+            self.calls += 1
+            scale = float('nan') if self.calls == 2 else 0.5
+            return Adapted({name: value * scale for name, value in params.items()})
+
+    config = ModelConfig(3, 2, (1, 2), (8,))
+    model = DynamicsModel(config).reset_parameters(torch.Generator().manual_seed(0))
+    meta = model.meta_parameters()
+    session = AdaptationSession(model, Diverging(), meta)
+    window = Window(torch.zeros(5, 3), torch.zeros(4, 2))
+    session.step(window)
+    assert session.current_params is not meta          # carried
+    with pytest.raises(ValueError, match='not finite'):
+        session.step(window)
+    assert session.current_params is meta              # dropped: next step from theta*
+    halved = session.step(window).params
+    assert all(torch.equal(halved[name], 0.5 * meta[name]) for name in meta)
