@@ -53,22 +53,41 @@ $(VENV)/.installed: $(VENV)/.requirements $(PACKAGE_SOURCES)
 # Algorithm 1 with GrBAL (3 rounds of collect-then-meta-train: 240 random episodes,
 # then 96 with the current controller twice: 86,400 transitions, 2.4 sim-hours), then
 # MB and ReBAL trained on the very same aggregated data (they are cheap to train, so
-# up to 8000 iterations with early stopping). Logs and the rounds' checkpoints go to
+# up to 8000 iterations with early stopping), then the continual adapter's meta-training
+# (U unrolled online steps) warm-started from GrBAL's last round, psi and Adam included. Logs and the rounds' checkpoints go to
 # runs/models/; the shipped files hold no optimiser state.
+# The budget, overridable: `make models GRBAL_ROUNDS=1 META_ITERATIONS=1500 ...` for a
+# quicker, smaller run (the README says which budget the shipped files used).
+GRBAL_ROUNDS ?= 3
+RANDOM_EPISODES ?= 240
+CONTROLLER_EPISODES ?= 96
+META_ITERATIONS ?= 3000
+MB_ITERATIONS ?= 8000
+CONTINUAL_ITERATIONS ?= 1500
+TRAIN_THREADS ?= 0
+LAST_ROUND = $(shell echo $$(($(GRBAL_ROUNDS) - 1)))
+
 models: venv
 	mkdir -p runs/models
-	$(BIN)/meta-mpc train --method grbal --iterate 3 --random-episodes 240 --episodes 96 \
+	$(BIN)/meta-mpc train --method grbal --iterate $(GRBAL_ROUNDS) \
+		--random-episodes $(RANDOM_EPISODES) --episodes $(CONTROLLER_EPISODES) \
+		--iterations $(META_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--seed 0 --config config/millirobot.yaml --save-data runs/models/millirobot_data.npz \
 		--log-dir runs/models --slim --out models/millirobot_grbal.pt \
 		2>&1 | tee runs/models/grbal.log
 	$(BIN)/meta-mpc train --method mb --data runs/models/millirobot_data.npz --slim \
-		--iterations 8000 \
+		--iterations $(MB_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--config config/millirobot.yaml --log-dir runs/models --out models/millirobot_mb.pt \
 		2>&1 | tee runs/models/mb.log
 	$(BIN)/meta-mpc train --method rebal --data runs/models/millirobot_data.npz --slim \
-		--iterations 8000 \
+		--iterations $(MB_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--config config/millirobot.yaml --log-dir runs/models \
 		--out models/millirobot_rebal.pt 2>&1 | tee runs/models/rebal.log
+	$(BIN)/meta-mpc train --method continual --data runs/models/millirobot_data.npz --slim \
+		--warm-start runs/models/millirobot_grbal_round$(LAST_ROUND).pt \
+		--iterations $(CONTINUAL_ITERATIONS) --threads $(TRAIN_THREADS) \
+		--config config/millirobot.yaml --log-dir runs/models \
+		--out models/millirobot_continual.pt 2>&1 | tee runs/models/continual.log
 
 results: venv
 	$(BIN)/meta-mpc bench all

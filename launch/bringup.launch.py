@@ -11,9 +11,9 @@ only declares the arguments and turns graph entries into Node actions.
 
 from typing import List
 
+from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable,
-                            Shutdown)
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
@@ -37,7 +37,34 @@ def _node(entry):
     return Node(package=entry.package, executable=entry.executable, name=entry.name,
                 parameters=parameters, remappings=list(entry.remappings),
                 arguments=list(entry.arguments), output='screen',
-                on_exit=Shutdown() if entry.required and not entry.external else None)
+                on_exit=_required_exit if entry.required and not entry.external else None)
+
+
+def _required_exit(event, context):
+    """
+    Stop the launch when a required node exits; fail it if the graph was running.
+
+    launch's exit status is 1 only when an event handler raises (it then shuts down
+    every process and exits 1), so a node that ends while nothing asked the launch to
+    stop raises here: a supervisor tells a crash from a stop, as with `meta-mpc launch`.
+    """
+    if context.is_shutdown:
+        return None
+    raise RuntimeError(f'required node {event.action.name} exited with code '
+                       f'{event.returncode} while the graph was running')
+
+
+def _check_external_packages(description):
+    """Refuse to start anything when a package of an external node is missing."""
+    missing = []
+    for entry in description.external_nodes:
+        try:
+            get_package_share_directory(entry.package)
+        except PackageNotFoundError:
+            missing.append(entry.package)
+    if missing:
+        raise graph.GraphError(f'package(s) {", ".join(missing)} not found; install them or '
+                               'launch without the option that needs them (rviz:=false)')
 
 
 def launch_setup(context):
@@ -45,6 +72,7 @@ def launch_setup(context):
     values = {spec.name: LaunchConfiguration(spec.name).perform(context)
               for spec in graph.declared_arguments()}
     description = graph.build_graph(values)
+    _check_external_packages(description)
     actions = [_node(entry) for entry in description.nodes]
     if values.get('log_dir'):
         actions.insert(0, SetEnvironmentVariable('ROS_LOG_DIR', str(description.log_dir)))

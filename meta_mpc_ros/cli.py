@@ -36,7 +36,14 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, OSError) as error:
+        # A user's mistake (a bad file, data or value; CheckpointError and GraphError
+        # are ValueErrors): one line and status 2, no traceback.
+        reason = ' '.join(str(error).split())
+        print(f'meta-mpc {args.command}: error: {reason}', file=sys.stderr)
+        return 2
 
 
 if __name__ == '__main__':

@@ -2,22 +2,25 @@
 Shipped checkpoints and which one an adapter uses.
 
 The package installs meta-trained millirobot models under share/meta_mpc_ros/models/
-as <robot>_<method>.pt (method grbal, rebal or mb). MB+DE fine-tunes the MB model, as
-in the paper; GrBAL needs a GrBAL checkpoint (it carries psi) and ReBAL a ReBAL one.
+as <robot>_<method>.pt (method grbal, rebal, continual or mb). Each adapter ships
+with the first of its registered checkpoint methods (core.adapters.ADAPTERS): MB+DE
+fine-tunes the MB model, as in the paper; GrBAL needs a checkpoint that carries psi
+and ReBAL a ReBAL one.
 """
 
 import pathlib
 
+from meta_mpc_ros.core.adapters import ADAPTERS, make_adapter
+from meta_mpc_ros.core.checkpoint import CheckpointError, load_checkpoint
+from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.paths import share_path
-
-ADAPTER_METHOD = {'mb': 'mb', 'de': 'mb', 'grbal': 'grbal', 'rebal': 'rebal'}
 
 
 def shipped_checkpoint(robot, adapter):
     """Return the path of the shipped checkpoint for a robot and an adapter."""
-    if adapter not in ADAPTER_METHOD:
-        raise ValueError(f'unknown adapter {adapter!r}; choose one of {sorted(ADAPTER_METHOD)}')
-    return share_path('models', f'{robot}_{ADAPTER_METHOD[adapter]}.pt')
+    if adapter not in ADAPTERS:
+        raise ValueError(f'unknown adapter {adapter!r}; choose one of {tuple(ADAPTERS)}')
+    return share_path('models', f'{robot}_{ADAPTERS[adapter].checkpoint_methods[0]}.pt')
 
 
 def resolve_checkpoint(path, robot, adapter):
@@ -27,9 +30,46 @@ def resolve_checkpoint(path, robot, adapter):
 
 def check_adapter_fits(adapter, method):
     """Raise ValueError if a checkpoint trained with `method` cannot serve `adapter`."""
-    if adapter == 'grbal' and method != 'grbal':
-        raise ValueError(f'adapter grbal needs a GrBAL checkpoint (with psi), got {method}')
-    if adapter == 'rebal' and method != 'rebal':
-        raise ValueError(f'adapter rebal needs a ReBAL checkpoint, got {method}')
-    if adapter in ('mb', 'de') and method == 'rebal':
-        raise ValueError('a ReBAL checkpoint needs its context: use adapter rebal')
+    accepted = ADAPTERS[adapter].checkpoint_methods
+    if method not in accepted:
+        raise ValueError(f'adapter {adapter} needs a checkpoint trained with '
+                         f'{" or ".join(accepted)}, got {method}')
+
+
+def default_adapter(method):
+    """Return the adapter a checkpoint trained with `method` is meant for."""
+    return {'mb': 'mb'}.get(method, method)
+
+
+def adapter_for(checkpoint, adapter, meta_params, de_steps=1, de_learning_rate=1e-3):
+    """
+    Build `adapter` for a loaded checkpoint, after checking that the checkpoint fits.
+
+    The continual adapter pulls back toward theta* with the decay it was meta-trained
+    with (the checkpoint's training config; 0.05 for a GrBAL checkpoint).
+
+    :param meta_params: theta* as the caller holds it (continual compares against it).
+    """
+    check_adapter_fits(adapter, checkpoint.method)
+    trained = (checkpoint.training or {}).get('config', {})
+    return make_adapter(adapter, checkpoint.step_size, de_steps, de_learning_rate,
+                        meta_params=meta_params,
+                        continual_decay=float(trained.get('continual_decay', 0.05)))
+
+
+def load_graph_checkpoint(path, device, robot):
+    """
+    Load a checkpoint for the ROS graph's nodes, refusing one they could never use.
+
+    The state estimator publishes MILLIROBOT_STATE and the simulator takes
+    MILLIROBOT_ACTION, so a model of other sizes or entries would leave the graph
+    alive but never commanding.
+
+    :raises CheckpointError: (a ValueError) naming the file and the mismatch.
+    """
+    checkpoint = load_checkpoint(path, device, MILLIROBOT_STATE.dim, MILLIROBOT_ACTION.dim,
+                                 robot=robot)
+    if tuple(checkpoint.state_spec.names) != tuple(MILLIROBOT_STATE.names):
+        raise CheckpointError(f'{path}: state entries {checkpoint.state_spec.names} are not '
+                              f"the state estimator's {MILLIROBOT_STATE.names}")
+    return checkpoint

@@ -62,7 +62,7 @@ def python():
 @pytest.fixture(scope='session')
 def tiny_models(tmp_path_factory):
     """
-    Millirobot checkpoints (mb, grbal, rebal) trained in seconds on random-action data.
+    Millirobot checkpoints (mb, grbal, rebal, continual) trained in seconds on random data.
 
     Small (2 x 64) and briefly trained: good enough to drive the robot along a path for
     the system tests, not for results. Returns a dict method -> checkpoint path, plus
@@ -86,4 +86,7 @@ def tiny_models(tmp_path_factory):
     for method in ('mb', 'grbal', 'rebal'):
         paths[method] = folder / f'{method}.pt'
         train(config, method, dataset, paths[method], progress=False)
+    paths['continual'] = folder / 'continual.pt'
+    train(config, 'continual', dataset, paths['continual'], warm_start=paths['grbal'],
+          iterations=50, progress=False)
     return paths

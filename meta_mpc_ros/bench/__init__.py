@@ -8,6 +8,8 @@ BENCHMARKS = {
     'sim': ('meta_mpc_ros.bench.sim', 'simulation steps per second for each robot'),
     'ros': ('meta_mpc_ros.bench.ros_graph', 'node graph latency /odom -> /cmd, control rate, '
             'CPU per node'),
+    'endurance': ('meta_mpc_ros.bench.endurance', 'the recording graph for N minutes: RSS '
+                  'per node, bag growth, zero-command episodes'),
     'all': ('meta_mpc_ros.results.run_all', 'every result experiment, then docs/RESULTS.md'),
 }
 

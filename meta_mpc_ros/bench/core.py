@@ -12,7 +12,8 @@ run and with the same model, K and H:
 
 (peers.py sets the peers up) and prints medians in ms, our overhead over the floor, the
 control rate and each peer's time over ours ('-' where a peer is not installed). It also
-times one GrBAL adaptation step (M = 16 and 32) and one (meta-)training step.
+times one GrBAL adaptation step (M = 16 and 32) and one (meta-)training step per method
+(bench.training, with torchopt's MAML step as the peer).
 """
 
 import statistics
@@ -20,12 +21,11 @@ import time
 
 from meta_mpc_ros.bench.peers import load_peers, MbrlMPPIPeer, peer_version, PytorchMPPIPeer
 from meta_mpc_ros.bench.report import print_table
+from meta_mpc_ros.bench.training import training_rows
 from meta_mpc_ros.core.adapters import Adapted, GrBALAdapter, Window
 from meta_mpc_ros.core.costs import build_cost, CostContext
-from meta_mpc_ros.core.dataset import WindowBatch
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
-from meta_mpc_ros.core.objectives import objective
 from meta_mpc_ros.core.planning.mppi import MPPI, MPPIConfig
 from meta_mpc_ros.core.predictor import Predictor
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
@@ -37,6 +37,7 @@ MODELS = '512,512,512;128,128'
 NOISE_SIGMA = 4.0  # rad/s, every planner
 TEMPERATURE = 1.0  # lambda, every planner
 PEERS = {'pytorch_mppi': PytorchMPPIPeer, 'mbrl': MbrlMPPIPeer}
+SECTIONS = ('planning', 'adaptation', 'training')
 
 
 def add_arguments(parser):
@@ -53,6 +54,8 @@ def add_arguments(parser):
                         help='(K, H) pairs, e.g. 500x10,1000x20')
     parser.add_argument('--no-peer', action='store_true',
                         help='skip the peer planners (pytorch_mppi, mbrl)')
+    parser.add_argument('--sections', default=','.join(SECTIONS),
+                        help=f'which tables to time, comma-separated from {",".join(SECTIONS)}')
     parser.add_argument('--json', default='', help='also write the rows to this JSON file')
 
 
@@ -170,37 +173,6 @@ def adaptation_rows(args, model, label, device, synchronize):
     return rows
 
 
-def training_rows(args, model, label, device, synchronize, batch_size=32, steps=16):
-    """Time one optimiser step of each method on a batch of M = K = 16 windows."""
-    generator = torch.Generator().manual_seed(0)
-    batch = WindowBatch(
-        torch.randn(batch_size, 2 * steps + 1, MILLIROBOT_STATE.dim, generator=generator),
-        torch.rand(batch_size, 2 * steps, MILLIROBOT_ACTION.dim, generator=generator),
-        steps).to(device)
-    rows = []
-    for method in ('mb', 'grbal', 'rebal'):
-        trained = model
-        if method == 'rebal':
-            config = ModelConfig(**{**model.config.__dict__, 'context_dim': 32})
-            trained = DynamicsModel(config).to(device)
-        params = dict(trained.named_parameters())
-        step_size = {name: torch.full_like(value, 1e-3, requires_grad=True)
-                     for name, value in params.items()}
-        optimizer = torch.optim.Adam(list(params.values()) + list(step_size.values()), 1e-4)
-
-        def step():
-            loss = objective(method, trained, params, step_size, batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-
-        milliseconds = median_ms(step, max(5, args.repeats // 2), synchronize=synchronize)
-        rows.append({'model': label, 'method': method, 'batch_windows': batch_size,
-                     'step_ms': milliseconds,
-                     'windows_per_s': batch_size * 1e3 / milliseconds})
-    return rows
-
-
 def model_sizes(args):
     """Return the hidden sizes of each model to time, as tuples of ints."""
     models = args.hidden or args.models
@@ -228,20 +200,32 @@ def run(args):
           f'{MILLIROBOT_STATE.dim}, action {MILLIROBOT_ACTION.dim}, {where}, torch '
           f'{torch.__version__}, median of {args.repeats}'
           + (f'; peers: {", ".join(notes)}' if notes else ''))
+    sections = set(args.sections.split(','))
+    unknown = sections - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f'meta-mpc bench core: unknown --sections {sorted(unknown)}; '
+                         f'choose from {",".join(SECTIONS)}')
     planning, adaptation, training = [], [], []
-    for label, model in models.items():
-        planning += planner_rows(args, model, label, device, synchronize, peers)
-    print_table('MPPI step (ms); floor = H forward passes of batch K; vs_* = peer / ours',
-                planning, ['model', 'K', 'H', 'dtype', 'floor_ms', 'ours_ms', 'overhead_pct',
-                           'ours_hz', 'pytorch_mppi_ms', 'vs_pytorch_mppi', 'mbrl_ms',
-                           'vs_mbrl'])
-    for label, model in models.items():
-        adaptation += adaptation_rows(args, model, label, device, synchronize)
-    print_table('GrBAL adaptation step (ms)', adaptation, ['model', 'M', 'grbal_adapt_ms'])
-    for label, model in models.items():
-        training += training_rows(args, model, label, device, synchronize)
-    print_table('(meta-)training step, M = K = 16 (ms)', training,
-                ['model', 'method', 'batch_windows', 'step_ms', 'windows_per_s'])
+    if 'planning' in sections:
+        for label, model in models.items():
+            planning += planner_rows(args, model, label, device, synchronize, peers)
+        print_table('MPPI step (ms); floor = H forward passes of batch K; vs_* = peer / ours',
+                    planning, ['model', 'K', 'H', 'dtype', 'floor_ms', 'ours_ms',
+                               'overhead_pct', 'ours_hz', 'pytorch_mppi_ms', 'vs_pytorch_mppi',
+                               'mbrl_ms', 'vs_mbrl'])
+    if 'adaptation' in sections:
+        for label, model in models.items():
+            adaptation += adaptation_rows(args, model, label, device, synchronize)
+        print_table('GrBAL adaptation step (ms)', adaptation, ['model', 'M', 'grbal_adapt_ms'])
+    if 'training' in sections:
+        for label, model in models.items():
+            training += training_rows(
+                model, label, device,
+                lambda function, repeats: median_ms(function, repeats, synchronize=synchronize),
+                max(5, args.repeats // 2))
+        print_table('(meta-)training step, M = K = 16, batch 32 (ms); vs_mb = step / MB step',
+                    training, ['model', 'method', 'batch_windows', 'step_ms', 'windows_per_s',
+                               'vs_mb'])
     if args.json:
         import json
         with open(args.json, 'w') as stream:

@@ -14,13 +14,14 @@ import json
 import statistics
 
 from meta_mpc_ros.bench.report import print_table
+from meta_mpc_ros.core.adapters import ADAPTERS
 import numpy as np
 
 
 def add_arguments(parser):
     """Add this benchmark's options."""
     parser.add_argument('--seconds', type=float, default=30.0, help='sim seconds to run')
-    parser.add_argument('--adapter', default='grbal', choices=('mb', 'de', 'grbal', 'rebal'))
+    parser.add_argument('--adapter', default='grbal', choices=tuple(ADAPTERS))
     parser.add_argument('--checkpoint', default='')
     parser.add_argument('--run-dir', default='runs/bench-ros')
     parser.add_argument('--json', default='')

@@ -5,10 +5,18 @@ Adapters: pure functions from (parameters, recent window) to an adapted predicto
     DE     n SGD or Adam steps on the window          (MB + dynamic evaluation)
     GrBAL  theta' = theta* - psi * grad L(window; theta*)   (one meta-learned step)
     ReBAL  context = encoder(window); parameters unchanged
+    continual  theta_t = theta_{t-1} - psi * grad L(window; theta_{t-1})
+                         - decay * (theta_{t-1} - theta*),
+               restarting from theta* when theta_{t-1} predicts the window worse
+               than theta* does (beyond the paper; see docs/RESULTS.md)
 
 A window holds the last M transitions: states (M+1, nx) and actions (M, nu). GrBAL
 and ReBAL restart from the meta-parameters theta* at every call, as in the paper; DE
-continues from whatever parameters it is given (the caller keeps them).
+and continual continue from whatever parameters they are given (the caller keeps them).
+
+ADAPTERS is the registry: name -> AdapterSpec (the class, which checkpoints can serve
+it, and whether it restarts from theta*). Everything that offers a choice of adapter
+(CLI, node parameters, launch arguments, results) reads it.
 """
 
 from dataclasses import dataclass
@@ -46,10 +54,15 @@ class Window:
 
 @dataclass
 class Adapted:
-    """An adapted predictor: parameters and, for ReBAL, a (context_dim,) context."""
+    """
+    An adapted predictor: parameters and, for ReBAL, a (context_dim,) context.
+
+    `reset` is True when a continuing adapter went back to theta* on this window.
+    """
 
     params: dict
     context: torch.Tensor = None
+    reset: bool = False
 
 
 def window_loss(model, params, window, context=None):
@@ -160,25 +173,103 @@ def inner_step(model, params, step_size, states, actions, create_graph):
     return adapted
 
 
-ADAPTERS = ('mb', 'de', 'grbal', 'rebal')
+class ContinualAdapter:
+    """
+    Continual adaptation: psi-preconditioned steps carried across control steps.
+
+    Each call steps from the parameters it is given (the caller carries them), pulls
+    them back toward theta* by `decay`, and restarts from theta* when the carried
+    parameters predict the newest window worse than theta* does (a change of world).
+
+    :param step_size: psi, name -> tensor or a scalar tensor (meta-learned by the
+        'continual' training method, or GrBAL's).
+    :param meta_params: theta*, name -> tensor.
+    :param decay: pull toward theta* per step, in [0, 1).
+    """
+
+    name = 'continual'
+    restarts_from_meta = False
+
+    def __init__(self, step_size, meta_params, decay=0.05):
+        if not 0.0 <= decay < 1.0:
+            raise ValueError('decay must be in [0, 1)')
+        self.step_size = step_size
+        self.meta_params = meta_params
+        self.decay = decay
+
+    def adapt(self, model, params, window):
+        """Return theta_t from the carried theta_{t-1} (or theta* after a reset)."""
+        reset = False
+        if params is not self.meta_params:
+            with torch.no_grad():
+                reset = bool(window_loss(model, params, window)
+                             > window_loss(model, self.meta_params, window))
+            if reset:
+                params = self.meta_params
+        stepped = inner_step(model, params, self.step_size, window.states, window.actions,
+                             create_graph=False)
+        return Adapted({name: value - self.decay * (params[name] - self.meta_params[name])
+                        for name, value in stepped.items()}, reset=reset)
 
 
-def make_adapter(name, step_size=None, de_steps=1, de_learning_rate=1e-3, de_optimizer='sgd'):
+@dataclass(frozen=True)
+class AdapterSpec:
+    """
+    One registered adapter.
+
+    :param build: (step_size, meta_params, settings) -> adapter; settings is a dict of
+        de_steps, de_learning_rate, de_optimizer and continual_decay.
+    :param checkpoint_methods: training methods whose checkpoints can serve it, the
+        first being the one it ships with.
+    :param description: one line for help texts.
+    """
+
+    build: object
+    checkpoint_methods: tuple
+    description: str
+
+
+def _needs_step_size(step_size, name):
+    if step_size is None:
+        raise ValueError(f'{name} needs a meta-learned step size psi (a GrBAL or continual '
+                         'checkpoint)')
+    return step_size
+
+
+ADAPTERS = {
+    'mb': AdapterSpec(lambda step_size, meta, settings: MBAdapter(),
+                      ('mb', 'grbal', 'continual'),
+                      "no adaptation (the paper's MB baseline)"),
+    'de': AdapterSpec(
+        lambda step_size, meta, settings: DynamicEvaluationAdapter(
+            settings['de_steps'], settings['de_learning_rate'], settings['de_optimizer']),
+        ('mb', 'grbal', 'continual'), 'MB + dynamic evaluation: SGD steps carried on'),
+    'grbal': AdapterSpec(
+        lambda step_size, meta, settings: GrBALAdapter(_needs_step_size(step_size, 'grbal')),
+        ('grbal', 'continual'), 'GrBAL: one meta-learned step from theta*'),
+    'rebal': AdapterSpec(lambda step_size, meta, settings: ReBALAdapter(), ('rebal',),
+                         'ReBAL: recurrent context from the window'),
+    'continual': AdapterSpec(
+        lambda step_size, meta, settings: ContinualAdapter(
+            _needs_step_size(step_size, 'continual'), meta, settings['continual_decay']),
+        ('continual', 'grbal'), 'meta-learned steps carried on, reset on a change of world'),
+}
+
+
+def make_adapter(name, step_size=None, de_steps=1, de_learning_rate=1e-3, de_optimizer='sgd',
+                 meta_params=None, continual_decay=0.05):
     """
     Build an adapter by name.
 
-    :param name: one of ADAPTERS.
-    :param step_size: GrBAL's psi (required for 'grbal').
+    :param name: a key of ADAPTERS.
+    :param step_size: psi (required for 'grbal' and 'continual').
+    :param meta_params: theta* (required for 'continual').
     :return: an adapter with `adapt(model, params, window) -> Adapted`.
     """
-    if name == 'mb':
-        return MBAdapter()
-    if name == 'de':
-        return DynamicEvaluationAdapter(de_steps, de_learning_rate, de_optimizer)
-    if name == 'grbal':
-        if step_size is None:
-            raise ValueError('GrBAL needs the meta-learned step size psi')
-        return GrBALAdapter(step_size)
-    if name == 'rebal':
-        return ReBALAdapter()
-    raise ValueError(f'unknown adapter {name!r}; choose one of {ADAPTERS}')
+    if name not in ADAPTERS:
+        raise ValueError(f'unknown adapter {name!r}; choose one of {tuple(ADAPTERS)}')
+    if name == 'continual' and meta_params is None:
+        raise ValueError('continual needs theta* (meta_params) to pull back toward')
+    return ADAPTERS[name].build(step_size, meta_params, {
+        'de_steps': de_steps, 'de_learning_rate': de_learning_rate,
+        'de_optimizer': de_optimizer, 'continual_decay': continual_decay})

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import hashlib
 import json
 import pathlib
+import pickle
 
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig, Normalizer
 from meta_mpc_ros.core.spaces import ActionSpec, StateSpec
@@ -146,8 +147,16 @@ def load_checkpoint(path, device='cpu', state_dim=None, action_dim=None, robot=N
         fail('no such checkpoint file')
     try:
         content = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's message advises weights_only=False (running the file's code): keep
+        # only its reason.
+        reason = str(error).split('WeightsUnpickler error:')[-1].strip()
+        reason = reason.splitlines()[0].split('. ')[0] if reason else 'unreadable'
+        fail('not a readable checkpoint: refused by the safe loader, which reads only '
+             f'tensors and plain data ({reason})')
     except Exception as error:  # torch raises many types for corrupt files
-        fail(f'not a readable checkpoint ({type(error).__name__}: {error})')
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ''
+        fail(f'not a readable checkpoint ({type(error).__name__}: {first_line})')
     if not isinstance(content, dict) or content.get('format') != CHECKPOINT_FORMAT:
         fail('not a meta_mpc_ros checkpoint')
     if content.get('version') != CHECKPOINT_VERSION:
@@ -156,6 +165,8 @@ def load_checkpoint(path, device='cpu', state_dim=None, action_dim=None, robot=N
     try:
         if _digest(content) != content['hash']:
             fail('hash mismatch: the file is corrupt or was edited')
+        method, stored_robot, step_size, training = (content[key] for key in (
+            'method', 'robot', 'step_size', 'training'))
         config = ModelConfig.from_dict(content['model_config'])
         state_spec = StateSpec.from_dict(content['state_spec'])
         action_spec = ActionSpec.from_dict(content['action_spec'])
@@ -173,15 +184,17 @@ def load_checkpoint(path, device='cpu', state_dim=None, action_dim=None, robot=N
         fail(f'state size {config.state_dim} does not match the expected {state_dim}')
     if action_dim is not None and action_dim != config.action_dim:
         fail(f'action size {config.action_dim} does not match the expected {action_dim}')
-    if robot is not None and robot != content['robot']:
-        fail(f'trained for robot {content["robot"]!r}, not {robot!r}')
-    step_size = content['step_size']
+    if robot is not None and robot != stored_robot:
+        fail(f'trained for robot {stored_robot!r}, not {robot!r}')
+    tensors = step_size.values() if isinstance(step_size, dict) else [step_size]
+    if step_size is not None and not all(isinstance(t, torch.Tensor) for t in tensors):
+        fail('malformed checkpoint (step_size must be a tensor or a dict of tensors)')
     if isinstance(step_size, dict):
         step_size = {name: value.to(device) for name, value in step_size.items()}
     elif step_size is not None:
         step_size = step_size.to(device)
-    return Checkpoint(model.to(device).eval(), content['method'], content['robot'],
-                      state_spec, action_spec, step_size, content['training'],
+    return Checkpoint(model.to(device).eval(), method, stored_robot,
+                      state_spec, action_spec, step_size, training,
                       content['hash'], str(path), content.get('training_state'))
 
 

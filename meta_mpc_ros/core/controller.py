@@ -26,6 +26,9 @@ import numpy as np
 import torch
 
 PLANNERS = ('mppi', 'random_shooting', 'cem')
+# A state entry beyond this (m, m/s, rad/s) is not a robot's: refused before planning,
+# well inside float32 (an overflow there turns the whole plan into NaN).
+MAX_STATE_MAGNITUDE = 1e6
 # A closed path (the figure-8) is followed again and again, up to this many laps.
 CLOSED_PATH_LAPS = 1000
 
@@ -139,6 +142,31 @@ class MPCController:
         self.model_version = version
         self.model_stamp = stamp
 
+    def check_update(self, version, stamp, now):
+        """
+        Refuse an adapted-model update that is not newer than the one in use, or stale.
+
+        Updates are dated by their own stamp (the newest state of their window), so a
+        replayed or delayed update is not mistaken for a fresh one.
+
+        :param version: the update's version (only reported).
+        :param stamp: the update's stamp, s.
+        :param now: current time, s (the stamps' clock).
+        :raises ValueError: with the reason.
+        """
+        timeout = self.config.model_timeout_s
+        if not math.isfinite(stamp):
+            raise ValueError(f'model update v{version} has no valid stamp')
+        if self.model_stamp is not None and stamp <= self.model_stamp:
+            raise ValueError(f'model update v{version} stamped {stamp:.3f} s is not newer '
+                             f'than the model in use ({self.model_stamp:.3f} s): replayed?')
+        if now - stamp > timeout:
+            raise ValueError(f'model update v{version} is {now - stamp:.3f} s old '
+                             f'(model_timeout_s {timeout})')
+        if stamp - now > timeout:
+            raise ValueError(f'model update v{version} is stamped {stamp - now:.3f} s '
+                             'in the future')
+
     def model_age(self, now):
         """Return the age (s) of the adapted model, inf when there is none."""
         return math.inf if self.model_stamp is None else now - self.model_stamp
@@ -164,18 +192,34 @@ class MPCController:
         """
         Decide the action for a state.
 
+        A plan that is not finite (a diverging adapted model) is discarded with that
+        model, and theta* plans instead; the planner's warm start is forgotten.
+
         :param state: (nx,) numpy array (finite).
         :param now: current time, s (same clock as set_model stamps).
         :return: ControlResult
+        :raises ValueError: for a state out of range, or when no finite plan exists.
         """
         start = time.perf_counter()
         state = np.asarray(state, dtype=np.float64)
+        if state.shape != (self.state_spec.dim,) or not np.all(
+                np.abs(state) <= MAX_STATE_MAGNITUDE):
+            raise ValueError(f'state out of range (each entry within +-{MAX_STATE_MAGNITUDE:g}'
+                             f' and finite): {state}')
         age = self.model_age(now)
         fallback = self.adapted_predictor is None or age > self.config.model_timeout_s
         dynamics = self.meta_predictor if fallback else self.adapted_predictor
         context, index, distance = self.context(state)
         tensor = torch.as_tensor(state, dtype=torch.float32, device=self.device)
         result = self.planner.plan(dynamics, tensor, context)
+        if not _finite_plan(result) and not fallback:
+            self.planner.reset()
+            self.adapted_predictor = None
+            fallback = True
+            result = self.planner.plan(self.meta_predictor, tensor, context)
+        if not _finite_plan(result):
+            self.planner.reset()
+            raise ValueError('the plan is not finite (the model diverges from this state)')
         self.previous_action = result.action
         if self.device.type == 'cuda':
             torch.cuda.synchronize()
@@ -183,3 +227,9 @@ class MPCController:
                              result.states.float().cpu().numpy(), result.rollouts,
                              result.costs, fallback, self.model_version, age,
                              (time.perf_counter() - start) * 1e3, index, distance)
+
+
+def _finite_plan(result):
+    """Return True when a PlanResult's action and planned states are all finite."""
+    return bool(torch.isfinite(result.action).all()) and bool(
+        torch.isfinite(result.states.float()).all())

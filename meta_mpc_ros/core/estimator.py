@@ -13,7 +13,10 @@ measurements' own stamps, not by the receiver's clock:
 - the state uses that odometry and the newest joint reading stamped at or before tau;
 - the sample closes the previous transition with the command in effect between the
   two samples: the time-weighted average of the piecewise-constant commands over
-  [tau_prev, tau] (commands are stamped when received).
+  [tau_prev, tau] (commands are stamped when received, and clipped to the action box
+  as the robot clips them);
+- a stamp more than `stale_timeout_s` before the last sample (the clock went back)
+  restarts the window there, so no stamp from the future can block sampling.
 
 Call `try_sample()` after every measurement; `check(now)` reports staleness.
 """
@@ -62,6 +65,10 @@ class CommandHistory:
         horizon = self.events[-1][0] - self.keep_seconds
         while len(self.events) > 1 and self.events[1][0] <= horizon:
             self.events.pop(0)
+
+    def forget_after(self, stamp):
+        """Drop commands stamped after `stamp` (the clock went back past them)."""
+        self.events = [event for event in self.events if event[0] <= stamp]
 
     def at(self, stamp):
         """Return the command in effect at `stamp` (zeros before the first one)."""
@@ -125,8 +132,19 @@ class StateEstimator:
             del self.joints[:-64]
 
     def on_command(self, stamp, command):
-        """Record a command (leg rates) applied from `stamp` on."""
-        self.commands.add(stamp, command)
+        """
+        Record a command (leg rates) applied from `stamp` on, clipped to the action box.
+
+        The robot applies a clipped command, so the transition it drives must record
+        the clipped one: an out-of-range command would teach adaptation an action the
+        robot never took.
+
+        :raises ValueError: for a command of the wrong size or not finite.
+        """
+        command = np.asarray(command, dtype=np.float64)
+        if command.shape != (MILLIROBOT_ACTION.dim,) or not np.isfinite(command).all():
+            raise ValueError(f'bad command {command}')
+        self.commands.add(stamp, np.clip(command, MILLIROBOT_ACTION.low, MILLIROBOT_ACTION.high))
 
     def status(self, now):
         """Return 'ok', 'waiting' (no data yet) or 'stale' at time `now` (s)."""
@@ -158,7 +176,12 @@ class StateEstimator:
         if self.odometry is None or not self.joints:
             return None
         stamp, position, orientation, linear, angular = self.odometry
-        if self.last_stamp is not None and stamp - self.last_stamp > self.stale_timeout_s:
+        if self.last_stamp is not None and abs(stamp - self.last_stamp) > self.stale_timeout_s:
+            # A gap, or the clock went back (a restarted simulator, a replay, or a
+            # sample stamped far ahead): start again from here instead of waiting
+            # for time to catch up with the last sample.
+            if stamp < self.last_stamp:
+                self.commands.forget_after(stamp)
             self.reset()
         cell = math.floor(stamp / self.control_dt + 1e-6)
         if self.last_cell is not None and cell <= self.last_cell:

@@ -15,9 +15,12 @@ import time
 from meta_mpc_ros.core.dataset import WindowSampler
 from meta_mpc_ros.core.model import Normalizer
 from meta_mpc_ros.core.objectives import objective
+from meta_mpc_ros.core.step_size import STEP_SIZE_MODES, StepSize
 import torch
 
-METHODS = ('mb', 'grbal', 'rebal')
+METHODS = ('mb', 'grbal', 'rebal', 'continual')
+# Methods that learn psi.
+STEP_SIZE_METHODS = ('grbal', 'continual')
 
 
 @dataclass(frozen=True)
@@ -28,11 +31,16 @@ class TrainingConfig:
     :param past_steps: M, the adaptation window (official: 16).
     :param future_steps: K, the transitions scored after adapting (official: 16).
     :param batch_size: windows per (meta-)batch.
-    :param learning_rate: Adam's step for theta and psi (official: 1e-3).
+    :param learning_rate: Adam's step for theta (official: 1e-3).
     :param inner_step_size: initial psi.
-    :param step_size_mode: 'scalar' or 'per_parameter' psi.
+    :param step_size_mode: psi's form, one of core.step_size.STEP_SIZE_MODES.
+    :param step_size_learning_rate: Adam's step for rho = log psi, its own group.
+    :param share_action_columns: one column factor of psi for every action input of
+        the first layer (factored mode), so the step transfers to unperturbed inputs.
     :param learn_step_size: learn psi jointly with theta (the paper's meta-objective).
     :param first_order: first-order MAML instead of second order.
+    :param unroll_steps: U, consecutive online steps unrolled by the 'continual' method.
+    :param continual_decay: the continual adapter's pull back toward theta* per step.
     :param eval_every: iterations between validation measurements.
     :param patience: evaluations without improvement before stopping (0: never stop).
     :param validation_windows: how many fixed validation windows to score.
@@ -45,9 +53,13 @@ class TrainingConfig:
     iterations: int = 2000
     learning_rate: float = 1e-3
     inner_step_size: float = 0.01
-    step_size_mode: str = 'per_parameter'
+    step_size_mode: str = 'factored'
+    step_size_learning_rate: float = 0.02
+    share_action_columns: bool = False
     learn_step_size: bool = True
     first_order: bool = False
+    unroll_steps: int = 8
+    continual_decay: float = 0.05
     validation_fraction: float = 0.1
     eval_every: int = 100
     patience: int = 10
@@ -58,17 +70,22 @@ class TrainingConfig:
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f'method must be one of {METHODS}, got {self.method!r}')
-        if self.step_size_mode not in ('scalar', 'per_parameter'):
-            raise ValueError('step_size_mode must be scalar or per_parameter')
+        if self.step_size_mode not in STEP_SIZE_MODES:
+            raise ValueError(f'step_size_mode must be one of {STEP_SIZE_MODES}')
+        if self.share_action_columns and self.step_size_mode != 'factored':
+            raise ValueError('share_action_columns needs step_size_mode factored')
+        if not 0.0 <= self.continual_decay < 1.0:
+            raise ValueError('continual_decay must be in [0, 1)')
         for name in ('past_steps', 'future_steps', 'batch_size', 'eval_every',
-                     'validation_windows'):
+                     'validation_windows', 'unroll_steps'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be >= 1')
         if self.iterations < 0 or self.patience < 0:
             raise ValueError('iterations and patience must be >= 0')
         if not 0.0 < self.validation_fraction < 1.0:
             raise ValueError('validation_fraction must be in (0, 1)')
-        if not self.learning_rate > 0.0 or not self.inner_step_size > 0.0:
+        if not (self.learning_rate > 0.0 and self.inner_step_size > 0.0
+                and self.step_size_learning_rate > 0.0):
             raise ValueError('learning rates must be positive')
 
     def to_dict(self):
@@ -78,7 +95,11 @@ class TrainingConfig:
 
 @dataclass
 class TrainingState:
-    """Everything needed to resume: iteration, psi, optimiser and generator state, best."""
+    """
+    Everything needed to resume: iteration, optimiser and generator state, the best.
+
+    `best_step_size` is StepSize.state_dict() of the best psi (its free parameters rho).
+    """
 
     iteration: int = 0
     best_validation: float = math.inf
@@ -90,17 +111,13 @@ class TrainingState:
     generator: torch.Tensor = None
 
 
-def initial_step_size(params, config):
-    """Return psi: a scalar tensor or a name -> tensor dict, filled with the initial value."""
-    if config.step_size_mode == 'scalar':
-        return torch.tensor(config.inner_step_size)
-    return {name: torch.full_like(value, config.inner_step_size)
-            for name, value in params.items()}
-
-
-def _trainables(step_size):
-    """Return psi's tensors as a list."""
-    return list(step_size.values()) if isinstance(step_size, dict) else [step_size]
+def make_step_size(model, config, device='cpu'):
+    """Return the StepSize that psi starts from for a model and a TrainingConfig."""
+    shapes = {name: value.shape for name, value in model.named_parameters()}
+    first = len(model.config.input_indices)
+    columns = (first, first + model.config.action_dim) if config.share_action_columns else None
+    return StepSize(shapes, config.step_size_mode, config.inner_step_size, columns,
+                    device).requires_grad_(config.learn_step_size)
 
 
 def fit_normalizer(model, dataset):
@@ -128,23 +145,23 @@ class Trainer:
         self.model = model.to(device)
         self.config = config
         self.device = device
-        self.sampler = WindowSampler(train_set, config.past_steps, config.future_steps)
-        validation_sampler = WindowSampler(validation_set, config.past_steps,
-                                           config.future_steps)
+        # The continual method scores U consecutive windows: its stretches start M + U - 1
+        # transitions before the last future.
+        past = config.past_steps + (config.unroll_steps - 1 if config.method == 'continual'
+                                    else 0)
+        self.sampler = WindowSampler(train_set, past, config.future_steps)
+        validation_sampler = WindowSampler(validation_set, past, config.future_steps)
         fixed = torch.Generator().manual_seed(config.seed + 1)
         count = min(config.validation_windows, len(validation_sampler))
         picks = torch.randperm(len(validation_sampler), generator=fixed)[:count].numpy()
         self.validation_batch = validation_sampler.batch(picks).to(device)
         self.params = dict(self.model.named_parameters())
-        step_size = initial_step_size(self.params, config)
-        self.step_size = (
-            {name: value.to(device).requires_grad_(config.learn_step_size)
-             for name, value in step_size.items()} if isinstance(step_size, dict)
-            else step_size.to(device).requires_grad_(config.learn_step_size))
-        trainables = list(self.params.values())
-        if config.method == 'grbal' and config.learn_step_size:
-            trainables += _trainables(self.step_size)
-        self.optimizer = torch.optim.Adam(trainables, lr=config.learning_rate)
+        self.step_size = make_step_size(self.model, config, device)
+        groups = [{'params': list(self.params.values())}]
+        if config.method in STEP_SIZE_METHODS and config.learn_step_size:
+            groups.append({'params': self.step_size.parameters(),
+                           'lr': config.step_size_learning_rate})
+        self.optimizer = torch.optim.Adam(groups, lr=config.learning_rate)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.state = TrainingState()
         if state is not None:
@@ -157,23 +174,31 @@ class Trainer:
         if state.generator is not None:
             self.generator.set_state(state.generator)
         if state.best_step_size is not None:
-            with torch.no_grad():
-                for mine, saved in zip(_trainables(self.step_size),
-                                       _trainables(state.best_step_size)):
-                    mine.copy_(saved)
+            self.step_size.load_state_dict(state.best_step_size)
         self.state = state
+
+    def warm_start(self, step_size_state, optimizer_state=None):
+        """
+        Continue psi (and Adam's moments) from an earlier round of Algorithm 1.
+
+        :param step_size_state: StepSize.state_dict() of that round's psi.
+        :param optimizer_state: that round's optimiser state_dict, or None.
+        """
+        self.step_size.load_state_dict(step_size_state)
+        if optimizer_state is not None:
+            self.optimizer.load_state_dict(optimizer_state)
 
     def loss(self, batch):
         """Return the training objective on a batch (a scalar with a graph)."""
         return objective(self.config.method, self.model, self.params, self.step_size,
-                         batch, self.config.first_order)
+                         batch, self.config.first_order, self.config)
 
     def validate(self):
         """Return the objective on the fixed validation windows (a float)."""
         # torch.func.grad ignores the outer no_grad, so GrBAL's inner step still works.
         with torch.no_grad():
             loss = objective(self.config.method, self.model, self.params, self.step_size,
-                             self.validation_batch, first_order=True)
+                             self.validation_batch, True, self.config)
         return float(loss)
 
     def step(self):
@@ -238,7 +263,7 @@ class Trainer:
             state.best_validation = validation
             state.best_params = {name: value.detach().clone()
                                  for name, value in self.params.items()}
-            state.best_step_size = self.detached_step_size()
+            state.best_step_size = self.step_size.state_dict()
             state.evaluations_without_improvement = 0
             return True
         state.evaluations_without_improvement += 1
@@ -249,12 +274,12 @@ class Trainer:
         with torch.no_grad():
             for name, value in self.state.best_params.items():
                 self.params[name].copy_(value)
-            for mine, best in zip(_trainables(self.step_size),
-                                  _trainables(self.state.best_step_size)):
-                mine.copy_(best)
+        self.step_size.load_state_dict(self.state.best_step_size)
 
     def detached_step_size(self):
-        """Return a detached copy of psi."""
-        if isinstance(self.step_size, dict):
-            return {name: value.detach().clone() for name, value in self.step_size.items()}
-        return self.step_size.detach().clone()
+        """Return psi as the adapters use it: name -> tensor, or a scalar tensor."""
+        with torch.no_grad():
+            if self.step_size.mode == 'scalar':
+                return self.step_size.for_parameter(None)[1].clone()
+            return {name: value.detach().clone()
+                    for name, value in self.step_size.values().items()}

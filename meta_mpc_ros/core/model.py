@@ -178,6 +178,12 @@ class DynamicsModel(nn.Module):
         """Return a detached copy of the module's parameters, as a name -> tensor dict."""
         return {name: value.detach().clone() for name, value in self.named_parameters()}
 
+    def null_context(self, device=None):
+        """Return the (context_dim,) context of 'no history read' (zeros), or None."""
+        if not self.config.context_dim:
+            return None
+        return torch.zeros(self.config.context_dim, device=device)
+
     def normalized_inputs(self, state, action):
         """Return (..., input_dim - context_dim) normalised network inputs."""
         inputs = torch.cat([state.index_select(-1, self.input_index), action], dim=-1)

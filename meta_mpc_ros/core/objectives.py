@@ -6,15 +6,17 @@ GrBAL (MAML with a learned step size psi, after Finn et al. and Li et al.):
     theta'_j = theta - psi * grad_theta L(past_j; theta)
     loss     = mean_j L(future_j; theta'_j)
 
-vectorised over the B windows with torch.func (vmap of grad); second order unless
-`first_order`, in which case the inner gradient is treated as a constant. ReBAL
+batched over the B windows with per-window weights (core.per_window); second order
+unless `first_order`, in which case the inner gradient is treated as a constant. ReBAL
 scores the future with the context its encoder reads from the past. MB fits all M+K
-transitions with theta directly.
+transitions with theta directly. The continual adapter's psi is meta-learned by
+unrolling U consecutive online steps on one stretch of trajectory
+(per_window.continual_future_losses).
 """
 
 from meta_mpc_ros.core.adapters import Window
+from meta_mpc_ros.core.per_window import adapted_future_losses, continual_future_losses
 import torch
-from torch.func import grad, vmap
 
 
 def mb_objective(model, params, batch):
@@ -27,25 +29,25 @@ def grbal_objective(model, params, step_size, batch, first_order=False):
     Return the post-adaptation loss on the K future transitions (a scalar).
 
     :param params: name -> tensor, theta (requires grad during meta-training).
-    :param step_size: name -> tensor psi, or a scalar tensor.
+    :param step_size: a StepSize, a name -> tensor psi, or a scalar tensor.
     :param batch: WindowBatch.
     :param first_order: ignore second derivatives (first-order MAML).
     """
-    def inner_loss(weights, states, actions):
-        return model.loss(weights, states[:-1], actions, states[1:])
+    return adapted_future_losses(model, params, step_size, batch, first_order).mean()
 
-    def future_loss(past_states, past_actions, future_states, future_actions):
-        gradients = grad(inner_loss)(params, past_states, past_actions)
-        adapted = {}
-        for name, value in params.items():
-            gradient = gradients[name].detach() if first_order else gradients[name]
-            psi = step_size[name] if isinstance(step_size, dict) else step_size
-            adapted[name] = value - psi * gradient
-        return inner_loss(adapted, future_states, future_actions)
 
-    losses = vmap(future_loss)(batch.past_states, batch.past_actions,
-                               batch.future_states, batch.future_actions)
-    return losses.mean()
+def continual_objective(model, params, step_size, batch, config, first_order=False):
+    """
+    Return the mean loss of U unrolled online steps of the continual adapter (a scalar).
+
+    :param batch: WindowBatch whose windows span M + U - 1 past and K future transitions
+        (the sampler of a 'continual' Trainer cuts them so).
+    :param config: TrainingConfig (past_steps M, future_steps K, unroll_steps U,
+        continual_decay).
+    """
+    return continual_future_losses(
+        model, params, step_size, batch.states, batch.actions, config.past_steps,
+        config.future_steps, config.unroll_steps, config.continual_decay, first_order).mean()
 
 
 def rebal_objective(model, params, batch):
@@ -56,10 +58,12 @@ def rebal_objective(model, params, batch):
                       context[:, None, :])
 
 
-def objective(method, model, params, step_size, batch, first_order=False):
-    """Dispatch to the objective of `method` ('mb', 'grbal' or 'rebal')."""
+def objective(method, model, params, step_size, batch, first_order=False, config=None):
+    """Dispatch to the objective of `method` ('mb', 'grbal', 'continual' or 'rebal')."""
     if method == 'grbal':
         return grbal_objective(model, params, step_size, batch, first_order)
+    if method == 'continual':
+        return continual_objective(model, params, step_size, batch, config, first_order)
     if method == 'rebal':
         return rebal_objective(model, params, batch)
     if method == 'mb':
@@ -80,10 +84,8 @@ def per_window_errors(model, adapter, params, batch):
     with torch.no_grad():
         for j in range(len(batch.states)):
             future = batch.future_states[j]
-            base_context = None
-            if model.config.context_dim:
-                # ReBAL "before adaptation": a context of zeros (no history read).
-                base_context = torch.zeros(model.config.context_dim, device=future.device)
+            # ReBAL "before adaptation": a context of zeros (no history read).
+            base_context = model.null_context(future.device)
             before.append(model.loss(params, future[:-1], batch.future_actions[j],
                                      future[1:], base_context))
             adapted = adapter.adapt(model, params, Window(batch.past_states[j],

@@ -9,9 +9,9 @@ the `safetensors` library, and decoding validates every offset and size.
 """
 
 import json
+import math
 import struct
 
-import numpy as np
 import torch
 
 _DTYPES = {torch.float32: 'F32', torch.float64: 'F64', torch.float16: 'F16',
@@ -62,24 +62,55 @@ def decode(data, device='cpu'):
         raise ValueError(f'tensor header length {length} exceeds the payload')
     try:
         header = json.loads(bytes(data[8:8 + length]))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f'tensor header is not JSON: {error}') from None
     if not isinstance(header, dict):
         raise ValueError('tensor header must be a JSON object')
-    metadata = header.pop('__metadata__', {}) or {}
+    metadata = _metadata(header.pop('__metadata__', {}))
     body = data[8 + length:]
     tensors = {}
     for name, entry in header.items():
-        try:
-            code, shape, (start, end) = entry['dtype'], entry['shape'], entry['data_offsets']
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f'{name}: malformed tensor entry') from None
-        if code not in _SIZES:
-            raise ValueError(f'{name}: unsupported dtype {code}')
-        count = int(np.prod(shape)) if shape else 1
+        code, shape, start, end = _entry(name, entry)
+        count = math.prod(shape)
         if not 0 <= start <= end <= len(body) or end - start != count * _SIZES[code]:
             raise ValueError(f'{name}: data offsets {start}..{end} do not fit shape {shape}')
         raw = torch.frombuffer(bytearray(body[start:end]), dtype=torch.uint8) if end > start \
             else torch.empty(0, dtype=torch.uint8)
         tensors[name] = raw.view(_TORCH[code]).reshape(shape).to(device)
-    return tensors, dict(metadata)
+    return tensors, metadata
+
+
+def _is_count(value):
+    """Return True for a non-negative JSON integer (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _metadata(metadata):
+    """Return the header's metadata as a str -> str dict, or raise ValueError."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict) or not all(
+            isinstance(value, str) for value in metadata.values()):
+        raise ValueError('tensor header __metadata__ must map names to strings')
+    return dict(metadata)
+
+
+def _entry(name, entry):
+    """
+    Check one tensor entry of a header.
+
+    :return: (dtype code, shape list, start, end)
+    :raises ValueError: unless dtype is known, shape a list of counts and
+        data_offsets two counts.
+    """
+    try:
+        code, shape, offsets = entry['dtype'], entry['shape'], entry['data_offsets']
+    except (KeyError, TypeError):
+        raise ValueError(f'{name}: malformed tensor entry') from None
+    if not isinstance(code, str) or code not in _SIZES:
+        raise ValueError(f'{name}: unsupported dtype {code!r}')
+    if not isinstance(shape, list) or not all(_is_count(size) for size in shape):
+        raise ValueError(f'{name}: shape {shape!r} is not a list of sizes >= 0')
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_is_count, offsets)):
+        raise ValueError(f'{name}: data_offsets {offsets!r} are not two offsets >= 0')
+    return code, shape, offsets[0], offsets[1]

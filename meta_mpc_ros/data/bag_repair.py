@@ -192,6 +192,9 @@ def repair_bag(bag, default_distro='humble'):
     :raises FileNotFoundError: when bag is not a directory.
     """
     bag = pathlib.Path(bag)
+    if bag.is_file():
+        raise FileNotFoundError(f'{bag}: a file; repair works on the bag directory that '
+                                'holds it (metadata.yaml is rewritten there)')
     if not bag.is_dir():
         raise FileNotFoundError(f'{bag}: not a bag directory')
     files, metadata, _, problems = bag_files(bag)
@@ -227,16 +230,21 @@ def main(argv=None):
     Repair each bag named on the command line and print what was done.
 
     :param argv: bag directories (default: sys.argv[1:]).
-    :return: 0, or 1 when data could not be recovered.
+    :return: 0, 1 when data could not be recovered, or 2 when an argument is not a bag.
     """
     status = 0
     for bag in (sys.argv[1:] if argv is None else argv):
-        report = repair_bag(bag)
+        try:
+            report = repair_bag(bag)
+        except (OSError, ValueError) as error:
+            print(f'bag_repair: error: {error}', file=sys.stderr)
+            status = 2
+            continue
         for line in report.actions:
             print(line)
         for problem in report.problems:
             print(f'lost: {problem}', file=sys.stderr)
-            status = 1
+            status = max(status, 1)
         print(f'{bag}: {report.message_count} messages readable')
     return status
 

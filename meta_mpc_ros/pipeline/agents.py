@@ -9,11 +9,12 @@ last transition to the window, adapt (GrBAL from theta*, DE from its last parame
 ReBAL's context), hand the adapted model to the controller, and act.
 """
 
-from meta_mpc_ros.core.adapters import make_adapter, Window
+from meta_mpc_ros.core.adapters import Window
 from meta_mpc_ros.core.buffer import TransitionBuffer
 from meta_mpc_ros.core.controller import MPCController
 from meta_mpc_ros.core.costs import build_cost
-from meta_mpc_ros.models import check_adapter_fits
+from meta_mpc_ros.core.session import AdaptationSession
+from meta_mpc_ros.models import adapter_for
 import numpy as np
 import torch
 
@@ -68,16 +69,14 @@ class AdaptiveAgent:
 
     def __init__(self, checkpoint, adapter_name, controller_config, cost_terms, window,
                  evaluation, device='cpu', exploration=0.0, rng=None):
-        check_adapter_fits(adapter_name, checkpoint.method)
         self.checkpoint = checkpoint
         self.model = checkpoint.model
         self.meta_params = checkpoint.params
         self.device = torch.device(device)
-        self.adapter = make_adapter(adapter_name, checkpoint.step_size, evaluation.de_steps,
-                                    evaluation.de_learning_rate)
-        context_dim = self.model.config.context_dim
-        self.meta_context = torch.zeros(context_dim, device=self.device) if context_dim \
-            else None
+        self.adapter = adapter_for(checkpoint, adapter_name, self.meta_params,
+                                   evaluation.de_steps, evaluation.de_learning_rate)
+        self.session = AdaptationSession(self.model, self.adapter, self.meta_params)
+        self.meta_context = self.model.null_context(self.device)
         self.cost = build_cost(cost_terms, checkpoint.state_spec)
         self.controller_config = controller_config
         self.window = window
@@ -88,7 +87,6 @@ class AdaptiveAgent:
         self.buffer = TransitionBuffer(window + 2, checkpoint.state_spec.dim,
                                        checkpoint.action_spec.dim)
         self.controller = None
-        self.current_params = self.meta_params
         self.adapted = None
         self.version = 0
 
@@ -101,7 +99,7 @@ class AdaptiveAgent:
         if getattr(env, 'task_path', None) is not None:
             self.controller.set_path(env.task_path)
         self.buffer.clear()
-        self.current_params = self.meta_params
+        self.session.reset()
         self.adapted = None
 
     def observe(self, state, action, next_state):
@@ -118,11 +116,7 @@ class AdaptiveAgent:
             return None
         states, actions = self.buffer.window(self.window)
         window = Window.from_arrays(states, actions, self.device)
-        params = self.meta_params if self.adapter.restarts_from_meta else self.current_params
-        adapted = self.adapter.adapt(self.model, params, window)
-        if not self.adapter.restarts_from_meta:
-            self.current_params = adapted.params
-        return adapted
+        return self.session.step(window)
 
     def act(self, state, time):
         """Adapt on the latest window and return the controller's action."""

@@ -5,6 +5,9 @@ import pathlib
 import sys
 import time
 
+from meta_mpc_ros.core.adapters import ADAPTERS
+from meta_mpc_ros.core.meta_training import METHODS
+
 
 def add_parser(subparsers):
     """Register the three learning-workflow subcommands."""
@@ -16,19 +19,22 @@ def add_parser(subparsers):
                          help="episodes (default: the config's episodes_per_iteration)")
     collect.add_argument('--checkpoint', default='',
                          help="act with this model's adaptive controller (default: random)")
-    collect.add_argument('--adapter', default='grbal', choices=('mb', 'de', 'grbal', 'rebal'))
+    collect.add_argument('--adapter', default='grbal', choices=tuple(ADAPTERS))
     collect.add_argument('--seed', type=int, default=0)
     collect.add_argument('--workers', type=int, default=0, help='processes (0: all cores)')
     collect.add_argument('--out', required=True, help='dataset file to write (.npz)')
     collect.set_defaults(run=run_collect)
 
     train = subparsers.add_parser('train', help='(meta-)train a checkpoint from data or bags')
-    train.add_argument('--method', required=True, choices=('mb', 'grbal', 'rebal'))
+    train.add_argument('--method', required=True, choices=METHODS)
     train.add_argument('--data', nargs='*', default=[],
                        help='dataset .npz files and/or rosbag2 directories')
     train.add_argument('--config', default='config/millirobot.yaml')
     train.add_argument('--out', required=True, help='checkpoint file to write (.pt)')
     train.add_argument('--resume', default='', help="continue a checkpoint's training")
+    train.add_argument('--warm-start', default='',
+                       help="start from this checkpoint's theta* (and psi with Adam's "
+                       'state, where it holds a training state)')
     train.add_argument('--iterations', type=int, default=0, help='override the config')
     train.add_argument('--iterate', type=int, default=0,
                        help='Algorithm 1: rounds of collect-then-train (round 0 random)')
@@ -36,6 +42,10 @@ def add_parser(subparsers):
                        help='with --iterate: episodes collected per round')
     train.add_argument('--seed', type=int, default=0, help='with --iterate: collection seed')
     train.add_argument('--workers', type=int, default=0)
+    train.add_argument('--device', default='cpu', help='cpu or cuda (meta-training runs on it)')
+    train.add_argument('--threads', type=int, default=0,
+                       help="torch threads for training (0: torch's default); 1 is fastest "
+                       'on a loaded machine')
     train.add_argument('--save-data', default='',
                        help='with --iterate: write the aggregated dataset (.npz) here')
     train.add_argument('--random-episodes', type=int, default=0,
@@ -57,7 +67,9 @@ def add_parser(subparsers):
 
     evaluate = subparsers.add_parser('evaluate', help='closed-loop episodes in the simulator')
     evaluate.add_argument('--checkpoint', default='', help='default: the shipped model')
-    evaluate.add_argument('--adapter', default='grbal', choices=('mb', 'de', 'grbal', 'rebal'))
+    evaluate.add_argument('--adapter', default='', choices=('',) + tuple(ADAPTERS),
+                          help='default: the one the checkpoint was trained for (grbal '
+                          'for the shipped model)')
     evaluate.add_argument('--robot', default='millirobot')
     evaluate.add_argument('--config', default='')
     evaluate.add_argument('--task', default='figure8')
@@ -110,6 +122,9 @@ def run_collect(args):
 def run_train(args):
     """Train (or iterate collect-and-train) and write a checkpoint."""
     from meta_mpc_ros.pipeline import train as training
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     config = _config(args)
     segments = None
     if args.segments:
@@ -132,9 +147,10 @@ def run_train(args):
             return 2
         summary = training.train(config, args.method, dataset, args.out,
                                  resume=args.resume or None,
+                                 warm_start=args.warm_start or None,
                                  iterations=args.iterations or None,
                                  log_dir=args.log_dir or None,
-                                 keep_training_state=not args.slim)
+                                 keep_training_state=not args.slim, device=args.device)
     print(json.dumps({key: summary[key] for key in (
         'method', 'iterations', 'best_validation_loss', 'seconds', 'transitions',
         'sim_hours', 'tasks')}, indent=1))
@@ -155,12 +171,18 @@ def _load_bags_or_data(args, config, segments):
 
 def run_evaluate(args):
     """Evaluate a checkpoint in closed loop and write the report."""
-    from meta_mpc_ros.models import resolve_checkpoint
+    from meta_mpc_ros.core.checkpoint import load_checkpoint
+    from meta_mpc_ros.models import default_adapter, resolve_checkpoint
     from meta_mpc_ros.pipeline.evaluate import evaluate, write_report
     config = _config(args)
-    checkpoint = resolve_checkpoint(args.checkpoint, config.robot, args.adapter)
+    adapter = args.adapter
+    if not adapter:
+        adapter = default_adapter(load_checkpoint(args.checkpoint).method) \
+            if args.checkpoint else 'grbal'
+        print(f'adapter {adapter} (from the checkpoint; choose another with --adapter)')
+    checkpoint = resolve_checkpoint(args.checkpoint, config.robot, adapter)
     switch = (args.switch_step, args.switch_condition) if args.switch_condition else None
-    report, runs = evaluate(config, checkpoint, args.adapter, args.condition, args.episodes,
+    report, runs = evaluate(config, checkpoint, adapter, args.condition, args.episodes,
                             args.seed, args.task, switch, args.steps or None, args.device,
                             record_frames=bool(args.video))
     reference = None

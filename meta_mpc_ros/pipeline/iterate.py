@@ -12,10 +12,9 @@ import pathlib
 import shutil
 
 from meta_mpc_ros.core.checkpoint import strip_training_state
+from meta_mpc_ros.models import default_adapter
 from meta_mpc_ros.pipeline.collect import collect, merge
 from meta_mpc_ros.pipeline.train import load_data, train
-
-METHOD_ADAPTER = {'mb': 'mb', 'grbal': 'grbal', 'rebal': 'rebal'}
 
 
 def iterate(config, method, out, rounds, episodes, seed, initial_data=(), workers=0,
@@ -42,7 +41,7 @@ def iterate(config, method, out, rounds, episodes, seed, initial_data=(), worker
         count = episodes or config.collection.episodes_per_iteration
         if checkpoint is None and not datasets:
             count = random_episodes or count
-        data = collect(config, count, seed + round_index, checkpoint, METHOD_ADAPTER[method],
+        data = collect(config, count, seed + round_index, checkpoint, default_adapter(method),
                        workers)
         datasets.append(data)
         merged = merge(datasets)

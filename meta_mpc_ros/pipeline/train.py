@@ -13,11 +13,15 @@ import time
 
 from meta_mpc_ros.core.checkpoint import load_checkpoint, save_checkpoint
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.core.meta_training import fit_normalizer, Trainer, TrainingState
+from meta_mpc_ros.core.meta_training import (fit_normalizer, STEP_SIZE_METHODS, Trainer,
+                                             TrainingState)
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.pipeline.collect import merge
 from meta_mpc_ros.sim.registry import make_env
 import torch
+
+# A rosbag2 storage file given alone (the reader takes it like its directory).
+BAG_SUFFIXES = ('.mcap', '.db3')
 
 
 def robot_specs(robot):
@@ -34,7 +38,7 @@ def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=Non
     """
     Read and merge training data.
 
-    :param paths: dataset .npz files and/or rosbag2 directories.
+    :param paths: dataset .npz files and/or rosbag2 directories (or one .mcap/.db3).
     :param segments: optional list of (start_s, end_s, label) to split bags by, instead
         of the recorded terrain label.
     :param topics: role -> topic name in the bags (data.bag_dataset.ROBOT_TOPICS roles),
@@ -46,7 +50,7 @@ def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=Non
     """
     datasets = []
     for path in map(pathlib.Path, paths):
-        if path.is_dir():
+        if path.is_dir() or path.suffix in BAG_SUFFIXES:
             from meta_mpc_ros.data.bag_dataset import dataset_from_bags
             control_dt = robot_specs(robot_config.robot)[2]
             extra = {'motor_joints': tuple(motor_joints)} if motor_joints else {}
@@ -78,11 +82,11 @@ def _state_to_dict(state):
     return {'iteration': state.iteration, 'best_validation': state.best_validation,
             'evaluations_without_improvement': state.evaluations_without_improvement,
             'history': state.history, 'optimizer': state.optimizer,
-            'generator': state.generator}
+            'generator': state.generator, 'step_size': state.best_step_size}
 
 
 def train(robot_config, method, dataset, out, resume=None, warm_start=None, iterations=None,
-          log_dir=None, progress=True, keep_training_state=True):
+          log_dir=None, progress=True, keep_training_state=True, device='cpu'):
     """
     Train and save a checkpoint.
 
@@ -94,6 +98,7 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
     :param iterations: override the config's iteration count.
     :param log_dir: where training.csv goes (default: next to `out`).
     :param keep_training_state: store the optimiser state so `resume` can continue.
+    :param device: where meta-training runs ('cpu' or 'cuda').
     :return: dict summary (best validation loss, iterations, seconds, data volume).
     """
     config = dataclasses.replace(robot_config.training, method=method,
@@ -109,16 +114,19 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
         model = checkpoint.model
         saved = checkpoint.training_state
         state = TrainingState(saved['iteration'], saved['best_validation'],
-                              checkpoint.params, checkpoint.step_size,
+                              checkpoint.params, saved.get('step_size'),
                               saved['evaluations_without_improvement'],
                               list(saved['history']), saved['optimizer'], saved['generator'])
     elif warm_start is not None:
-        model = load_checkpoint(warm_start, robot=robot_config.robot).model
+        earlier = load_checkpoint(warm_start, robot=robot_config.robot)
+        model = earlier.model
         fit_normalizer(model, train_set)
     else:
         model = build_model(robot_config, method, state_spec, action_spec, config.seed)
         fit_normalizer(model, train_set)
-    trainer = Trainer(model, train_set, validation_set, config, state=state)
+    trainer = Trainer(model, train_set, validation_set, config, device, state=state)
+    if warm_start is not None and method in STEP_SIZE_METHODS:
+        _continue_step_size(trainer, earlier)
     out = pathlib.Path(out)
     log_path = pathlib.Path(log_dir or out.parent) / f'{out.stem}_training.csv'
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,9 +157,20 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
         'config': config.to_dict(), 'model': robot_config.model.__dict__,
         'data': dataset.metadata, 'log': str(log_path)}
     save_checkpoint(out, trainer.model, method, robot_config.robot, state_spec, action_spec,
-                    trainer.detached_step_size() if method == 'grbal' else None, summary,
+                    trainer.detached_step_size() if method in STEP_SIZE_METHODS else None,
+                    summary,
                     _state_to_dict(final) if keep_training_state else None)
     return summary
+
+
+def _continue_step_size(trainer, earlier):
+    """Carry psi and Adam's state over from the round before (Algorithm 1)."""
+    saved = earlier.training_state or {}
+    if earlier.method not in STEP_SIZE_METHODS or saved.get('step_size') is None:
+        print(f'warm start: {earlier.path} holds no training state with psi; psi starts '
+              'afresh', flush=True)
+        return
+    trainer.warm_start(saved['step_size'], saved.get('optimizer'))
 
 
 def _progress_bar(total, initial, method):

@@ -3,10 +3,10 @@ Section 2 of the results: fast adaptation in closed loop on the millirobot.
 
 Every trajectory-following task (straight, left turn, zig-zag, figure-8) is run under
 every held-out condition of the paper (missing leg, slippery slope, novel terrain,
-miscalibration, payload) and on carpet, with MB, MB+DE, GrBAL and ReBAL planning with
-MPPI, in-process (pipeline.evaluate), over several seeds. The cost is the episode's
-total task cost (lower is better). Episodes run in parallel processes, one torch
-thread each; every episode has its own seed.
+miscalibration, payload) and on carpet, with MB, MB+DE, GrBAL, ReBAL and the continual
+adapter planning with MPPI, in-process (pipeline.evaluate), over several seeds. The
+cost is the episode's total task cost (lower is better). Episodes run in parallel
+processes, one torch thread each; every episode has its own seed.
 """
 
 import multiprocessing
@@ -19,7 +19,8 @@ from meta_mpc_ros.results.common import check_budget, figure_path, Stopwatch, wr
 from meta_mpc_ros.sim.conditions import TEST_CONDITIONS
 import numpy as np
 
-METHODS = {'MB': 'mb', 'MB+DE': 'de', 'GrBAL': 'grbal', 'ReBAL': 'rebal'}
+METHODS = {'MB': 'mb', 'MB+DE': 'de', 'GrBAL': 'grbal', 'ReBAL': 'rebal',
+           'Continual': 'continual'}
 BUDGET = {'smoke': {'tasks': ('straight',), 'conditions': ('carpet', 'payload'),
                     'seeds': 1, 'steps': 20},
           'full': {'tasks': TASKS, 'conditions': ('carpet',) + TEST_CONDITIONS,

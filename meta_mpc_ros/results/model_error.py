@@ -2,25 +2,28 @@
 Section 1 of the results: the model's K-step prediction error before and after adapting.
 
 For each condition (training and held-out), seeded episodes of exploration actions
-are cut into M-past / K-future windows; each method reads the M past transitions and
-is scored on the K future ones (normalised one-step MSE, the meta-objective):
+are read window after window, as a robot reads them online (core.session): every
+method steps once per control step on the last M transitions and is scored on the K
+after them (normalised one-step MSE, the meta-objective):
 
-    MB        theta*, no adaptation
-    MB+DE     MB after `de_steps` SGD steps on the past window
-    GrBAL     theta* ("before") and theta' after its one meta-learned step ("after")
-    ReBAL     with the context its encoder reads from the past window
+    MB         theta*, no adaptation
+    MB+DE      SGD steps on each window, parameters carried from window to window
+    GrBAL      theta* ("before") and theta' after its one meta-learned step ("after"),
+               restarting from theta* at every window
+    ReBAL      with the context its encoder reads from the past window
+    Continual  meta-learned steps carried from window to window, reset on a change
 
-and a second measurement follows errors over time around a condition switch.
+MB+DE and Continual are scored exactly as they run in closed loop, with their
+parameters carried across the windows of an episode. A second measurement follows
+errors over time around a condition switch.
 """
 
 import dataclasses
 
-from meta_mpc_ros.core.adapters import (DynamicEvaluationAdapter, GrBALAdapter, MBAdapter,
-                                        ReBALAdapter)
 from meta_mpc_ros.core.checkpoint import load_checkpoint
-from meta_mpc_ros.core.dataset import Trajectory, TrajectoryDataset, WindowSampler
-from meta_mpc_ros.core.objectives import per_window_errors
-from meta_mpc_ros.models import shipped_checkpoint
+from meta_mpc_ros.core.dataset import Trajectory
+from meta_mpc_ros.core.session import AdaptationSession, carried_window_errors
+from meta_mpc_ros.models import adapter_for, shipped_checkpoint
 from meta_mpc_ros.pipeline.agents import RandomPolicy
 from meta_mpc_ros.pipeline.collect import collect_episode, EpisodePlan
 from meta_mpc_ros.pipeline.config import load_robot_config
@@ -31,53 +34,70 @@ from meta_mpc_ros.sim.registry import environment_class, make_env
 import numpy as np
 import torch
 
-
-def methods(checkpoints, evaluation):
-    """Return name -> (checkpoint, adapter) for MB, MB+DE, GrBAL and ReBAL."""
-    mb = load_checkpoint(checkpoints['mb'])
-    grbal = load_checkpoint(checkpoints['grbal'])
-    rebal = load_checkpoint(checkpoints['rebal'])
-    return {'MB': (mb, MBAdapter()),
-            'MB+DE': (mb, DynamicEvaluationAdapter(evaluation.de_steps,
-                                                   evaluation.de_learning_rate)),
-            'GrBAL': (grbal, GrBALAdapter(grbal.step_size)),
-            'ReBAL': (rebal, ReBALAdapter())}
+# method -> (checkpoint key, adapter); Continual falls back to GrBAL's checkpoint (its
+# theta* and psi) where no continual one was trained.
+METHODS = {'MB': ('mb', 'mb'), 'MB+DE': ('mb', 'de'), 'GrBAL': ('grbal', 'grbal'),
+           'ReBAL': ('rebal', 'rebal'), 'Continual': ('continual', 'continual')}
 
 
-def condition_windows(robot_config, condition, episodes, seed, stride=5):
-    """Return a WindowBatch of M/K windows from seeded exploration episodes."""
+def sessions(checkpoints, evaluation):
+    """Return method -> a fresh AdaptationSession for every method of METHODS."""
+    loaded = {}
+    result = {}
+    for method, (key, adapter) in METHODS.items():
+        key = key if key in checkpoints else 'grbal'
+        if key not in loaded:
+            loaded[key] = load_checkpoint(checkpoints[key])
+        checkpoint = loaded[key]
+        meta_params = checkpoint.params
+        result[method] = AdaptationSession(
+            checkpoint.model, adapter_for(checkpoint, adapter, meta_params, evaluation.de_steps,
+                                          evaluation.de_learning_rate), meta_params)
+    return result
+
+
+def condition_trajectories(robot_config, condition, episodes, seed):
+    """Return the trajectories of seeded exploration episodes under one condition."""
     trajectories = []
     task = 'figure8' if robot_config.robot == 'millirobot' else ''
     for index in range(episodes):
         trajectories += collect_episode(robot_config, EpisodePlan(seed + index, task,
                                                                   condition))
-    dataset = TrajectoryDataset(trajectories)
-    sampler = WindowSampler(dataset, robot_config.training.past_steps,
-                            robot_config.training.future_steps)
-    return sampler.batch(np.arange(0, len(sampler), stride)), dataset.steps
+    return trajectories
 
 
-def errors_by_condition(robot_config, checkpoints, conditions, episodes, seed):
+def score(session, trajectories, robot_config, every=1):
+    """Return (before, after) arrays over every kept window of the trajectories."""
+    before, after = [], []
+    for trajectory in trajectories:
+        window_before, window_after = carried_window_errors(
+            session, torch.as_tensor(trajectory.states), torch.as_tensor(trajectory.actions),
+            robot_config.training.past_steps, robot_config.training.future_steps, every)
+        before += window_before
+        after += window_after
+    return np.array(before), np.array(after)
+
+
+def errors_by_condition(robot_config, checkpoints, conditions, episodes, seed, every=5):
     """
     Score every method on every condition.
 
     :param conditions: dict name -> (spec, 'train' or 'test').
+    :param every: keep the score of every `every`-th window (all windows are stepped).
     :return: (rows, transitions): rows are dicts condition, split, method, before,
         after, before_std, after_std (means over windows).
     """
     torch.set_num_threads(2)
-    models = methods(checkpoints, robot_config.evaluation)
     rows, transitions = [], 0
     for name, (spec, split) in conditions.items():
-        batch, steps = condition_windows(robot_config, spec, episodes, seed)
-        transitions += steps
-        for method, (checkpoint, adapter) in models.items():
-            before, after = per_window_errors(checkpoint.model, adapter, checkpoint.params,
-                                              batch)
+        trajectories = condition_trajectories(robot_config, spec, episodes, seed)
+        transitions += sum(trajectory.steps for trajectory in trajectories)
+        for method, session in sessions(checkpoints, robot_config.evaluation).items():
+            before, after = score(session, trajectories, robot_config, every)
             rows.append({'condition': name, 'spec': spec, 'split': split, 'method': method,
                          'before': float(before.mean()), 'after': float(after.mean()),
                          'before_std': float(before.std()), 'after_std': float(after.std()),
-                         'windows': len(before)})
+                         'windows': len(before), 'resets': session.resets})
     return rows, transitions
 
 
@@ -99,13 +119,10 @@ def errors_around_switch(robot_config, checkpoints, start, switch_to, switch_ste
                               until_done=False)
     finally:
         env.close()
-    dataset = TrajectoryDataset([episode_trajectory(episode)])
-    sampler = WindowSampler(dataset, robot_config.training.past_steps,
-                            robot_config.training.future_steps)
-    batch = sampler.batch(np.arange(len(sampler)))
+    trajectory = episode_trajectory(episode)
     curves = {}
-    for method, (checkpoint, adapter) in methods(checkpoints, robot_config.evaluation).items():
-        before, after = per_window_errors(checkpoint.model, adapter, checkpoint.params, batch)
+    for method, session in sessions(checkpoints, robot_config.evaluation).items():
+        before, after = score(session, [trajectory], robot_config)
         # Window j reads steps j..j+M-1 and is scored on the K after them: index the
         # curve by the first scored step, j + M.
         offset = robot_config.training.past_steps
@@ -150,7 +167,8 @@ def run(budget='full', seed=0, out='docs', robots=None):
     Covers the millirobot (shipped models) and half-cheetah with a disabled joint
     when results/legged has trained its models.
 
-    :param robots: dict robot -> {'mb', 'grbal', 'rebal'} checkpoint paths; default the
+    :param robots: dict robot -> {'mb', 'grbal', 'rebal'[, 'continual']} checkpoint
+        paths (Continual uses GrBAL's without a 'continual' one); default the
         shipped millirobot models plus half_cheetah_disabled_joint's if trained.
     """
     check_budget(budget)
@@ -205,7 +223,7 @@ def default_robots(budget, seed):
     :param budget: the legged budget whose cached models to use (same seed).
     """
     robots = {'millirobot': {m: shipped_checkpoint('millirobot', m)
-                             for m in ('mb', 'grbal', 'rebal')}}
+                             for m in ('mb', 'grbal', 'rebal', 'continual')}}
     folder = RUNS / 'legged' / 'half_cheetah_disabled_joint' / f'{budget}_seed{seed}'
     cheetah = {m: folder / f'{m}.pt' for m in ('mb', 'grbal', 'rebal')}
     if all(path.is_file() for path in cheetah.values()):
@@ -219,7 +237,7 @@ def plot_bars(rows, robot, path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     conditions = list(dict.fromkeys(row['condition'] for row in rows))
-    series = ['MB', 'MB+DE', 'GrBAL (before)', 'GrBAL', 'ReBAL']
+    series = ['MB', 'MB+DE', 'GrBAL (before)', 'GrBAL', 'ReBAL', 'Continual']
     figure, axis = plt.subplots(figsize=(max(8, 1.3 * len(conditions)), 4.5))
     width = 0.8 / len(series)
     for offset, name in enumerate(series):

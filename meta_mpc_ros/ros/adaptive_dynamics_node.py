@@ -12,10 +12,10 @@ transition (which it had not seen), and the adaptation time.
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from meta_mpc_ros.core.adapters import ADAPTERS, make_adapter, Window, window_loss
-from meta_mpc_ros.core.checkpoint import load_checkpoint
+from meta_mpc_ros.core.adapters import ADAPTERS, Window, window_loss
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
-from meta_mpc_ros.models import check_adapter_fits, resolve_checkpoint
+from meta_mpc_ros.core.session import AdaptationSession
+from meta_mpc_ros.models import adapter_for, load_graph_checkpoint, resolve_checkpoint
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
@@ -28,7 +28,7 @@ import torch
 PARAMETERS = (
     ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),
     ParameterSpec('adapter', 'grbal', 'Online adaptation: mb, de, grbal or rebal.',
-                  choices=ADAPTERS),
+                  choices=tuple(ADAPTERS)),
     ParameterSpec('checkpoint', '', 'Checkpoint file; empty uses the shipped model for the '
                   'robot and adapter.'),
     ParameterSpec('device', 'cpu', 'Torch device for adaptation: cpu or cuda.',
@@ -53,13 +53,12 @@ class AdaptiveDynamicsNode(Node):
         self.device = torch.device(self.values['device'])
         adapter_name = self.values['adapter']
         path = resolve_checkpoint(self.values['checkpoint'], self.values['robot'], adapter_name)
-        self.checkpoint = load_checkpoint(path, self.device, robot=self.values['robot'])
-        check_adapter_fits(adapter_name, self.checkpoint.method)
+        self.checkpoint = load_graph_checkpoint(path, self.device, self.values['robot'])
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
-        self.adapter = make_adapter(adapter_name, self.checkpoint.step_size,
-                                    self.values['de_steps'], self.values['de_learning_rate'])
-        self.current_params = self.meta_params       # DE continues from here
+        self.adapter = adapter_for(self.checkpoint, adapter_name, self.meta_params,
+                                   self.values['de_steps'], self.values['de_learning_rate'])
+        self.session = AdaptationSession(self.model, self.adapter, self.meta_params)
         self.previous = None                         # last published Adapted
         self.version = 0
         self.dtype = torch.bfloat16 if self.values['update_dtype'] == 'bfloat16' \
@@ -83,21 +82,11 @@ class AdaptiveDynamicsNode(Node):
         except ValueError as error:
             self.drops.drop('transitions', error)
             return
-        start = time.perf_counter()
-        params = self.meta_params if self.adapter.restarts_from_meta else self.current_params
-        adapted = self.adapter.adapt(self.model, params, window)
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize()
-        adapt_ms = (time.perf_counter() - start) * 1e3
-        with torch.no_grad():
-            zero = self._zero_context()
-            before = float(window_loss(self.model, self.meta_params, window, zero))
-            after = float(window_loss(self.model, adapted.params, window, adapted.context))
-            newest = Window(window.states[-2:], window.actions[-1:])
-            forward = float('nan') if self.previous is None else float(
-                window_loss(self.model, self.previous.params, newest, self.previous.context))
-        if not self.adapter.restarts_from_meta:
-            self.current_params = adapted.params
+        try:
+            adapted, before, after, forward, adapt_ms = self.adapt(window)
+        except Exception as error:      # a window the model cannot adapt to: skip it
+            self.drops.drop('adaptation', error)
+            return
         self.previous = adapted
         self.version += 1
         stamp_ns = self.get_clock().now().nanoseconds
@@ -111,18 +100,35 @@ class AdaptiveDynamicsNode(Node):
         values = {'version': self.version, 'adapter': self.adapter.name,
                   'window_loss_before': before, 'window_loss_after': after,
                   'newest_transition_loss': forward, 'adapt_ms': adapt_ms,
-                  'update_bytes': len(payload)}
+                  'update_bytes': len(payload), 'resets_to_meta': self.session.resets}
         values.update(self.drops.as_values())
         self.diagnostics_publisher.publish(diagnostic_array(
             [diagnostic_status(f'{self.get_name()}: adaptation', 'ok',
                                f'{self.adapter.name} update {self.version}', values)],
             self.get_clock().now().to_msg()))
 
-    def _zero_context(self):
-        """Return ReBAL's 'no history' context, or None for other models."""
-        if not self.model.config.context_dim:
-            return None
-        return torch.zeros(self.model.config.context_dim, device=self.device)
+    def adapt(self, window):
+        """
+        Adapt to a window and measure the losses.
+
+        :return: (Adapted, loss before, loss after, newest-transition loss of the
+            previous update, adaptation ms)
+        :raises ValueError: when the adapted model is not finite (the session then
+            starts over from theta*).
+        """
+        start = time.perf_counter()
+        adapted = self.session.step(window)
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize()
+        adapt_ms = (time.perf_counter() - start) * 1e3
+        with torch.no_grad():
+            zero = self.model.null_context(self.device)
+            before = float(window_loss(self.model, self.meta_params, window, zero))
+            after = float(window_loss(self.model, adapted.params, window, adapted.context))
+            newest = Window(window.states[-2:], window.actions[-1:])
+            forward = float('nan') if self.previous is None else float(
+                window_loss(self.model, self.previous.params, newest, self.previous.context))
+        return adapted, before, after, forward, adapt_ms
 
 
 def main(args=None):

@@ -27,6 +27,7 @@ import time
 
 from meta_mpc_ros.data.bag_reader import store_for_distro
 from meta_mpc_ros.data.bag_writer import BagWriter
+from meta_mpc_ros.ros.node_tools import StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 import rclpy
 from rclpy.clock import Clock, ClockType
@@ -162,6 +163,7 @@ class BagRecorder(Node):
         self._recording = {}
         self._skipped = set()
         self.dropped = 0
+        self.write_errors = 0
         use_sim_time = self.get_parameter('use_sim_time').value
         self._writer = BagWriter(
             values['output_dir'] or default_output_dir(), values['storage'],
@@ -172,9 +174,10 @@ class BagRecorder(Node):
             f'recording to {self._writer.path.resolve()} ({values["storage"]}, flushed every '
             f'{values["flush_period_s"]} s); waiting for {", ".join(self._wanted)}')
         steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(values['flush_period_s'], self._writer.flush, clock=steady)
+        self.create_timer(values['flush_period_s'], self.flush, clock=steady)
         self.create_timer(DISCOVERY_PERIOD_S, self.discover, clock=steady)
         self.discover()
+        StatusReporter(self, 'recording', self.status)
 
     @property
     def bag_path(self):
@@ -230,7 +233,32 @@ class BagRecorder(Node):
                                       throttle_duration_sec=5.0)
             return
         if not self._writer.closed:
-            self._writer.write(topic, stamp, data)
+            try:
+                self._writer.write(topic, stamp, data)
+            except (OSError, ValueError) as error:      # e.g. the disk is full
+                self._write_failed(error)
+
+    def flush(self):
+        """Flush the bag to disk (what a crash keeps)."""
+        try:
+            self._writer.flush()
+        except (OSError, ValueError) as error:
+            self._write_failed(error)
+
+    def _write_failed(self, error):
+        """Count a failed write and say so (throttled)."""
+        self.write_errors += 1
+        self.get_logger().error(f'bag write failed ({self.write_errors} so far): {error}',
+                                throttle_duration_sec=5.0)
+
+    def status(self):
+        """Return this node's /diagnostics status: (level, message, values)."""
+        values = {'messages': self._writer.message_count, 'topics': len(self._recording),
+                  'dropped_before_clock': self.dropped, 'write_errors': self.write_errors,
+                  'dropped_messages': self.dropped + self.write_errors}
+        if self.write_errors:
+            return 'error', f'{self.write_errors} bag writes failed', values
+        return 'ok', f'recording {len(self._recording)} topics', values
 
     def close(self):
         """Close the bag (metadata.yaml written); closing twice is a no-op."""

@@ -4,7 +4,8 @@ Conversions between ROS messages and numpy arrays; no rclpy.
 Readers (`read_*`) only access attributes, so they read messages deserialized by
 `rosbags` from bag files as well as live rclpy messages: live runs and offline training
 from bags build the same arrays. A reader raises ValueError for a message it cannot
-use (NaN or inf, wrong sizes, missing names); callers drop the message and count it.
+use (NaN, inf or beyond MAX_VALUE, wrong sizes, missing names); callers drop the
+message and count it.
 Writers (`*_message`) build rclpy message objects.
 
 Topic layouts (see the README's node graph):
@@ -27,13 +28,21 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 TRANSITION_LABELS = ('states', 'state', 'actions', 'action')
 _NS_PER_S = 1_000_000_000
+# No field of a message we read may exceed this (m, rad, m/s...): far beyond any
+# robot, and its square still fits float32, so a value that passes cannot overflow
+# the planner. Larger ones are dropped like NaN.
+MAX_VALUE = 1e9
 
 
 def _finite(values, what):
-    """Return values as a float64 array, raising ValueError if any is NaN or inf."""
-    array = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f'{what} has non-finite values: {array}')
+    """Return values as a float64 array; raise ValueError for NaN, inf or |v| > MAX_VALUE."""
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f'{what} is not numeric: {error}') from None
+    if not np.all(np.abs(array) <= MAX_VALUE):
+        raise ValueError(f'{what} has non-finite or out-of-range values (beyond '
+                         f'+-{MAX_VALUE:g}): {array}')
     return array
 
 

@@ -19,6 +19,8 @@ for one) map a topic to `$argument`; one that maps a topic to itself is left out
 from dataclasses import dataclass, field
 import datetime
 import difflib
+import functools
+import inspect
 import pathlib
 import re
 
@@ -132,6 +134,21 @@ def default_run_dir(root='runs', now=None):
     return candidate
 
 
+def _malformed_as_graph_error(function):
+    """Report a value of the wrong type anywhere in the description as a GraphError."""
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (AttributeError, IndexError, KeyError, TypeError) as error:
+            path = signature.bind(*args, **kwargs).arguments.get('path')
+            raise GraphError(f'{path or "config/graph.yaml"}: malformed graph description '
+                             f'({type(error).__name__}: {error})') from None
+    signature = inspect.signature(function)
+    return checked
+
+
+@_malformed_as_graph_error
 def load_description(path=None):
     """
     Read and check the graph YAML.
@@ -142,7 +159,11 @@ def load_description(path=None):
     :raises GraphError: when the file does not follow the format.
     """
     path = pathlib.Path(path) if path is not None else share_path('config', 'graph.yaml')
-    data = yaml.safe_load(path.read_text())
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = str(error).replace('\n', ' ')
+        raise GraphError(f'{path}: cannot read the graph description ({reason})') from None
     if not isinstance(data, dict) or not isinstance(data.get('nodes'), list):
         raise GraphError(f'{path}: expected a mapping with arguments and a list of nodes')
     arguments = tuple(argument_spec(name, spec, path)
@@ -196,6 +217,7 @@ def resolve_arguments(values=None, path=None):
     return {name: spec.parse(values.get(name, spec.default)) for name, spec in specs.items()}
 
 
+@_malformed_as_graph_error
 def build_graph(values=None, run_dir=None, path=None):
     """
     Return the graph for a set of launch arguments.

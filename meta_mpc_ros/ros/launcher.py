@@ -138,13 +138,13 @@ def launch_values(args):
 
 def run(args):
     """Run `meta-mpc launch` with parsed arguments; return the exit status."""
-    if args.show_args:
-        for spec in declared_arguments(args.graph):
-            choices = f" (one of: {', '.join(spec.choices)})" if spec.choices else ''
-            print(f"'{spec.name}': {spec.description}{choices}\n"
-                  f"    (default: '{spec.default_text}')")
-        return 0
     try:
+        if args.show_args:
+            for spec in declared_arguments(args.graph):
+                choices = f" (one of: {', '.join(spec.choices)})" if spec.choices else ''
+                print(f"'{spec.name}': {spec.description}{choices}\n"
+                      f"    (default: '{spec.default_text}')")
+            return 0
         if args.duration is not None and not args.duration > 0.0:
             raise GraphError(f'--duration must be positive, got {args.duration}')
         graph = build_graph(launch_values(args), run_dir=args.run_dir, path=args.graph)

@@ -18,11 +18,10 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS
-from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.controller import ControllerConfig, MPCController, PLANNERS
 from meta_mpc_ros.core.costs import build_cost
 from meta_mpc_ros.core.model_update import unpack_update
-from meta_mpc_ros.models import resolve_checkpoint
+from meta_mpc_ros.models import load_graph_checkpoint, resolve_checkpoint
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
@@ -30,6 +29,7 @@ from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from nav_msgs.msg import Path
 import numpy as np
 from rclpy.clock import Clock, ClockType
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
@@ -48,7 +48,7 @@ PARAMETERS = (
     ParameterSpec('checkpoint', '', 'Checkpoint holding theta* (the fallback model); must '
                   "be the adaptive_dynamics_node's. Empty: the shipped one for the adapter."),
     ParameterSpec('adapter', 'grbal', "The adaptive_dynamics_node's adapter (picks the "
-                  'shipped checkpoint when `checkpoint` is empty).', choices=ADAPTERS),
+                  'shipped checkpoint when `checkpoint` is empty).', choices=tuple(ADAPTERS)),
     ParameterSpec('device', 'cpu', 'Torch device for planning: cpu or cuda.',
                   choices=('cpu', 'cuda')),
     ParameterSpec('threads', 1, 'Torch CPU threads of this process.', bounds=(1, 64)),
@@ -94,15 +94,13 @@ class MPPIControllerNode(Node):
         if values['device'] == 'cuda' and not torch.cuda.is_available():
             raise ValueError('device cuda requested but CUDA is not available')
         path = resolve_checkpoint(values['checkpoint'], values['robot'], values['adapter'])
-        self.checkpoint = load_checkpoint(path, values['device'], robot=values['robot'])
+        self.checkpoint = load_graph_checkpoint(path, values['device'], values['robot'])
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
         self.action_dim = self.checkpoint.action_spec.dim
         if len(values['noise_sigma']) != self.action_dim:
             raise ValueError(f'noise_sigma needs {self.action_dim} entries')
-        context_dim = self.model.config.context_dim
-        meta_context = torch.zeros(context_dim, device=values['device']) if context_dim \
-            else None
+        meta_context = self.model.null_context(values['device'])
         self.cost = build_cost(self.cost_specs(), self.checkpoint.state_spec)
         self.controller = MPCController(
             self.model, self.meta_params, meta_context, self.cost, self.checkpoint.state_spec,
@@ -116,6 +114,7 @@ class MPPIControllerNode(Node):
         self.last_state_wall = None
         self.reference_stamp = None
         self.stopped = False
+        self.stop_reason = ''
         self.last = None
         self.steps = 0
         self.cmd_publisher = self.create_publisher(Float64MultiArray, '/cmd', 10)
@@ -162,27 +161,32 @@ class MPPIControllerNode(Node):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def on_reference(self, message):
-        """Follow a new reference path (a republished one keeps its stamp: ignored)."""
+        """Follow a new reference path (a republished one, same stamp and points: ignored)."""
         stamp = conversions.stamp_to_nanoseconds(message.header.stamp)
-        if stamp == self.reference_stamp and self.controller.tracker is not None:
-            return
         try:
-            self.controller.set_path(conversions.read_reference_path(message))
-        except ValueError as error:
-            self.drops.drop('reference', error)
+            path = conversions.read_reference_path(message)
+        except ValueError as error:     # checked first: a path stamped 0 (before /clock)
+            self.drops.drop('reference', error)     # is no reason to skip the check
             return
+        tracker = self.controller.tracker
+        if stamp == self.reference_stamp and tracker is not None and np.array_equal(
+                path.points, tracker.path.points):
+            return
+        self.controller.set_path(path)
         self.reference_stamp = stamp
 
     def on_model(self, message):
-        """Verify and take an adapted model update."""
+        """Verify and take an adapted model update newer than the one in use."""
         try:
             adapted, info = unpack_update(message.data.tobytes() if hasattr(
                 message.data, 'tobytes') else bytes(message.data), self.model,
                 self.meta_params, self.checkpoint.digest, self.values['device'])
-        except ValueError as error:
+            stamp = info.stamp_ns * 1e-9
+            self.controller.check_update(info.version, stamp, self.now_seconds())
+        except Exception as error:      # anything a foreign payload provokes is a drop
             self.drops.drop('model', error)
             return
-        self.controller.set_model(adapted, info.version, self.now_seconds())
+        self.controller.set_model(adapted, info.version, stamp)
 
     def on_state(self, message):
         """Plan for a new state and publish the command, plan and rollouts."""
@@ -195,12 +199,22 @@ class MPPIControllerNode(Node):
         if self.controller.uses_path and self.controller.tracker is None:
             self.publish_command(np.zeros(self.action_dim), 'no reference path yet')
             return
-        result = self.controller.act(state, self.now_seconds())
+        try:
+            result = self.controller.act(state, self.now_seconds())
+        except Exception as error:      # e.g. a state no model can plan from
+            self.drops.drop('plan', error)
+            self.publish_command(np.zeros(self.action_dim), f'cannot plan: {error}')
+            return
         self.last = result
         self.steps += 1
-        self.stopped = False
         self.publish_command(result.action)
-        stamp = message.header.stamp
+        try:
+            self.publish_plan(result, message.header.stamp)
+        except ValueError as error:     # a plan or rollout that left float range
+            self.drops.drop('plan_display', error)
+
+    def publish_plan(self, result, stamp):
+        """Publish the plan and the thinned rollouts for display."""
         frame = self.values['frame_id']
         spec = self.checkpoint.state_spec
         xy = spec.indices('x', 'y')
@@ -219,6 +233,14 @@ class MPPIControllerNode(Node):
         if reason is not None and not self.stopped:
             self.get_logger().warning(f'zero command: {reason}')
         self.stopped = reason is not None
+        self.stop_reason = reason or self.stop_reason
+
+    def close(self):
+        """Stop the robot on the way out: one last zero command (if DDS is still up)."""
+        if self.context.ok():
+            self.publish_command(np.zeros(self.action_dim), 'controller shutting down')
+            # Deliver it (reliable QoS) before the publisher is destroyed.
+            self.cmd_publisher.wait_for_all_acked(Duration(seconds=1.0))
 
     def watchdog(self):
         """Stop the robot when states stop arriving."""
@@ -239,7 +261,7 @@ class MPPIControllerNode(Node):
                   'path_distance_m': last.path_distance if last else 0.0}
         values.update(self.drops.as_values())
         if self.stopped:
-            level, text = 'error', 'zero command: stale state'
+            level, text = 'error', f'zero command: {self.stop_reason}'
         elif fallback:
             level, text = 'warn', 'planning with theta* (no fresh adapted model)'
         else:

@@ -1,5 +1,5 @@
 """
-Small pieces every node uses: dropped-message counting and the standard main().
+Small pieces every node uses: drop counting, a /diagnostics status, the main().
 
 Bad messages (NaN, wrong sizes, unknown names) are dropped, counted by reason and
 reported in diagnostics, with a warning at most once per second per reason.
@@ -9,8 +9,12 @@ import os
 import signal
 import sys
 
+from diagnostic_msgs.msg import DiagnosticArray
+from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 import rclpy
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
 
 
 class DropCounter:
@@ -51,6 +55,32 @@ class DropCounter:
         return values
 
 
+class StatusReporter:
+    """
+    Publish one status of a node on /diagnostics every period of wall time.
+
+    :param node: the rclpy Node.
+    :param concern: what the status is about ('<node name>: <concern>').
+    :param status: function() -> (level, one-line message, values dict).
+    :param period_s: wall seconds between reports (a steady clock: a stopped /clock
+        does not stop them).
+    """
+
+    def __init__(self, node, concern, status, period_s=1.0):
+        self.node = node
+        self.name = f'{node.get_name()}: {concern}'
+        self.status = status
+        self.publisher = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        node.create_timer(period_s, self.publish, clock=Clock(clock_type=ClockType.STEADY_TIME))
+
+    def publish(self):
+        """Publish the status now."""
+        level, message, values = self.status()
+        self.publisher.publish(diagnostic_array(
+            [diagnostic_status(self.name, level, message, values)],
+            self.node.get_clock().now().to_msg()))
+
+
 def set_torch_threads(count):
     """Limit torch (and its OpenMP pools) to `count` CPU threads in this process."""
     import torch
@@ -58,9 +88,18 @@ def set_torch_threads(count):
     torch.set_num_threads(count)
 
 
-def _raise_keyboard_interrupt(signum, frame):
-    """Turn SIGTERM into the same clean shutdown as SIGINT."""
-    raise KeyboardInterrupt
+# How often a spinning node checks for SIGINT/SIGTERM, wall s.
+SIGNAL_CHECK_PERIOD_S = 0.1
+
+
+class _StopRequest:
+    """A signal handler that only notes the signal: the spin loop ends between callbacks."""
+
+    def __init__(self):
+        self.signal = None
+
+    def __call__(self, signum, frame):
+        self.signal = signum
 
 
 def run_node(node_class, args=None):
@@ -68,13 +107,18 @@ def run_node(node_class, args=None):
     Create, spin and tear down one node; return a process exit status.
 
     A SingleThreadedExecutor avoids the stalls a MultiThreadedExecutor shows with
-    use_sim_time. SIGINT and SIGTERM exit 0 (Humble's rclpy handles only SIGINT, so
-    SIGTERM is mapped to it when rclpy left it alone); an invalid parameter or
+    use_sim_time. SIGINT and SIGTERM exit 0. rclpy's own signal handlers are off, and
+    ours raise nothing: an exception raised by a handler while rclpy converts a
+    message (a flood of them) surfaces as an rclpy RuntimeError, and rclpy's handlers
+    shut the context down, leaving a node no way to publish on the way out. Here a
+    signal ends the spin between callbacks, and the node's `close()` (if any) still runs
+    with a live context, e.g. to send a last zero command. An invalid parameter or
     checkpoint exits 2 with the reason on stderr instead of a traceback.
     """
-    rclpy.init(args=args)
-    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = _StopRequest()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
     node = None
     try:
         try:
@@ -84,10 +128,13 @@ def run_node(node_class, args=None):
             return 2
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        executor.spin()
+        while rclpy.ok() and stop.signal is None:
+            executor.spin_once(timeout_sec=SIGNAL_CHECK_PERIOD_S)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)    # a second signal must not cut
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)   # close() short
         if node is not None:
             if hasattr(node, 'close'):
                 node.close()

@@ -7,11 +7,13 @@ dynamic ones are validated (range, choices, custom check) whenever they are set,
 and a bad value is rejected with a reason instead of being applied.
 """
 
+import array
 from dataclasses import dataclass
 import math
 
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
+from rclpy.exceptions import ParameterException
 from rclpy.parameter import Parameter
 
 
@@ -37,7 +39,8 @@ class ParameterSpec:
 
     def validate(self, value):
         """Return None if `value` is acceptable, else the reason it is not."""
-        values = value if isinstance(value, (list, tuple)) else [value]
+        value = plain_value(value)
+        values = value if isinstance(value, list) else [value]
         if self.bounds is not None:
             low, high = self.bounds
             for item in values:
@@ -70,6 +73,18 @@ class ParameterSpec:
         return descriptor
 
 
+def plain_value(value):
+    """
+    Return a parameter value with arrays as lists.
+
+    rclpy hands double and integer arrays over as array.array, byte arrays as bytes
+    lists; everything here compares and checks plain lists.
+    """
+    if isinstance(value, (array.array, tuple)):
+        return list(value)
+    return value
+
+
 def declare_parameters(node, specs, on_change=None):
     """
     Declare every parameter of a node and validate their starting values.
@@ -87,8 +102,12 @@ def declare_parameters(node, specs, on_change=None):
     values = {}
     errors = []
     for spec in specs:
-        parameter = node.declare_parameter(spec.name, spec.default, spec.descriptor())
-        values[spec.name] = parameter.value
+        try:
+            parameter = node.declare_parameter(spec.name, spec.default, spec.descriptor())
+        except ParameterException as error:     # e.g. a string where a number belongs
+            errors.append(f'{spec.name}: {error}')
+            continue
+        values[spec.name] = plain_value(parameter.value)
         error = spec.validate(parameter.value)
         if error:
             errors.append(error)
@@ -112,11 +131,12 @@ def declare_parameters(node, specs, on_change=None):
         for parameter in parameters:
             if parameter.name not in by_name:
                 continue
+            value = plain_value(parameter.value)
             if on_change is not None:
-                error = on_change(parameter.name, parameter.value)
+                error = on_change(parameter.name, value)
                 if error:
                     return SetParametersResult(successful=False, reason=error)
-            values[parameter.name] = parameter.value
+            values[parameter.name] = value
         return SetParametersResult(successful=True)
 
     node.add_on_set_parameters_callback(on_set)

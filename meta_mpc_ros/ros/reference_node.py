@@ -13,6 +13,7 @@ import math
 
 from meta_mpc_ros.core.reference import ReferencePath, TASKS
 from meta_mpc_ros.ros.conversions import reference_path_message
+from meta_mpc_ros.ros.node_tools import StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from nav_msgs.msg import Path
 from rcl_interfaces.msg import SetParametersResult
@@ -78,9 +79,11 @@ class ReferenceNode(Node):
         self._message = None
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
         self._last_publish_ns = 0
+        self._publishes = 0
         # Checked on a steady clock: the path is published even before /clock runs.
         self.create_timer(0.1, self._tick, clock=self._steady)
         self._tick()
+        StatusReporter(self, 'reference', self.status)
 
     def _check_shape(self, parameters):
         """Reject a task/scale/spacing change that would give no usable path."""
@@ -114,6 +117,14 @@ class ReferenceNode(Node):
             return
         self._publisher.publish(self._message)
         self._last_publish_ns = now_ns
+        self._publishes += 1
+
+    def status(self):
+        """Return this node's /diagnostics status: (level, message, values)."""
+        task, scale, spacing = self._shape
+        values = {'task': task, 'scale_m': scale, 'poses': len(self._message.poses),
+                  'publishes': self._publishes, 'dropped_messages': 0}
+        return 'ok', f'publishing {task}', values
 
 
 def main(args=None):

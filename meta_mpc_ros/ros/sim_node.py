@@ -20,7 +20,7 @@ import time
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.graph import GraphError, parse_schedule
-from meta_mpc_ros.ros.node_tools import DropCounter, run_node
+from meta_mpc_ros.ros.node_tools import DropCounter, run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from meta_mpc_ros.sim.conditions import parse_condition
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim, validate_command
@@ -104,6 +104,8 @@ class SimNode(Node):
                                        clock=wall)
         self.create_timer(1.0, self.publish_terrain, clock=wall)
         self.publish_terrain()
+        self.command_timeouts = 0
+        StatusReporter(self, 'simulation', self.status)
         self.get_logger().info(f'millirobot on {self.sim.condition}, real-time factor '
                                f'{values["real_time_factor"]}, schedule {self.schedule}')
 
@@ -156,6 +158,7 @@ class SimNode(Node):
                 self.sim.time - self.last_command_time > self.values['command_timeout_s']:
             self.sim.set_command(np.zeros(MILLIROBOT_ACTION.dim))
             self.last_command_time = None
+            self.command_timeouts += 1
             self.get_logger().warning('no /cmd within command_timeout_s: legs stopped')
         self.sim.step(self.period)
         self.publish_measurements()
@@ -205,6 +208,16 @@ class SimNode(Node):
     def publish_terrain(self):
         """Publish the active condition (latched, and again every second)."""
         self.terrain_publisher.publish(String(data=self.sim.condition))
+
+    def status(self):
+        """Return this node's /diagnostics status: (level, message, values)."""
+        values = {'sim_time_s': self.sim.time, 'condition': self.sim.condition,
+                  'real_time_factor': self.achieved_real_time_factor(),
+                  'command_timeouts': self.command_timeouts}
+        values.update(self.drops.as_values())
+        if self.last_command_time is None:
+            return 'warn', 'legs stopped: no /cmd', values
+        return 'ok', f'simulating {self.sim.condition}', values
 
     def achieved_real_time_factor(self):
         """Return sim seconds per wall second since the last rate change."""

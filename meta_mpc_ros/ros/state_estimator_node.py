@@ -48,6 +48,7 @@ class StateEstimatorNode(Node):
                                         self.values['window'], self.values['stale_timeout_s'])
         self.drops = DropCounter(self.get_logger())
         self.samples = 0
+        self.reported_samples = 0
         self.windows = 0
         self.state_publisher = self.create_publisher(JointState, '/meta_mpc/state', 10)
         self.transitions_publisher = self.create_publisher(Float64MultiArray,
@@ -65,10 +66,21 @@ class StateEstimatorNode(Node):
         """Return the node's ROS time (sim time under use_sim_time) in s."""
         return self.get_clock().now().nanoseconds * 1e-9
 
+    def check_stamp(self, stamp):
+        """
+        Refuse a measurement stamped ahead of this node's clock by more than the timeout.
+
+        :raises ValueError: with the offset (not checked before the clock runs).
+        """
+        now = self.now_seconds()
+        if now > 0.0 and stamp - now > self.values['stale_timeout_s']:
+            raise ValueError(f'stamped {stamp - now:.3f} s ahead of the clock')
+
     def on_odometry(self, message):
         """Record odometry, then sample if due."""
         try:
             position, orientation, linear, angular, stamp = conversions.read_odometry(message)
+            self.check_stamp(stamp)
         except ValueError as error:
             self.drops.drop('odom', error)
             return
@@ -79,11 +91,12 @@ class StateEstimatorNode(Node):
         """Record the motor joints, then sample if due."""
         try:
             angles, rates = conversions.read_joint_states(message, self.values['motor_joints'])
+            stamp = conversions.stamp_to_seconds(message.header.stamp)
+            self.check_stamp(stamp)
         except ValueError as error:
             self.drops.drop('joint_states', error)
             return
-        self.estimator.on_joints(conversions.stamp_to_seconds(message.header.stamp), angles,
-                                 rates)
+        self.estimator.on_joints(stamp, angles, rates)
         self.publish_sample()
 
     def on_command(self, message):
@@ -99,24 +112,30 @@ class StateEstimatorNode(Node):
         """Publish the state (and window) if the estimator has a new sample."""
         try:
             sample = self.estimator.try_sample()
+            if sample is None:
+                return
+            stamp = conversions.seconds_to_stamp(sample.stamp)
+            state = conversions.state_message(sample.state, MILLIROBOT_STATE.names, stamp)
+            window = None if sample.window_states is None else \
+                conversions.transitions_message(sample.window_states, sample.window_actions)
         except ValueError as error:     # e.g. a degenerate quaternion
             self.drops.drop('state', error)
             return
-        if sample is None:
-            return
         self.samples += 1
-        stamp = conversions.seconds_to_stamp(sample.stamp)
-        self.state_publisher.publish(conversions.state_message(
-            sample.state, MILLIROBOT_STATE.names, stamp))
-        if sample.window_states is not None:
+        self.state_publisher.publish(state)
+        if window is not None:
             self.windows += 1
-            self.transitions_publisher.publish(conversions.transitions_message(
-                sample.window_states, sample.window_actions))
+            self.transitions_publisher.publish(window)
 
     def report(self):
         """Publish diagnostics: status, counts and drops."""
         status = self.estimator.check(self.now_seconds())
         level = {'ok': 'ok', 'waiting': 'warn', 'stale': 'error'}[status]
+        long_enough = self.values['diagnostics_period_s'] * self.values['control_rate_hz'] > 2
+        if status == 'ok' and long_enough and self.samples == self.reported_samples:
+            # Fresh measurements but no state out: they are dropped or out of order.
+            level, status = 'warn', 'no state samples since the last report'
+        self.reported_samples = self.samples
         values = {'samples': self.samples, 'windows': self.windows,
                   'window_fill': len(self.estimator.buffer)}
         values.update(self.drops.as_values())

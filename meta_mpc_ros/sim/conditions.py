@@ -251,22 +251,50 @@ def canonical_spec(spec):
     return parse_condition(spec).to_spec()
 
 
+# The meta-training distribution: the day-to-day variation a real robot meets. Each
+# task draws a training terrain, scales its ground by the factors below, and draws
+# motor wear, a small load and a gentle slope uniformly from these ranges. The held-out
+# test conditions lie outside it in kind (a missing leg, bumps) or in magnitude: a
+# steeper slope, a heavier payload and drag, a larger miscalibration
+# (test/sim/test_conditions.py checks this).
+TRAINING_DISTRIBUTION = {
+    'friction_factor': (0.5, 1.5),
+    'ground_timeconst_factor': (0.5, 1.5),
+    'roughness_factor': (0.5, 1.5),
+    'cmd_scale': (0.8, 1.2),          # per side
+    'cmd_bias': (-1.0, 1.0),          # rad/s, per side
+    'payload_kg': (0.0, 0.01),
+    'drag': (0.0, 0.1),
+    'slope_deg': (0.0, 5.0),
+    'slope_dir_deg': (-180.0, 180.0),
+}
+
+
 def sample_training_condition(rng):
     """
-    Draw one meta-training task: a training terrain with seeded variation.
+    Draw one meta-training task from TRAINING_DISTRIBUTION.
 
     The terrain is chosen uniformly from TRAINING_CONDITIONS; its friction, contact
-    time constant and roughness are scaled by factors uniform in +-20 %, and it gets a
-    fresh terrain seed.
+    time constant and roughness are scaled by uniform factors, motor scale and bias
+    are drawn per side, a payload, drag and slope are drawn, and the terrain gets a
+    fresh seed.
 
     :param rng: numpy.random.Generator.
     :return: canonical spec string.
     """
     base = PRESETS[TRAINING_CONDITIONS[int(rng.integers(len(TRAINING_CONDITIONS)))]]
-    factors = rng.uniform(0.8, 1.2, size=3)
+
+    def draw(key, digits=3):
+        low, high = TRAINING_DISTRIBUTION[key]
+        return round(float(rng.uniform(low, high)), digits)
+
     condition = base.replace(
-        friction=round(float(base.friction * factors[0]), 3),
-        ground_timeconst=round(float(base.ground_timeconst * factors[1]), 4),
-        roughness=round(float(base.roughness * factors[2]), 5),
+        friction=round(base.friction * draw('friction_factor'), 3),
+        ground_timeconst=round(base.ground_timeconst * draw('ground_timeconst_factor'), 4),
+        roughness=round(base.roughness * draw('roughness_factor'), 5),
+        cmd_scale_left=draw('cmd_scale'), cmd_scale_right=draw('cmd_scale'),
+        cmd_bias_left=draw('cmd_bias'), cmd_bias_right=draw('cmd_bias'),
+        payload_kg=draw('payload_kg', 4), drag=draw('drag'),
+        slope_deg=draw('slope_deg', 2), slope_dir_deg=draw('slope_dir_deg', 1),
         seed=int(rng.integers(2 ** 31)))
     return condition.to_spec()

@@ -44,3 +44,11 @@ def make_dataset(tasks, steps, rng):
     """Return a TrajectoryDataset with one trajectory per task."""
     return TrajectoryDataset([rollout(task, steps, rng) for task in tasks],
                              {'robot': 'point_mass'})
+
+
+def training_split(tasks=60, steps=200, validation_tasks=10, seed=0):
+    """Return (train, validation) datasets of tasks drawn from the training distribution."""
+    rng = np.random.default_rng(seed)
+    train = make_dataset([sample_task(rng) for _ in range(tasks)], steps, rng)
+    validation = make_dataset([sample_task(rng) for _ in range(validation_tasks)], steps, rng)
+    return train, validation

@@ -92,3 +92,33 @@ def test_estimator_stale_odometry_resets_the_window():
 def test_bad_settings_are_rejected():
     with pytest.raises(ValueError):
         StateEstimator(control_dt=0.0)
+
+
+def test_commands_are_clipped_to_the_action_box_where_stored():
+    # The simulator clips [1e9, -5] to the box [0, 25]^2 before applying it, so the
+    # recorded transition must carry [25, 0], not the raw request.
+    estimator = StateEstimator(control_dt=0.1, window=2)
+    estimator.on_command(0.0, [1e9, -5.0])
+    assert estimator.commands.at(0.0).tolist() == [25.0, 0.0]
+    with pytest.raises(ValueError):
+        estimator.on_command(0.1, [math.nan, 0.0])
+
+
+def test_a_sample_from_the_future_does_not_block_later_ones():
+    estimator = StateEstimator(control_dt=0.1, window=2, stale_timeout_s=0.5)
+    for k in range(3):
+        assert feed(estimator, 0.1 * k, 0.0) is not None
+    assert feed(estimator, 1000.0, 0.0) is not None            # a stamp 1000 s ahead
+    # Back on the real clock: the window restarts instead of waiting 1000 s.
+    resumed = [feed(estimator, 0.3 + 0.1 * k, 0.0) for k in range(4)]
+    assert all(sample is not None for sample in resumed)
+    assert resumed[0].window_states is None and resumed[-1].window_states is not None
+
+
+def test_a_clock_jumping_back_restarts_the_window_and_forgets_later_commands():
+    estimator = StateEstimator(control_dt=0.1, window=2, stale_timeout_s=0.5)
+    for k in range(5):
+        feed(estimator, 10.0 + 0.1 * k, 0.0, command=[5.0, 5.0])
+    sample = feed(estimator, 1.0, 0.0)                         # a restarted simulator
+    assert sample is not None and sample.closed_action is None
+    assert estimator.commands.at(20.0).tolist() == [0.0, 0.0]  # no command from "later"

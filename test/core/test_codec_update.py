@@ -1,5 +1,8 @@
 """Model updates: safetensors bytes that the controller verifies before use."""
 
+import json
+import struct
+
 from meta_mpc_ros.core.adapters import Adapted
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.core.model_update import pack_update, unpack_update, UpdateInfo
@@ -73,3 +76,33 @@ def test_foreign_nonfinite_or_mismatched_updates_are_refused():
     bigger = DynamicsModel(ModelConfig(3, 1, (1, 2), (16,))).meta_parameters()
     with pytest.raises(ValueError, match='do not match'):
         unpack_update(pack_update(Adapted(bigger), False, info()), other, other_params, 'abc')
+
+
+def header_payload(header):
+    """Return safetensors bytes with this JSON header and 16 bytes of data."""
+    text = json.dumps(header).encode()
+    return struct.pack('<Q', len(text)) + text + bytes(16)
+
+
+@pytest.mark.parametrize('header', [
+    {'a': {'dtype': 'F32', 'shape': [-1, -1], 'data_offsets': [0, 4]}},
+    {'a': {'dtype': 'F32', 'shape': ['a'], 'data_offsets': [0, 4]}},
+    {'a': {'dtype': 'F32', 'shape': [1], 'data_offsets': ['0', '4']}},
+    {'a': {'dtype': 'F32', 'shape': [1], 'data_offsets': [0, 4, 8]}},
+    {'a': {'dtype': ['F32'], 'shape': [1], 'data_offsets': [0, 4]}},
+    {'a': {'dtype': 'F32', 'shape': 4, 'data_offsets': [0, 16]}},
+    {'a': {'dtype': 'F32', 'shape': [True], 'data_offsets': [0, 4]}},
+    {'a': [1, 2, 3]},
+    {'__metadata__': ['not', 'a', 'dict']},
+    {'__metadata__': {'version': 3}},
+])
+def test_codec_refuses_malformed_headers_with_value_error(header):
+    # Each raised RuntimeError or TypeError before, which the controller did not catch.
+    with pytest.raises(ValueError):
+        decode(header_payload(header))
+
+
+def test_deeply_nested_header_is_refused():
+    text = b'[' * 100000
+    with pytest.raises(ValueError):
+        decode(struct.pack('<Q', len(text)) + text)

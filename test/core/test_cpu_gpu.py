@@ -1,9 +1,9 @@
 """
 CPU and CUDA give the same results.
 
-Checked: prediction, GrBAL adaptation, a meta-training step,
-and a planner's rollout and cost. Runs the CPU half everywhere; the CUDA half only
-where a GPU is present (skipped otherwise).
+Checked: prediction, GrBAL adaptation, a meta-training step (per-parameter and factored
+psi), the continual method's unrolled losses, and a planner's rollout and cost. Runs
+the CPU half everywhere; the CUDA half only where a GPU is present (skipped otherwise).
 """
 
 from meta_mpc_ros.core.adapters import GrBALAdapter, Window
@@ -12,8 +12,10 @@ from meta_mpc_ros.core.dataset import WindowBatch
 from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.core.objectives import grbal_objective
+from meta_mpc_ros.core.per_window import continual_future_losses
 from meta_mpc_ros.core.planning.common import rollout
 from meta_mpc_ros.core.predictor import Predictor
+from meta_mpc_ros.core.step_size import StepSize
 import pytest
 import torch
 
@@ -37,6 +39,11 @@ def compute(device):
     meta_loss = grbal_objective(model, dict(model.named_parameters()), psi,
                                 _batch(states, actions))
     gradients = torch.autograd.grad(meta_loss, list(model.parameters()))
+    factored = StepSize({name: value.shape for name, value in params.items()}, 'factored',
+                        0.01, device=device)
+    factored_loss = grbal_objective(model, params, factored, _batch(states, actions))
+    continual = continual_future_losses(model, params, factored, states[None].repeat(2, 1, 1),
+                                        actions[None].repeat(2, 1, 1), 4, 4, 3, 0.05)
     samples = torch.rand(64, 10, 2, generator=generator).to(device) * 25.0
     trajectories = rollout(Predictor(model, adapted), states[0], samples)
     xs = torch.arange(0.0, 1.0, 0.01, device=device)
@@ -48,7 +55,8 @@ def compute(device):
             'adapted': torch.cat([v.flatten() for v in adapted.params.values()]),
             'meta_loss': meta_loss.detach(), 'gradient': torch.cat([g.flatten()
                                                                     for g in gradients]),
-            'rollout': trajectories, 'cost': cost}
+            'rollout': trajectories, 'cost': cost, 'factored_meta_loss': factored_loss,
+            'continual_losses': continual.detach()}
 
 
 def _batch(states, actions):

@@ -1,6 +1,7 @@
 """The README and the configuration files agree with the code."""
 
 import pathlib
+import re
 import sys
 
 from meta_mpc_ros.pipeline.config import load_robot_config
@@ -43,3 +44,16 @@ def test_estimator_window_and_rate_match_training():
     estimator = node_parameters('state_estimator_node')
     assert estimator['window'] == config.training.past_steps
     assert abs(1.0 / estimator['control_rate_hz'] - 0.1) < 1e-12   # the env's control_dt
+
+
+def test_every_reliability_rule_names_tests_that_exist():
+    text = (ROOT / 'README.md').read_text()
+    section = text.split('<!-- reliability:begin -->')[1].split('<!-- reliability:end -->')[0]
+    rules = [rule for rule in re.split(r'\n(?=\d+\. )', section.strip()) if rule]
+    assert len(rules) >= 10
+    for rule in rules:
+        named = re.findall(r'`(test/[\w/]+\.py)::(test_\w+)`', rule)
+        assert named, f'rule without a test: {rule[:60]}'
+        for path, name in named:
+            source = (ROOT / path).read_text()
+            assert re.search(rf'^def {name}\(', source, re.MULTILINE), f'{path}::{name}'

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 
 
 def models(tiny_models):
-    return {method: str(tiny_models[method]) for method in ('mb', 'grbal', 'rebal')}
+    return {method: str(tiny_models[method])
+            for method in ('mb', 'grbal', 'rebal', 'continual')}
 
 
 def test_closed_loop_smoke(tmp_path, tiny_models):
@@ -24,8 +25,8 @@ def test_closed_loop_smoke(tmp_path, tiny_models):
     written = json.loads((tmp_path / 'results' / 'closed_loop.json').read_text())
     assert written['seed'] == 3 and written['budget'] == 'smoke'
     assert written['transitions'] > 0 and written['wall_seconds'] > 0
-    # 1 task x 2 conditions x 1 seed x 4 methods.
-    assert len(data['episodes']) == 8
+    # 1 task x 2 conditions x 1 seed x 5 methods.
+    assert len(data['episodes']) == 10
     assert all(math.isfinite(row['cost']) for row in data['episodes'])
     assert sum(data['summary']['wins'].values()) == 2
     assert (tmp_path / 'figures' / 'closed_loop.png').stat().st_size > 10000
@@ -35,11 +36,11 @@ def test_model_error_smoke(tmp_path, tiny_models):
     data = model_error.run('smoke', seed=1, out=tmp_path,
                            robots={'millirobot': models(tiny_models)})
     rows = data['robots']['millirobot']['rows']
-    # Nine conditions x four methods, each with finite errors; MB never changes.
-    assert len(rows) == 9 * 4
+    # Nine conditions x five methods, each with finite errors; MB never changes.
+    assert len(rows) == 9 * 5
     assert all(math.isfinite(row['after']) for row in rows)
     assert all(row['before'] == row['after'] for row in rows if row['method'] == 'MB')
     curves = data['robots']['millirobot']['switch']['curves']
-    assert set(curves) == {'MB', 'MB+DE', 'GrBAL', 'GrBAL (before)', 'ReBAL'}
+    assert set(curves) == {'MB', 'MB+DE', 'GrBAL', 'GrBAL (before)', 'ReBAL', 'Continual'}
     for name in ('model_error_millirobot', 'model_error_switch_millirobot'):
         assert (tmp_path / 'figures' / f'{name}.png').is_file()

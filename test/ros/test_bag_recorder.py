@@ -76,9 +76,11 @@ def processes():
 
 
 def recorder_command(python, bag, *parameters):
-    """Return the command line of a bag_recorder process writing to bag."""
+    """Return the command line of a bag_recorder process writing TOPICS to bag."""
+    # Only the publisher's topics: the default list has /diagnostics, where the
+    # recorder reports itself.
     command = [python, '-m', 'meta_mpc_ros.ros.bag_recorder', '--ros-args',
-               '-p', f'output_dir:={bag}']
+               '-p', f'output_dir:={bag}', '-p', f'topics:={list(TOPICS)}']
     for parameter in parameters:
         command += ['-p', parameter]
     return command

@@ -161,6 +161,12 @@ def test_task_choices_are_the_core_tasks():
     assert specs['task'].choices == TASKS
 
 
+def test_adapter_choices_are_the_registered_adapters():
+    from meta_mpc_ros.core.adapters import ADAPTERS
+    specs = {spec.name: spec for spec in graph.declared_arguments()}
+    assert set(specs['adapter'].choices) == set(ADAPTERS)
+
+
 def registered_nodes():
     """Return setup.py's NODES mapping (executable -> module), read without running it."""
     tree = ast.parse((ROOT / 'setup.py').read_text())

@@ -29,8 +29,8 @@ def test_syntax_and_imports():
         elif isinstance(node, ast.ImportFrom):
             modules.add(node.module)
     # ROS imports are launch and launch_ros only; the graph comes from the package.
-    assert {m.split('.')[0] for m in modules} <= {'launch', 'launch_ros', 'meta_mpc_ros',
-                                                  'typing'}
+    assert {m.split('.')[0] for m in modules} <= {'ament_index_python', 'launch', 'launch_ros',
+                                                  'meta_mpc_ros', 'typing'}
     assert {'launch.actions', 'launch_ros.actions', 'meta_mpc_ros.ros'} <= modules
     functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
     assert 'generate_launch_description' in functions
@@ -63,7 +63,7 @@ def load_launch_file(monkeypatch, path):
         'launch': {'LaunchDescription': Recorder},
         'launch.actions': {name: type(name, (Recorder,), {}) for name in (
             'DeclareLaunchArgument', 'IncludeLaunchDescription', 'OpaqueFunction',
-            'SetEnvironmentVariable', 'Shutdown')},
+            'SetEnvironmentVariable')},
         'launch.launch_description_sources': {
             'PythonLaunchDescriptionSource': type('PythonLaunchDescriptionSource',
                                                   (Recorder,), {})},
@@ -102,7 +102,28 @@ def test_declares_every_graph_argument_with_its_default(bringup):
     assert type(actions[-1]).__name__ == 'OpaqueFunction'
 
 
-def test_opaque_function_starts_the_graph_nodes(bringup, tmp_path):
+@pytest.fixture
+def ament_index(tmp_path, monkeypatch):
+    """
+    Return a function that registers packages in a real ament index under tmp_path.
+
+    ament_index_python (the real one) finds a package by a marker file in
+    share/ament_index/resource_index/packages of a prefix on AMENT_PREFIX_PATH.
+    """
+    prefix = tmp_path / 'ament_prefix'
+    markers = prefix / 'share' / 'ament_index' / 'resource_index' / 'packages'
+    markers.mkdir(parents=True)
+    monkeypatch.setenv('AMENT_PREFIX_PATH', str(prefix))
+
+    def register(*packages):
+        for package in packages:
+            (markers / package).touch()
+            (prefix / 'share' / package).mkdir(exist_ok=True)
+    return register
+
+
+def test_opaque_function_starts_the_graph_nodes(bringup, ament_index, tmp_path):
+    ament_index('robot_state_publisher', 'rviz2')
     opaque = bringup.generate_launch_description().args[0][-1]
     context = {spec.name: spec.default_text for spec in graph.declared_arguments()}
     context.update(adapter='rebal', rviz='true', bag_dir=str(tmp_path / 'bag'))
@@ -114,9 +135,9 @@ def test_opaque_function_starts_the_graph_nodes(bringup, tmp_path):
     assert all(node['output'] == 'screen' for node in nodes)
     # Every required node ends the launch when it exits; the adaptive dynamics node may
     # die alone (the controller falls back to theta*), external nodes too.
-    stops = [type(node['on_exit']).__name__ if node['on_exit'] else None for node in nodes]
-    assert stops == ['Shutdown', 'Shutdown', None, 'Shutdown', 'Shutdown', 'Shutdown', None,
-                     None]
+    stops = [node['on_exit'] is bringup._required_exit for node in nodes]
+    assert stops == [True, True, False, True, True, True, False, False]
+    assert all(node['on_exit'] is None for node, stop in zip(nodes, stops) if not stop)
     adaptive = nodes[2]
     assert adaptive['package'] == 'meta_mpc_ros'
     config, overrides = adaptive['parameters']
@@ -158,6 +179,37 @@ def test_bad_argument_fails_with_the_graph_reason(bringup):
     context['record'] = 'maybe'
     with pytest.raises(graph.GraphError, match='record: expected true or false'):
         opaque.kwargs['function'](context)
+
+
+def test_missing_external_packages_fail_before_any_node_starts(bringup, ament_index):
+    # Only robot_state_publisher is installed: with rviz:=true the setup must refuse
+    # (returning no actions at all) instead of starting our nodes and then failing on
+    # rviz2, which left them running as orphans.
+    ament_index('robot_state_publisher')
+    opaque = bringup.generate_launch_description().args[0][-1]
+    context = {spec.name: spec.default_text for spec in graph.declared_arguments()}
+    context['rviz'] = 'true'
+    with pytest.raises(graph.GraphError, match='package.s. rviz2 not found'):
+        opaque.kwargs['function'](context)
+    context['rviz'] = 'false'
+    assert len(opaque.kwargs['function'](context)) == 6
+
+
+class Context:
+    """Stand-in for launch's LaunchContext: only whether the launch is shutting down."""
+
+    def __init__(self, is_shutdown):
+        self.is_shutdown = is_shutdown
+
+
+def test_a_required_node_exiting_while_running_fails_the_launch(bringup):
+    event = types.SimpleNamespace(action=types.SimpleNamespace(name='sim_node-1'),
+                                  returncode=-11)
+    # launch turns an exception in an event handler into shutdown of every process and
+    # exit status 1; during a requested shutdown, exits are expected and pass.
+    with pytest.raises(RuntimeError, match='sim_node-1 exited with code -11'):
+        bringup._required_exit(event, Context(is_shutdown=False))
+    assert bringup._required_exit(event, Context(is_shutdown=True)) is None
 
 
 def test_rviz_config_shows_the_graph_topics_in_odom():

@@ -8,7 +8,7 @@ from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.sim import conditions
 from meta_mpc_ros.sim.conditions import (Condition, parse_condition, PRESETS,
                                          sample_training_condition, TEST_CONDITIONS,
-                                         TRAINING_CONDITIONS)
+                                         TRAINING_CONDITIONS, TRAINING_DISTRIBUTION)
 from meta_mpc_ros.sim.millirobot_model import (build_model, TERRAIN_MAT_THICKNESS,
                                                TERRAIN_MAX_HEIGHT)
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim
@@ -93,8 +93,36 @@ def test_sampled_training_tasks_are_seeded_variations_of_the_training_terrains()
     for spec in specs:
         condition = parse_condition(spec)
         base = PRESETS[spec.split(',')[0]]
-        assert abs(condition.friction / base.friction - 1.0) <= 0.2 + 1e-3
-        assert condition.slope_deg == 0.0 and condition.leg_missing == -1
+        low, high = TRAINING_DISTRIBUTION['friction_factor']
+        assert low - 1e-3 <= condition.friction / base.friction <= high + 1e-3
+        assert 0.0 <= condition.slope_deg <= TRAINING_DISTRIBUTION['slope_deg'][1]
+        assert condition.leg_missing == -1 and condition.bumps == 0
+    # Motor wear, loads and slopes really vary from task to task.
+    for key in ('cmd_scale_left', 'cmd_bias_right', 'payload_kg', 'drag', 'slope_deg'):
+        assert len({getattr(parse_condition(spec), key) for spec in specs}) > 20, key
+
+
+def test_every_test_condition_lies_outside_the_training_distribution():
+    # In kind (a missing leg, bumps) or in magnitude (slope, load, miscalibration).
+    ranges = TRAINING_DISTRIBUTION
+
+    def outside(condition):
+        scales = (condition.cmd_scale_left, condition.cmd_scale_right)
+        biases = (condition.cmd_bias_left, condition.cmd_bias_right)
+        return (condition.leg_missing >= 0 or condition.bumps > 0
+                or condition.slope_deg > ranges['slope_deg'][1]
+                or condition.payload_kg > ranges['payload_kg'][1]
+                or condition.drag > ranges['drag'][1]
+                or any(not ranges['cmd_scale'][0] <= v <= ranges['cmd_scale'][1]
+                       for v in scales)
+                or any(not ranges['cmd_bias'][0] <= v <= ranges['cmd_bias'][1]
+                       for v in biases))
+
+    for name in TEST_CONDITIONS:
+        assert outside(PRESETS[name]), name
+    draws = [parse_condition(sample_training_condition(np.random.default_rng(seed)))
+             for seed in range(200)]
+    assert not any(outside(condition) for condition in draws)
 
 
 def test_parsing_imports_no_mujoco():
