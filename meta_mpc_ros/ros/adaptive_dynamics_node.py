@@ -75,6 +75,13 @@ class AdaptiveDynamicsNode(Node):
 
     def on_window(self, message):
         """Adapt to a window and publish the update and diagnostics."""
+        if self.get_clock().now().nanoseconds == 0:
+            # use_sim_time before the first /clock: an update stamped 0 would be refused
+            # by the controller as stale or replayed (a robot whose clock already runs
+            # has full windows before this node has heard the time).
+            self.get_logger().info('waiting for /clock before the first update',
+                                   once=True)
+            return
         try:
             states, actions = conversions.read_transitions(
                 message, self.model.config.state_dim, self.model.config.action_dim)

@@ -45,11 +45,12 @@ def odometry_only_bag(request, tmp_path):
 def test_a_bare_bag_file_is_read_as_a_bag_and_a_foreign_one_is_one_line(
         capsys, tmp_path, odometry_only_bag):
     # A lone .mcap/.db3 was taken for a dataset file and failed with a pickle message;
-    # read as the bag it is, this one has no /cmd: a one-line reason.
+    # read as the bag it is, this one has no /joint_states and no /cmd: a one-line
+    # reason naming what is missing and what the bag has.
     status, lines = run_cli(capsys, 'train', '--method', 'mb', '--data',
                             str(odometry_only_bag), '--out', str(tmp_path / 'model.pt'))
-    assert_one_line(status, lines, 'meta-mpc train: error: no usable trajectories',
-                    'need /odom, /joint_states and /cmd')
+    assert_one_line(status, lines, 'meta-mpc train: error: bag ', 'lacks /joint_states',
+                    '/cmd', 'it has /odom (nav_msgs/msg/Odometry)')
     assert 'pickle' not in lines[0]
 
 
