@@ -122,6 +122,16 @@ def model_error_section(data, _):
             text += _verdict('ReBAL / MB', float(np.mean(ratios['ReBAL'])), 1.0)
         text += (f'\n![{robot} model error](figures/model_error_{robot}.png)\n'
                  f'![{robot} around a switch](figures/model_error_switch_{robot}.png)\n\n')
+    if 'half_cheetah_disabled_joint' not in data['robots']:
+        text += ('Half-cheetah with a disabled joint is scored here only when section 3 has '
+                 'trained its models in the same run (`runs/legged/`); this run did not.\n\n')
+    text += ('Where a target is missed, the likely reasons, largest first: the shipped '
+             'millirobot models come from a reduced budget (README, "Shipped models": one '
+             'round of random-action data, without the controller rounds of Algorithm 1, '
+             "and GrBAL's validation loss still falling); one step from theta* is "
+             'curvature-limited, so GrBAL gains most where the change is in the actuators '
+             '(miscalibration) and least on terrain; the continual method carries its steps '
+             'but was meta-trained for 4 unrolled steps only.\n\n')
     return text
 
 

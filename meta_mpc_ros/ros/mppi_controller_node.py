@@ -113,6 +113,7 @@ class MPPIControllerNode(Node):
         self.drops = DropCounter(self.get_logger())
         self.last_state_wall = None
         self.reference_stamp = None
+        self.reference_points = None      # the last path followed, as received
         self.stopped = False
         self.stop_reason = ''
         self.last = None
@@ -168,12 +169,15 @@ class MPPIControllerNode(Node):
         except ValueError as error:     # checked first: a path stamped 0 (before /clock)
             self.drops.drop('reference', error)     # is no reason to skip the check
             return
-        tracker = self.controller.tracker
-        if stamp == self.reference_stamp and tracker is not None and np.array_equal(
-                path.points, tracker.path.points):
+        # Compared with the path as received: the tracker tiles a closed path over many
+        # laps, so its points never equal a republished message's, and restarting the
+        # tracker every republish sent the robot back to the path's start each second.
+        if stamp == self.reference_stamp and self.reference_points is not None and \
+                np.array_equal(path.points, self.reference_points):
             return
         self.controller.set_path(path)
         self.reference_stamp = stamp
+        self.reference_points = path.points.copy()
 
     def on_model(self, message):
         """Verify and take an adapted model update newer than the one in use."""

@@ -31,13 +31,6 @@ RENAMED = (('/odom', '/robot/odom'), ('/joint_states', '/robot/joint_states'),
 pytestmark = pytest.mark.slow
 
 
-# KNOWN BUG, open (issue 15): since the hardening of the model-update stamps (issue 14)
-# the graph tracks badly against a robot whose clock was already running (mean distance
-# 0.3-0.5 m, against 0.15 m before that change). The adaptive node's consecutive updates
-# can carry the same sim stamp, which the controller refuses as replayed; the root
-# cause is not found yet. The test still runs and reports; it is not a pass.
-@pytest.mark.xfail(reason='external mode tracks badly since the update-stamp checks '
-                   '(issue 15, open)', strict=False)
 @pytest.mark.parametrize('renamed', [False, True], ids=['same_names', 'renamed_topics'])
 def test_graph_drives_a_robot_it_did_not_start(renamed, tmp_path, ros_env, tiny_models):
     env = dict(ros_env, PYTHONPATH=str(ROOT) + os.pathsep + ros_env.get('PYTHONPATH', ''))
