@@ -180,10 +180,8 @@ def format_table(results, condition):
 
 def plot(results, args, path):
     """Plot both runs' paths and tracking error over time."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    figure, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
+    figure, (left, right) = figure_axes(1, 2, figsize=(13, 5))
     for index, (adapter, result) in enumerate(results.items()):
         if index == 0:
             reference = result['_reference']
@@ -201,6 +199,4 @@ def plot(results, args, path):
     right.legend(fontsize=8)
     right.grid(alpha=0.3)
     figure.suptitle(f'meta-mpc demo: {args.task}, carpet -> {args.condition}')
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path, dpi=100)

@@ -87,12 +87,14 @@ def _worker(arguments):
 
 
 def collect(robot_config, count, seed, checkpoint_path=None, adapter='grbal', workers=0,
-            progress=None):
+            progress=None, mapper=None):
     """
     Collect `count` episodes in parallel.
 
     :param workers: processes (0: one per CPU core; 1: in this process).
     :param progress: optional callable(done, total).
+    :param mapper: optional callable(function, jobs) -> results in order (e.g. the Ray
+        tasks of `results.grid.Executor.map`); replaces the process pool when given.
     :return: TrajectoryDataset with metadata (robot, seed, policy, steps, control_dt).
     """
     plans = plan_episodes(robot_config, count, seed)
@@ -100,7 +102,9 @@ def collect(robot_config, count, seed, checkpoint_path=None, adapter='grbal', wo
     arguments = [(robot_config, plan, None if checkpoint_path is None else str(checkpoint_path),
                   adapter) for plan in plans]
     trajectories = []
-    if workers == 1:
+    if mapper is not None:
+        trajectories = [t for result in mapper(_worker, arguments) for t in result]
+    elif workers == 1:
         for done, item in enumerate(arguments, 1):
             trajectories += _worker(item)
             if progress:

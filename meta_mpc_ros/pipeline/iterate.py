@@ -18,7 +18,8 @@ from meta_mpc_ros.pipeline.train import load_data, train
 
 
 def iterate(config, method, out, rounds, episodes, seed, initial_data=(), workers=0,
-            iterations=None, save_data=None, random_episodes=None, work_dir=None, slim=False):
+            iterations=None, save_data=None, random_episodes=None, work_dir=None, slim=False,
+            mapper=None, progress=True):
     """
     Run `rounds` rounds of collect-then-train; write the last model to `out`.
 
@@ -28,6 +29,9 @@ def iterate(config, method, out, rounds, episodes, seed, initial_data=(), worker
         the other methods on the very same data.
     :param work_dir: where the rounds' checkpoints and logs go (default: next to out).
     :param slim: write `out` without the resume state (the rounds keep theirs).
+    :param mapper: optional callable(function, jobs) that runs the collection episodes
+        (`results.grid.Executor.map`: Ray tasks); default the process pool of `workers`.
+    :param progress: show training progress bars.
 
     :return: the last round's training summary, with `rounds` listing every round's
         data volume and validation loss.
@@ -42,12 +46,12 @@ def iterate(config, method, out, rounds, episodes, seed, initial_data=(), worker
         if checkpoint is None and not datasets:
             count = random_episodes or count
         data = collect(config, count, seed + round_index, checkpoint, default_adapter(method),
-                       workers)
+                       workers, mapper=mapper)
         datasets.append(data)
         merged = merge(datasets)
         round_out = work_dir / f'{out.stem}_round{round_index}{out.suffix}'
         summary = train(config, method, merged, round_out, warm_start=checkpoint,
-                        iterations=iterations, log_dir=work_dir)
+                        iterations=iterations, log_dir=work_dir, progress=progress)
         history.append({'round': round_index, 'collected_with': data.metadata['policy'],
                         'transitions': merged.steps, 'sim_hours': summary['sim_hours'],
                         'best_validation_loss': summary['best_validation_loss'],

@@ -1,11 +1,50 @@
-"""Plots of closed-loop episodes (matplotlib, headless)."""
+"""
+Figures, headless: the one matplotlib set-up of the package, and plots of episodes.
+
+Every figure of the package (results/*, the demo, `meta-mpc evaluate --plot`) is made
+with `figure_axes` and written with `save_figure`, so the backend is chosen in one
+place (Agg: no display needed) and matplotlib is imported only when a figure is drawn.
+"""
 
 import pathlib
 
-import matplotlib
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402, I202  (after choosing the headless backend)
-import numpy as np  # noqa: E402
+import numpy as np
+
+
+def pyplot():
+    """Return matplotlib.pyplot with the headless Agg backend selected."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def figure_axes(rows=1, columns=1, figsize=None, squeeze=True, **kwargs):
+    """
+    Return (figure, axes) of a new headless figure (plt.subplots' arguments).
+
+    :param rows: rows of panels.
+    :param columns: columns of panels.
+    :param figsize: (width, height) in inches.
+    :param squeeze: as plt.subplots (False: axes is always a 2-D array).
+    """
+    return pyplot().subplots(rows, columns, figsize=figsize, squeeze=squeeze, **kwargs)
+
+
+def save_figure(figure, path, dpi=100, tight=True):
+    """
+    Lay out, write (folders created) and close a figure.
+
+    :param figure: a matplotlib Figure.
+    :param path: image file to write.
+    :param dpi: resolution.
+    :param tight: apply tight_layout first.
+    """
+    if tight:
+        figure.tight_layout()
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi)
+    pyplot().close(figure)
 
 
 def plot_episodes(runs, report, path, reference=None):
@@ -19,7 +58,7 @@ def plot_episodes(runs, report, path, reference=None):
     """
     run = runs[0]
     states = np.array(run.states)
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    figure, axes = figure_axes(1, 3, figsize=(15, 4.5))
     title = f'{report["adapter"]} | {report["condition"]}'
     if report.get('switch'):
         title += f' -> {report["switch"][1]} at step {report["switch"][0]}'
@@ -56,7 +95,4 @@ def plot_episodes(runs, report, path, reference=None):
         if switch:
             axis.axvline(switch, color='C3', ls=':', lw=1)
         axis.grid(alpha=0.3)
-    figure.tight_layout()
-    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path, dpi=100)

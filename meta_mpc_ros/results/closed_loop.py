@@ -93,11 +93,9 @@ def summarise(rows):
 
 def plot(summary, plan, path):
     """Bar chart: mean cost per condition (averaged over tasks) for each method."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
     conditions = list(plan['conditions'])
-    figure, axis = plt.subplots(figsize=(12, 4.5))
+    figure, axis = figure_axes(figsize=(12, 4.5))
     width = 0.8 / len(METHODS)
     for offset, method in enumerate(METHODS):
         means, spreads = [], []
@@ -114,6 +112,4 @@ def plot(summary, plan, path):
     axis.axhline(0.0, color='k', lw=0.5)
     axis.legend()
     axis.set_title('Millirobot trajectory following under held-out conditions')
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path, dpi=100)

@@ -2,50 +2,54 @@
 Section 3 of the results: the legged benchmarks on held-out tasks (the paper's Fig. 4).
 
 For each family (half-cheetah with a disabled joint, on hills, on a pier; the ant with
-a crippled leg), with the settings of config/<family>.yaml and the budget:
+a crippled leg), with the settings of config/<family>.yaml and the budget
+(`legged_training`):
 
-1. GrBAL with the paper's Algorithm 1 (`pipeline.iterate`): round 0 acts randomly, each
-   later round collects with the previous round's GrBAL controller (plus exploration
-   noise) on training tasks drawn from the family's distribution, then meta-trains on
-   everything gathered so far, warm-started from the previous round. Random episodes
-   are nearly free in simulation (no planning), so the budget adds extra random
-   episodes to round 0 (`random_episodes`, counted in the data volume);
-2. MB and ReBAL trained on the very same aggregated data (`pipeline.train`);
-3. an MB oracle per held-out test task: the same Algorithm 1 (same rounds, episodes,
-   episode length and iterations, so the same data volume) with MB, every episode on
-   that test task;
-4. closed-loop MPPI episodes on every test task for MB, MB+DE, GrBAL, ReBAL and the
-   oracle, all with the same evaluation seeds (same initial states), and a random
-   policy with those seeds.
+1. GrBAL with the paper's Algorithm 1 (`pipeline.iterate`) in small rounds: round 0
+   acts randomly for a few episodes, each later round collects a few episodes with the
+   previous round's GrBAL controller (plus exploration noise) on training tasks drawn
+   from the family's distribution, then meta-trains on everything gathered so far,
+   warm-started from the previous round (psi and Adam included);
+2. MB, ReBAL and `continual` trained on the very same aggregated data;
+3. an MB oracle per held-out test task: the same Algorithm 1 (same rounds, episodes
+   and episode length, so the same data volume) with MB, every episode on that test
+   task, and a final MB trained afresh on all of it as MB is;
+4. closed-loop MPPI episodes on every test task for MB, MB+DE, GrBAL, ReBAL, continual
+   and the oracle, and a random policy, all with the same evaluation seeds (initial
+   states). Each episode is one job of the grid (`results.grid`: a Ray task).
 
-The normalised return is the paper's: R / R_oracle, so the oracle scores 1 and a return
-of zero (standing still, no control effort) scores 0. Beside it we report
-(R - R_random) / (R_oracle - R_random), where the random policy scores 0; the ratio is
-undefined (None) where the oracle's return is not positive. Models and data are cached
-under runs/results/legged/<family>/<budget>_seed<seed>/ and reused when the settings
-match.
+Scores: means over seeds with 95 % confidence intervals (Student's t). The oracle
+must beat the random policy by a clear margin (its 95 % interval entirely above the
+random policy's) before anything is normalised by it: then R / R_oracle (the paper's:
+oracle = 1, zero return = 0) and (R - R_random) / (R_oracle - R_random). Where it does
+not, the normalised scores are None and the report shows raw returns. Models and data
+are cached under runs/results/legged/<family>/<budget>_seed<seed>/.
 """
 
 from dataclasses import asdict
 import json
 import pathlib
+import time
 
-from meta_mpc_ros.pipeline.agents import RandomPolicy
+from meta_mpc_ros.core.checkpoint import load_checkpoint
+from meta_mpc_ros.pipeline.agents import AdaptiveAgent, RandomPolicy
 from meta_mpc_ros.pipeline.episodes import run_episode
-from meta_mpc_ros.pipeline.evaluate import evaluate
+from meta_mpc_ros.pipeline.evaluate import summarise
+from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
 from meta_mpc_ros.pipeline.train import robot_specs
-from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, RUNS, Stopwatch,
-                                         write_json)
+from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, mean_ci, RUNS,
+                                         Stopwatch, write_json)
+from meta_mpc_ros.results.grid import Executor
 from meta_mpc_ros.results.legged_training import (BUDGET_SETTINGS, FAMILIES,
                                                   family_config, held_out_tasks,
-                                                  pool_map, reductions, train_family)
+                                                  reductions, train_families)
 from meta_mpc_ros.sim.registry import make_env
 import numpy as np
 
-METHODS = ('MB', 'MB+DE', 'GrBAL', 'ReBAL')
+METHODS = ('MB', 'MB+DE', 'GrBAL', 'ReBAL', 'Continual')
 # method -> (checkpoint key, adapter)
 METHOD_MODELS = {'MB': ('mb', 'mb'), 'MB+DE': ('mb', 'de'), 'GrBAL': ('grbal', 'grbal'),
-                 'ReBAL': ('rebal', 'rebal')}
+                 'ReBAL': ('rebal', 'rebal'), 'Continual': ('continual', 'continual')}
 PAPER = {
     'claim': 'the adaptive methods (GrBAL and ReBAL) reach higher returns on the held-out '
              'tasks than MB and MB+DE, and on some tasks even exceed the MB oracle trained on '
@@ -56,144 +60,228 @@ PAPER = {
 }
 
 
-def evaluate_job(job):
-    """Pool entry point: one method on one task; return its report without episodes."""
-    config, checkpoint, adapter, task, episodes, seed = job
-    report, _ = evaluate(config, checkpoint, adapter, task, episodes, seed, threads=1)
-    return report
+def episode_seeds(seed, episodes):
+    """Return the evaluation seeds (reset seeds: initial states), as `pipeline.evaluate`."""
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(episodes)]
 
 
-def random_returns(config, task, episodes, seed):
-    """Return the returns of the random exploration policy with evaluate()'s seeds."""
+def evaluate_episode(job):
+    """
+    Grid entry point: one closed-loop episode of one method on one task.
+
+    :param job: (config, checkpoint path or None for the random policy, adapter, task,
+        episode seed, steps).
+    :return: dict return, steps, prediction_error_before/after, step_ms_median, seconds.
+    """
+    config, checkpoint_path, adapter, task, episode_seed, steps = job
+    start = time.perf_counter()
     env = make_env(config.robot, condition=task, max_episode_steps=None)
-    returns = []
     try:
-        for episode_seed in np.random.SeedSequence(seed).generate_state(episodes):
-            policy = RandomPolicy(env.action_spec, np.random.default_rng(int(episode_seed)),
+        if checkpoint_path is None:
+            policy = RandomPolicy(env.action_spec, np.random.default_rng(episode_seed),
                                   config.collection.random_hold_steps)
-            run = run_episode(env, policy, int(episode_seed), config.evaluation.episode_steps,
-                              until_done=False)
-            returns.append(-float(np.sum(run.costs)))
+        else:
+            checkpoint = load_checkpoint(checkpoint_path, robot=config.robot)
+            policy = AdaptiveAgent(checkpoint, adapter, config.controller, env.cost_terms(),
+                                   config.training.past_steps, config.evaluation)
+        episode = run_episode(env, policy, episode_seed, steps, until_done=False,
+                              prediction_horizon=config.training.future_steps)
     finally:
         env.close()
-    return returns
+    detail = summarise(episode)
+    return {'return': -detail['cost'], 'steps': detail['steps'],
+            'prediction_error_before': detail['prediction_error_before'],
+            'prediction_error_after': detail['prediction_error_after'],
+            'step_ms_median': detail['step_ms_median'],
+            'seconds': time.perf_counter() - start}
 
 
-def normalise(returns, oracle_mean, reference_mean):
+def _row(episodes):
+    """Return one method's scores on one task from its episodes."""
+    returns = [e['return'] for e in episodes]
+    mean, ci = mean_ci(returns)
+
+    def average(key):
+        values = [e[key] for e in episodes if e[key] is not None]
+        return float(np.mean(values)) if values else None
+
+    return {'returns': returns, 'return_mean': mean, 'return_ci': ci,
+            'return_std': float(np.std(returns)), 'steps': episodes[0]['steps'],
+            'prediction_error_before': average('prediction_error_before'),
+            'prediction_error_after': average('prediction_error_after'),
+            'step_ms_median': average('step_ms_median'),
+            'seconds': float(sum(e['seconds'] for e in episodes))}
+
+
+def oracle_check(rows):
+    """
+    Return whether the oracle beats the random policy by a clear margin on a task.
+
+    Clear margin: the oracle's 95 % interval lies entirely above the random policy's.
+
+    :param rows: method -> row, with 'Oracle' and 'Random'.
+    :return: dict beats_random, oracle_low, random_high, gap (oracle - random means).
+    """
+    oracle, random = rows['Oracle'], rows['Random']
+    low = oracle['return_mean'] - (oracle['return_ci'] or 0.0)
+    high = random['return_mean'] + (random['return_ci'] or 0.0)
+    return {'beats_random': bool(low > high), 'oracle_low': low, 'random_high': high,
+            'gap': oracle['return_mean'] - random['return_mean']}
+
+
+def normalise(returns, oracle_mean, random_mean, valid=True):
     """
     Return the normalised scores of one method's per-seed returns.
 
     :param returns: list of returns.
     :param oracle_mean: the oracle's mean return (scores 1).
-    :param reference_mean: the random policy's mean return (0 of the second score).
-    :return: dict normalised (mean R / R_oracle), normalised_std (over seeds),
-        normalised_vs_random ((R - R_random) / (R_oracle - R_random)); None where the
-        denominator is not positive.
+    :param random_mean: the random policy's mean return (0 of the second score).
+    :param valid: whether the oracle beats random clearly; if not, every score is None.
+    :return: dict normalised (mean R / R_oracle) and normalised_ci, normalised_vs_random
+        ((R - R_random) / (R_oracle - R_random)) and its ci; None where the oracle is
+        not valid or the denominator is not positive.
     """
     returns = np.asarray(returns, dtype=np.float64)
-    ratio = returns / oracle_mean if oracle_mean > 0 else None
-    gap = oracle_mean - reference_mean
-    return {'normalised': None if ratio is None else float(ratio.mean()),
-            'normalised_std': None if ratio is None else float(ratio.std()),
-            'normalised_vs_random': float((returns.mean() - reference_mean) / gap)
-            if gap > 0 else None}
+    scores = {'normalised': None, 'normalised_ci': None, 'normalised_vs_random': None,
+              'normalised_vs_random_ci': None}
+    if not valid:
+        return scores
+    if oracle_mean > 0:
+        scores['normalised'], scores['normalised_ci'] = mean_ci(returns / oracle_mean)
+    gap = oracle_mean - random_mean
+    if gap > 0:
+        scores['normalised_vs_random'], scores['normalised_vs_random_ci'] = mean_ci(
+            (returns - random_mean) / gap)
+    return scores
 
 
-def evaluate_family(family, manifest, budget_name, seed):
-    """
-    Evaluate MB, MB+DE, GrBAL, ReBAL and the oracle on every test task of a family.
-
-    :return: (results: task -> method -> scores, random: task -> mean random return).
-    """
-    budget = BUDGET_SETTINGS[budget_name]
+def evaluation_jobs(family, manifest, budget, seed):
+    """Return (keys (task, method, episode index), jobs) of one family's evaluation."""
     config = family_config(family, budget, seed)
     checkpoints = manifest['checkpoints']
-    jobs, keys = [], []
+    seeds = episode_seeds(seed, budget.eval_episodes)
+    keys, jobs = [], []
     for task in held_out_tasks(family, budget):
-        for method in METHODS + ('Oracle',):
+        for method in METHODS + ('Oracle', 'Random'):
             if method == 'Oracle':
                 checkpoint, adapter = checkpoints['oracle'][task], 'mb'
+            elif method == 'Random':
+                checkpoint, adapter = None, None
             else:
                 key, adapter = METHOD_MODELS[method]
                 checkpoint = checkpoints[key]
-            jobs.append((config, checkpoint, adapter, task, budget.eval_episodes, seed))
-            keys.append((task, method))
-    reports = pool_map(evaluate_job, jobs, budget.workers)
-    results, random = {}, {}
-    for (task, method), report in zip(keys, reports):
-        returns = [-detail['cost'] for detail in report['details']]
-        results.setdefault(task, {})[method] = {
-            'returns': returns, 'return_mean': float(np.mean(returns)),
-            'return_std': float(np.std(returns)), 'steps': report['details'][0]['steps'],
-            'prediction_error_before': report['prediction_error_before'],
-            'prediction_error_after': report['prediction_error_after'],
-            'step_ms_median': report['step_ms_median'], 'checkpoint': report['checkpoint']}
-    for task, rows in results.items():
-        random[task] = float(np.mean(random_returns(config, task, budget.eval_episodes, seed)))
+            for index, episode_seed in enumerate(seeds):
+                keys.append((task, method, index))
+                jobs.append((config, checkpoint, adapter, task, episode_seed,
+                             config.evaluation.episode_steps))
+    return keys, jobs
+
+
+def score_family(keys, episodes):
+    """Return task -> {'methods': method -> row (normalised), 'oracle_check': ...}."""
+    grouped = {}
+    for (task, method, _), episode in zip(keys, episodes):
+        grouped.setdefault(task, {}).setdefault(method, []).append(episode)
+    results = {}
+    for task, by_method in grouped.items():
+        rows = {method: _row(items) for method, items in by_method.items()}
+        check = oracle_check(rows)
         for row in rows.values():
-            row.update(normalise(row['returns'], rows['Oracle']['return_mean'], random[task]))
-    return results, random
+            row.update(normalise(row['returns'], rows['Oracle']['return_mean'],
+                                 rows['Random']['return_mean'], check['beats_random']))
+        results[task] = {'methods': rows, 'oracle_check': check}
+    return results
 
 
-def summarise_family(results, random):
+def summarise_family(results):
     """
-    Return method -> mean over test tasks of the normalised scores (None if any is).
+    Return method -> scores averaged over the test tasks, per seed, then over seeds.
 
-    'Random' holds the random policy's R_random / R_oracle.
+    return_mean / return_ci: the per-seed mean over tasks; normalised (and _ci): the same
+    for R / R_oracle, None unless every task's oracle beats random clearly.
     """
-    oracle = [results[task]['Oracle']['return_mean'] for task in results]
-    ratios = [random[task] / value for task, value in zip(results, oracle) if value > 0]
-    summary = {'Random': {'normalised': float(np.mean(ratios))
-                          if len(ratios) == len(oracle) else None}}
-    for method in METHODS + ('Oracle',):
-        rows = [by_method[method] for by_method in results.values()]
-        summary[method] = {}
-        for key in ('normalised', 'normalised_std', 'normalised_vs_random', 'return_mean'):
-            values = [row[key] for row in rows]
-            summary[method][key] = None if any(v is None for v in values) \
-                else float(np.mean(values))
+    tasks = list(results)
+    valid = all(results[t]['oracle_check']['beats_random'] for t in tasks)
+    summary = {'oracle_valid': valid}
+    for method in METHODS + ('Oracle', 'Random'):
+        per_seed = np.mean([results[t]['methods'][method]['returns'] for t in tasks], axis=0)
+        mean, ci = mean_ci(per_seed)
+        entry = {'return_mean': mean, 'return_ci': ci, 'normalised': None,
+                 'normalised_ci': None}
+        oracles = [results[t]['methods']['Oracle']['return_mean'] for t in tasks]
+        if valid and all(o > 0 for o in oracles):
+            ratios = np.mean([np.asarray(results[t]['methods'][method]['returns']) / o
+                              for t, o in zip(tasks, oracles)], axis=0)
+            entry['normalised'], entry['normalised_ci'] = mean_ci(ratios)
+        summary[method] = entry
     return summary
 
 
 def plot(families, path):
     """
-    One panel per family: average return per method, with the oracle and random lines.
+    One panel per family: mean return over test tasks per method, 95 % intervals.
 
-    Raw returns, not R / R_oracle: the ratio is undefined where the oracle's return is
-    not positive (the pier), and misleading where the oracle is weak; the table gives it.
-    Bars are the mean over test tasks of the per-task mean; error bars the mean of the
-    per-task std over seeds.
+    Raw returns, not R / R_oracle: the ratio is undefined where the oracle does not
+    beat random; the table gives it where it is defined. The dotted line is the
+    random policy.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     names = list(families)
-    figure, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 4), squeeze=False)
+    figure, axes = figure_axes(1, len(names), figsize=(3.4 * len(names), 4.2), squeeze=False)
+    methods = METHODS + ('Oracle',)
     for axis, name in zip(axes[0], names):
-        results = families[name]['results']
-        methods = METHODS + ('Oracle',)
-        means = [np.mean([by_method[m]['return_mean'] for by_method in results.values()])
-                 for m in methods]
-        spreads = [np.mean([by_method[m]['return_std'] for by_method in results.values()])
-                   for m in methods]
+        summary = families[name]['summary']
+        means = [summary[m]['return_mean'] for m in methods]
+        errors = [summary[m]['return_ci'] or 0.0 for m in methods]
         colours = [f'C{index}' for index in range(len(METHODS))] + ['grey']
-        axis.bar(np.arange(len(methods)), means, yerr=spreads, capsize=3, color=colours)
-        axis.axhline(np.mean(list(families[name]['random_return'].values())), color='k',
-                     ls=':', lw=1, label='random policy')
+        axis.bar(np.arange(len(methods)), means, yerr=errors, capsize=3, color=colours)
+        axis.axhline(summary['Random']['return_mean'], color='k', ls=':', lw=1,
+                     label='random policy')
         axis.axhline(0.0, color='grey', lw=0.5)
         axis.set_xticks(np.arange(len(methods)))
         axis.set_xticklabels(methods, rotation=45, fontsize=8)
-        axis.set_title(name.replace('_', ' '), fontsize=9)
+        title = name.replace('_', ' ')
+        if not summary['oracle_valid']:
+            title += '\n(oracle does not beat random)'
+        axis.set_title(title, fontsize=9)
         axis.legend(fontsize=7)
-    axes[0][0].set_ylabel('average return on held-out tasks')
-    figure.suptitle('Legged held-out tasks: return (mean, std over seeds); '
+    axes[0][0].set_ylabel('return on held-out tasks (1000 steps)')
+    figure.suptitle('Legged held-out tasks: mean return over seeds, 95 % CI; '
                     'Oracle = MB trained on the test task', fontsize=10)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, path, dpi=110)
 
 
-def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES):
+def projection(families, cpus):
+    """
+    Return the measured job times and what a cluster of more CPUs would take.
+
+    Lower bound of the wall time with C CPUs: max(total CPU seconds / C, critical path),
+    where the critical path is the longest chain of dependent jobs: a family's GrBAL
+    Algorithm 1 (its own collection parallel, not counted as such), then its longest
+    wave-2 job, then the longest evaluation episode.
+
+    :param families: family -> report entry (with job_seconds and results).
+    :param cpus: the CPUs this run had.
+    """
+    train = sum(sum(f['job_seconds'].values()) for f in families.values())
+    evaluate = sum(row['seconds'] for f in families.values() for task in f['results'].values()
+                   for row in task['methods'].values())
+    longest_episode = max(row['seconds'] / len(row['returns']) for f in families.values()
+                          for task in f['results'].values()
+                          for row in task['methods'].values())
+    chain = max(f['job_seconds']['grbal'] + max(f['job_seconds'][m]
+                                                for m in ('mb', 'rebal', 'continual'))
+                for f in families.values())
+    oracle = max(s for f in families.values() for k, s in f['job_seconds'].items()
+                 if k.startswith('oracle'))
+    critical = max(chain, oracle) + longest_episode
+    total = train + evaluate
+    return {'cpus_used': cpus, 'train_cpu_seconds': train, 'evaluate_cpu_seconds': evaluate,
+            'critical_path_seconds': critical,
+            'projected_wall_seconds': {str(c): max(total / c, critical)
+                                       for c in (2, 8, 32, 128)}}
+
+
+def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES, executor=None):
     """
     Train (or load), evaluate and report section 3; write legged.json and legged.png.
 
@@ -202,43 +290,64 @@ def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES):
     :param out: the docs directory (results/ and figures/ go under it).
     :param runs: the cache directory (models and data under legged/).
     :param families: the families to run (default: all four).
+    :param executor: a results.grid.Executor (default: Ray, local on all cores).
     :return: the JSON dict.
     """
     check_budget(budget)
+    executor = executor or Executor('ray')
+    settings = BUDGET_SETTINGS[budget]
     report = {'experiment': 'legged', 'budget': budget, 'seed': seed,
-              'budget_settings': asdict(BUDGET_SETTINGS[budget]),
+              'budget_settings': asdict(settings), 'executor': executor.describe(),
               'reductions': reductions(budget), 'paper': PAPER,
-              'normalisation': 'normalised = R / R_oracle (paper, Fig. 4: oracle = 1, zero '
-                               'return = 0; None when R_oracle <= 0); normalised_vs_random = '
-                               '(R - R_random) / (R_oracle - R_random)',
+              'normalisation': 'normalised = R / R_oracle (the paper, Fig. 4: oracle = 1, '
+                               'zero return = 0), only where the oracle beats the random '
+                               "policy clearly (its 95 % interval above the random policy's);"
+                               ' normalised_vs_random = (R - R_random) / (R_oracle - '
+                               'R_random)',
               'families': {}}
     with Stopwatch() as total:
+        with Stopwatch() as training:
+            manifests = train_families(families, budget, seed, executor, runs)
+        keys, jobs, owners = [], [], []
         for family in families:
-            with Stopwatch() as watch:
-                manifest = train_family(family, budget, seed, runs)
-                with Stopwatch() as evaluation:
-                    results, random = evaluate_family(family, manifest, budget, seed)
-            config = family_config(family, BUDGET_SETTINGS[budget], seed)
-            report['families'][family] = {
-                'config': f'config/{family}.yaml', 'test_tasks': list(results),
-                'settings': manifest['settings']['config'],
-                'data': manifest['data'], 'oracle_data': manifest['oracles'],
-                'control_dt': robot_specs(family)[2],
-                'evaluation': {'episodes': BUDGET_SETTINGS[budget].eval_episodes,
-                               'steps': config.evaluation.episode_steps, 'seed': seed},
-                'results': results, 'random_return': random,
-                'normalised': summarise_family(results, random),
-                'wall_seconds': watch.seconds, 'train_seconds': manifest['train_seconds'],
-                'evaluate_seconds': evaluation.seconds,
-                'cached': manifest['cached'], 'cache': manifest['directory']}
-    families_report = report['families'].values()
+            family_keys, family_jobs = evaluation_jobs(family, manifests[family], settings,
+                                                       seed)
+            keys += family_keys
+            jobs += family_jobs
+            owners += [family] * len(family_jobs)
+        with Stopwatch() as evaluation:
+            episodes = executor.map(evaluate_episode, jobs)
+    for family in families:
+        mine = [(k, e) for k, e, o in zip(keys, episodes, owners) if o == family]
+        results = score_family([k for k, _ in mine], [e for _, e in mine])
+        manifest = manifests[family]
+        config = family_config(family, settings, seed)
+        report['families'][family] = {
+            'config': f'config/{family}.yaml', 'test_tasks': list(results),
+            'settings': manifest['settings']['config'],
+            'data': manifest['data'], 'oracle_data': manifest['oracles'],
+            'control_dt': robot_specs(family)[2],
+            'evaluation': {'episodes': settings.eval_episodes,
+                           'steps': config.evaluation.episode_steps, 'seed': seed},
+            'results': results, 'summary': summarise_family(results),
+            'train_seconds': manifest['train_seconds'],
+            'job_seconds': manifest['job_seconds'], 'cached': manifest['cached'],
+            'cache': manifest['directory']}
+    entries = report['families'].values()
     report['transitions'] = sum(f['data']['transitions'] + sum(
-        o['transitions'] for o in f['oracle_data'].values()) for f in families_report)
-    report['sim_hours'] = sum(f['data']['sim_hours'] + sum(
-        o['sim_hours'] for o in f['oracle_data'].values()) for f in families_report)
+        o['transitions'] for o in f['oracle_data'].values()) for f in entries)
+    report['evaluation_transitions'] = int(sum(
+        row['steps'] * len(row['returns']) for f in entries
+        for task in f['results'].values() for row in task['methods'].values()))
+    report['sim_hours'] = sum((f['data']['transitions'] + sum(
+        o['transitions'] for o in f['oracle_data'].values())) * f['control_dt'] / 3600
+        for f in entries)
     report['wall_seconds'] = total.seconds
+    report['train_wall_seconds'] = training.seconds
+    report['evaluate_wall_seconds'] = evaluation.seconds
+    report['projection'] = projection(report['families'], report['executor']['cpus'])
     figure = figure_path('legged', out)
-    plot({name: report['families'][name] for name in families}, figure)
+    plot(report['families'], figure)
     report['figure'] = str(figure)
     write_json('legged', report, out)
     return report

@@ -3,25 +3,33 @@ Training for the legged results: budgets, per-family configs, Algorithm 1 and or
 
 results/legged.py evaluates and reports what this trains; results/sample_efficiency.py
 reuses its cached rounds. See results/legged.py for the experiment as a whole.
+
+The training grid runs on a `results.grid.Executor` (Ray tasks, or serially), in two
+waves over all families at once:
+
+1. GrBAL's Algorithm 1 per family, and one oracle per held-out test task (its own
+   Algorithm 1 with MB on that task); each collects its episodes as Ray tasks too;
+2. MB, ReBAL and `continual` per family, on GrBAL's aggregated data (the very same
+   transitions); `continual` warm-starts from GrBAL's last round, psi and Adam included.
 """
 
 from dataclasses import asdict, dataclass, replace
 import json
-import multiprocessing
 import pathlib
 
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.pipeline.collect import collect, collect_episode, EpisodePlan, merge
+from meta_mpc_ros.pipeline.collect import collect_episode, EpisodePlan, merge
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.iterate import iterate
 from meta_mpc_ros.pipeline.train import robot_specs, train
 from meta_mpc_ros.results.common import RUNS, Stopwatch
 from meta_mpc_ros.sim.registry import environment_class
 import numpy as np
-import torch
 
 FAMILIES = ('half_cheetah_disabled_joint', 'half_cheetah_hills', 'half_cheetah_pier',
             'ant_crippled_leg')
+# Checkpoints trained on the training tasks (all on the same aggregated data).
+TRAINED = ('grbal', 'mb', 'rebal', 'continual')
 
 
 @dataclass(frozen=True)
@@ -30,41 +38,51 @@ class Budget:
     What one budget trains and measures per family; None keeps config/<family>.yaml's.
 
     :param rounds: Algorithm-1 rounds (round 0 acts randomly).
-    :param random_episodes: extra random episodes in round 0.
-    :param episodes: episodes per round.
+    :param random_episodes: episodes of round 0 (random actions).
+    :param episodes: episodes per later round (with the current controller).
     :param episode_steps: control steps per collected episode.
     :param iterations: (meta-)training iterations per round.
-    :param aggregate_iterations: iterations of MB and ReBAL on the aggregated data.
+    :param aggregate_iterations: iterations of MB and ReBAL on the aggregated data, and of
+        the oracle's final MB on its own.
+    :param continual_iterations: iterations of `continual`, warm-started from GrBAL.
     :param hidden_sizes: the MLP's hidden layers.
     :param num_samples: MPPI samples per control step.
     :param eval_episodes: evaluation episodes (seeds) per method and test task.
     :param eval_steps: control steps per evaluation episode.
     :param test_tasks: evaluate the first n test tasks of each family (0: all).
-    :param workers: processes for collection and evaluation (1: in this process).
     """
 
     rounds: int
-    random_episodes: int = 0
-    episodes: int = None
+    random_episodes: int
+    episodes: int
     episode_steps: int = None
     iterations: int = None
     aggregate_iterations: int = None
+    continual_iterations: int = None
     hidden_sizes: tuple = None
     num_samples: int = None
-    eval_episodes: int = 3
+    eval_episodes: int = 5
     eval_steps: int = None
     test_tasks: int = 0
-    workers: int = 2
+
+    def transitions(self, steps):
+        """Return the aggregated transitions after each round (episodes of `steps`)."""
+        return [(self.random_episodes + r * self.episodes) * steps for r in range(self.rounds)]
 
 
 BUDGET_SETTINGS = {
-    # 4 rounds x 6 episodes x 500 steps + 60 random episodes = 42,000 transitions;
-    # iterations and model from config/<family>.yaml (2000 per round, 3 x 200).
-    'full': Budget(rounds=4, random_episodes=60, aggregate_iterations=8000, eval_episodes=3,
-                   workers=2),
-    'smoke': Budget(rounds=2, random_episodes=1, episodes=2, episode_steps=40, iterations=3,
-                    aggregate_iterations=3, hidden_sizes=(32, 32), num_samples=32,
-                    eval_episodes=1, eval_steps=25, test_tasks=1, workers=1),
+    # Small rounds from the start, as the paper: 3 random episodes, then 7 rounds of 2
+    # controller episodes, all of 1000 steps: 17,000 transitions per family (and per
+    # oracle). Up to 400 iterations per round, 4000 for MB, ReBAL and the oracle's final
+    # MB, 250 for continual (~0.4 s each: 4 unrolled second-order steps). 5 evaluation
+    # episodes of 1000 steps; the first 2 test tasks (half_cheetah_hills has 4). Sized to
+    # run in about 1.5 h on 2 cores (docs/RESULTS.md gives the measured times).
+    'full': Budget(rounds=8, random_episodes=3, episodes=2, episode_steps=1000,
+                   iterations=400, aggregate_iterations=4000, continual_iterations=250,
+                   eval_episodes=5, eval_steps=1000, test_tasks=2),
+    'smoke': Budget(rounds=2, random_episodes=2, episodes=1, episode_steps=40, iterations=3,
+                    aggregate_iterations=3, continual_iterations=3, hidden_sizes=(32, 32),
+                    num_samples=32, eval_episodes=2, eval_steps=25, test_tasks=1),
 }
 
 
@@ -97,6 +115,7 @@ def _given(**values):
 def held_out_tasks(family, budget):
     """Return the held-out test conditions a budget evaluates."""
     tasks = tuple(environment_class(family).TEST_CONDITIONS)
+    tasks = tuple(t if isinstance(t, str) else t.to_spec() for t in tasks)
     return tasks[:budget.test_tasks] if budget.test_tasks else tasks
 
 
@@ -107,43 +126,28 @@ def settings_record(config, budget):
     return json.loads(json.dumps(record))
 
 
-def pool_map(function, jobs, workers):
-    """Map a module-level function over picklable jobs, in `workers` spawned processes."""
-    if workers <= 1 or len(jobs) <= 1:
-        return [function(job) for job in jobs]
-    context = multiprocessing.get_context('spawn')
-    with context.Pool(min(workers, len(jobs))) as pool:
-        return pool.map(function, jobs, chunksize=1)
-
-
-def _collect_job(job):
-    """Pool entry point: collect one planned episode (collect_episode's arguments)."""
-    return collect_episode(*job)
-
-
-def iterate_on_task(config, condition, out, rounds, random_episodes, seed, workers):
+def iterate_on_task(config, condition, out, budget, seed, mapper, iterations):
     """
-    Run Algorithm 1 with MB on one task only (the oracle); write the last model to `out`.
+    Run Algorithm 1 with MB on one task only (the oracle); write its final MB to `out`.
 
-    Same rounds, episodes, episode length and iterations as `pipeline.iterate`, and
-    `random_episodes` more random ones in round 0; every episode runs under `condition`
-    instead of a sampled training task.
+    Same rounds, episodes and episode length as GrBAL's Algorithm 1, so the same data
+    volume, but every episode runs under `condition`; the final model is MB trained
+    afresh on all of it for `iterations` (as MB is on GrBAL's data).
 
-    :return: dict with 'rounds' (per-round transitions, sim-hours, validation loss),
-        'transitions' and 'sim_hours' of the aggregated data.
+    :param mapper: callable(function, jobs) that runs the collection episodes.
+    :return: dict with 'rounds' (per-round transitions, validation loss), 'transitions'
+        and 'sim_hours' of the aggregated data, 'best_validation_loss' of the final model.
     """
     out = pathlib.Path(out)
     control_dt = robot_specs(config.robot)[2]
     datasets, checkpoint, history = [], None, []
-    for round_index in range(rounds):
+    for round_index in range(budget.rounds):
         rng = np.random.default_rng([seed, round_index])
-        count = config.collection.episodes_per_iteration + (random_episodes if round_index == 0
-                                                            else 0)
+        count = budget.random_episodes if round_index == 0 else budget.episodes
         plans = [EpisodePlan(int(rng.integers(2 ** 31)), '', condition) for _ in range(count)]
         jobs = [(config, plan, None if checkpoint is None else str(checkpoint), 'mb')
                 for plan in plans]
-        trajectories = [t for result in pool_map(_collect_job, jobs, workers if checkpoint
-                                                 else 1) for t in result]
+        trajectories = [t for result in mapper(_collect_job, jobs) for t in result]
         datasets.append(TrajectoryDataset(trajectories, {
             'robot': config.robot, 'seed': seed, 'episodes': len(plans), 'task': condition,
             'policy': 'random' if checkpoint is None else f'mb:{checkpoint}',
@@ -156,64 +160,144 @@ def iterate_on_task(config, condition, out, rounds, random_episodes, seed, worke
                         'best_validation_loss': summary['best_validation_loss'],
                         'seconds': summary['seconds']})
         checkpoint = round_out
-    out.write_bytes(pathlib.Path(checkpoint).read_bytes())
-    return {'rounds': history, 'transitions': history[-1]['transitions'],
-            'sim_hours': history[-1]['sim_hours']}
+    final = train(config, 'mb', merged, out, iterations=iterations, progress=False)
+    return {'rounds': history, 'transitions': merged.steps, 'sim_hours': final['sim_hours'],
+            'best_validation_loss': final['best_validation_loss']}
 
 
-def train_family(family, budget_name, seed, runs=RUNS):
+def _collect_job(job):
+    """Grid entry point: collect one planned episode (collect_episode's arguments)."""
+    return collect_episode(*job)
+
+
+def grbal_job(job):
+    """Grid entry point: GrBAL's Algorithm 1 on the training tasks of one family."""
+    config, directory, budget, seed, executor = job
+    directory = pathlib.Path(directory)
+    with Stopwatch() as watch:
+        summary = iterate(config, 'grbal', directory / 'grbal.pt', budget.rounds,
+                          budget.episodes, seed, random_episodes=budget.random_episodes,
+                          save_data=directory / 'data.npz', mapper=executor.map,
+                          progress=False)
+    return {'rounds': summary['rounds'], 'sim_hours': summary['sim_hours'],
+            'seconds': watch.seconds}
+
+
+def oracle_job(job):
+    """Grid entry point: the oracle of one test task (Algorithm 1 with MB on it)."""
+    config, task, path, budget, seed, executor = job
+    with Stopwatch() as watch:
+        result = iterate_on_task(config, task, path, budget, seed, executor.map,
+                                 budget.aggregate_iterations)
+    return dict(result, seconds=watch.seconds)
+
+
+def aggregate_job(job):
+    """Grid entry point: MB, ReBAL or continual on GrBAL's aggregated data."""
+    config, method, data_path, out, iterations, warm_start = job
+    summary = train(config, method, TrajectoryDataset.load(data_path), out,
+                    warm_start=warm_start, iterations=iterations, progress=False)
+    return {'seconds': summary['seconds'], 'iterations': summary['iterations'],
+            'best_validation_loss': summary['best_validation_loss']}
+
+
+def _cached(directory, settings):
+    """Return the manifest of a finished run with these settings, or None."""
+    path = directory / 'manifest.json'
+    if not path.is_file():
+        return None
+    manifest = json.loads(path.read_text())
+    paths = [manifest['checkpoints'][key] for key in TRAINED]
+    paths += list(manifest['checkpoints']['oracle'].values())
+    if manifest.get('settings') == settings and all(pathlib.Path(p).is_file() for p in paths):
+        return dict(manifest, cached=True)
+    return None
+
+
+def train_families(families, budget_name, seed, executor, runs=RUNS):
     """
-    Train (or load from the cache) GrBAL, MB, ReBAL and the oracles of one family.
+    Train (or load from the cache) GrBAL, MB, ReBAL, continual and the oracles.
 
-    :return: the cache manifest: 'directory', 'checkpoints' (grbal, mb, rebal and
-        oracle -> task -> path), 'data' (transitions, sim-hours, rounds), 'oracles'
-        (task -> data volume), 'train_seconds', 'settings', 'cached' (bool).
+    :param families: family names.
+    :param executor: a results.grid.Executor (Ray tasks or serial).
+    :return: family -> manifest: 'directory', 'checkpoints' (grbal, mb, rebal, continual
+        and oracle -> task -> path), 'data' (transitions, sim-hours, rounds), 'oracles'
+        (task -> data volume), 'train_seconds' (summed over the family's jobs),
+        'job_seconds', 'settings', 'cached' (bool).
     """
     budget = BUDGET_SETTINGS[budget_name]
-    config = family_config(family, budget, seed)
-    directory = pathlib.Path(runs) / 'legged' / family / f'{budget_name}_seed{seed}'
-    manifest_path = directory / 'manifest.json'
-    settings = settings_record(config, budget)
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-        paths = [manifest['checkpoints'][key] for key in ('grbal', 'mb', 'rebal')]
-        paths += list(manifest['checkpoints']['oracle'].values())
-        if manifest.get('settings') == settings and all(pathlib.Path(p).is_file() for p in paths):
-            return dict(manifest, cached=True)
-    directory.mkdir(parents=True, exist_ok=True)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)   # small models train faster on one thread than on two
-    checkpoints = {key: str(directory / f'{key}.pt') for key in ('grbal', 'mb', 'rebal')}
-    data_path, random_path = directory / 'data.npz', directory / 'random.npz'
-    with Stopwatch() as watch:
-        initial = []
-        if budget.random_episodes:
-            # Random episodes need no planning: one process is faster than spawning.
-            collect(config, budget.random_episodes, seed + 7919, workers=1).save(random_path)
-            initial = [random_path]
-        grbal = iterate(config, 'grbal', checkpoints['grbal'], budget.rounds,
-                        config.collection.episodes_per_iteration, seed, initial_data=initial,
-                        workers=budget.workers, save_data=data_path)
-        data = TrajectoryDataset.load(data_path)
-        for method in ('mb', 'rebal'):
-            train(config, method, data, checkpoints[method],
-                  iterations=budget.aggregate_iterations, progress=False)
-        oracles, checkpoints['oracle'] = {}, {}
+    manifests, pending = {}, {}
+    for family in families:
+        config = family_config(family, budget, seed)
+        directory = pathlib.Path(runs) / 'legged' / family / f'{budget_name}_seed{seed}'
+        settings = settings_record(config, budget)
+        manifest = _cached(directory, settings)
+        if manifest is not None:
+            manifests[family] = manifest
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        pending[family] = (config, directory, settings)
+    if not pending:
+        return manifests
+    # Wave 1: GrBAL's Algorithm 1 and every oracle, all families at once.
+    jobs, keys = [], []
+    for family, (config, directory, _) in pending.items():
+        jobs.append((config, str(directory), budget, seed, executor))
+        keys.append((family, 'grbal', None))
+    oracle_jobs = []
+    for family, (config, directory, _) in pending.items():
         for index, task in enumerate(held_out_tasks(family, budget)):
-            path = directory / f'oracle_{index}.pt'
-            oracles[task] = iterate_on_task(config, task, path, budget.rounds,
-                                            budget.random_episodes, seed + 1000 * (index + 1),
-                                            budget.workers)
-            checkpoints['oracle'][task] = str(path)
-    torch.set_num_threads(threads)
-    manifest = {
-        'directory': str(directory), 'checkpoints': checkpoints, 'settings': settings,
-        'data': {'transitions': data.steps, 'sim_hours': grbal['sim_hours'],
-                 'trajectories': len(data), 'tasks': len(data.tasks),
-                 'rounds': grbal['rounds']},
-        'oracles': oracles, 'train_seconds': watch.seconds}
-    manifest_path.write_text(json.dumps(manifest, indent=1, default=float))
-    return dict(manifest, cached=False)
+            oracle_jobs.append((config, task, str(directory / f'oracle_{index}.pt'), budget,
+                                seed + 1000 * (index + 1), executor))
+            keys.append((family, 'oracle', task))
+    results = _map_mixed(executor, [(grbal_job, job) for job in jobs]
+                         + [(oracle_job, job) for job in oracle_jobs])
+    first = dict(zip(keys, results))
+    # Wave 2: MB, ReBAL and continual on each family's aggregated data.
+    jobs, keys = [], []
+    for family, (config, directory, _) in pending.items():
+        data = str(directory / 'data.npz')
+        last = str(directory / f'grbal_round{budget.rounds - 1}.pt')
+        for method, iterations, warm in (('mb', budget.aggregate_iterations, None),
+                                         ('rebal', budget.aggregate_iterations, None),
+                                         ('continual', budget.continual_iterations, last)):
+            jobs.append((config, method, data, str(directory / f'{method}.pt'), iterations,
+                         warm))
+            keys.append((family, method))
+    second = dict(zip(keys, executor.map(aggregate_job, jobs)))
+    for family, (config, directory, settings) in pending.items():
+        data = TrajectoryDataset.load(directory / 'data.npz')
+        grbal = first[(family, 'grbal', None)]
+        tasks = held_out_tasks(family, budget)
+        oracles = {task: first[(family, 'oracle', task)] for task in tasks}
+        job_seconds = {'grbal': grbal['seconds'],
+                       **{m: second[(family, m)]['seconds'] for m in TRAINED[1:]},
+                       **{f'oracle {t}': o['seconds'] for t, o in oracles.items()}}
+        checkpoints = {key: str(directory / f'{key}.pt') for key in TRAINED}
+        checkpoints['oracle'] = {task: str(directory / f'oracle_{index}.pt')
+                                 for index, task in enumerate(tasks)}
+        manifest = {
+            'directory': str(directory), 'checkpoints': checkpoints, 'settings': settings,
+            'data': {'transitions': data.steps, 'sim_hours': grbal['sim_hours'],
+                     'trajectories': len(data), 'tasks': len(data.tasks),
+                     'rounds': grbal['rounds']},
+            'aggregate': {m: second[(family, m)] for m in TRAINED[1:]},
+            'oracles': oracles, 'job_seconds': job_seconds,
+            'train_seconds': float(sum(job_seconds.values()))}
+        (directory / 'manifest.json').write_text(json.dumps(manifest, indent=1, default=float))
+        manifests[family] = dict(manifest, cached=False)
+    return manifests
+
+
+def run_unit(unit):
+    """Grid entry point for a mixed wave: unit = (function, job)."""
+    function, job = unit
+    return function(job)
+
+
+def _map_mixed(executor, units):
+    """Map different entry points in one wave (so that they share the cores)."""
+    return executor.map(run_unit, units)
 
 
 def reductions(budget_name):
@@ -221,21 +305,25 @@ def reductions(budget_name):
     budget = BUDGET_SETTINGS[budget_name]
     configs = {family: family_config(family, budget, 0) for family in FAMILIES}
     config = configs[FAMILIES[0]]
-    collection, training = config.collection, config.training
-    episodes = budget.rounds * collection.episodes_per_iteration + budget.random_episodes
+    training = config.training
+    steps = config.collection.episode_steps
+    total = budget.transitions(steps)[-1]
     horizons = ', '.join(f'{f} {c.controller.horizon}' for f, c in configs.items())
+    orders = ', '.join(sorted({('first' if c.training.first_order else 'second')
+                               + f'-order ({c.training.step_size_mode} psi)'
+                               for c in configs.values()}))
     return [
-        f'Algorithm 1: {budget.rounds} rounds x {collection.episodes_per_iteration} episodes '
-        f'(+ {budget.random_episodes} random in round 0) x {collection.episode_steps} steps = '
-        f'{episodes * collection.episode_steps} transitions per family (official: 50 x 5 x '
-        '1000 = 250,000)',
+        f'Algorithm 1: {budget.rounds} rounds ({budget.random_episodes} random episodes, '
+        f'then {budget.episodes} with the controller per round) x {steps} steps = '
+        f'{total:,} transitions per family (official: 50 x 5 x 1000 = 250,000)',
         f'model: {len(config.model.hidden_sizes)} x {config.model.hidden_sizes[0]} ReLU, '
-        + ('first' if training.first_order else 'second') + '-order MAML (official: 3 x 512, '
-        'second order)',
+        f'MAML {orders} (official: 3 x 512, second order)',
         f'training: up to {training.iterations} iterations per round (batch '
-        f'{training.batch_size}, early stop), MB and ReBAL up to '
-        f'{budget.aggregate_iterations or training.iterations} on the aggregated data '
-        '(official: 100 epochs per iteration)',
+        f'{training.batch_size}, early stop), MB, ReBAL and the oracles up to '
+        f'{budget.aggregate_iterations} on the aggregated data, continual up to '
+        f'{budget.continual_iterations} (official: 100 epochs per iteration)',
+        f'one training seed per family; the {budget.eval_episodes} seeds are evaluation '
+        'seeds (initial states)',
         f'planner: MPPI, {config.controller.num_samples} samples, horizons {horizons} '
         '(official: random shooting, 500 samples, H = 10)',
         f'evaluation: {budget.eval_episodes} seeds x {config.evaluation.episode_steps} steps '

@@ -227,18 +227,18 @@ def default_robots(budget, seed):
     folder = RUNS / 'legged' / 'half_cheetah_disabled_joint' / f'{budget}_seed{seed}'
     cheetah = {m: folder / f'{m}.pt' for m in ('mb', 'grbal', 'rebal')}
     if all(path.is_file() for path in cheetah.values()):
+        if (folder / 'continual.pt').is_file():
+            cheetah['continual'] = folder / 'continual.pt'
         robots['half_cheetah_disabled_joint'] = cheetah
     return robots
 
 
 def plot_bars(rows, robot, path):
     """Bars of the error after adapting per condition and method (GrBAL's before too)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
     conditions = list(dict.fromkeys(row['condition'] for row in rows))
     series = ['MB', 'MB+DE', 'GrBAL (before)', 'GrBAL', 'ReBAL', 'Continual']
-    figure, axis = plt.subplots(figsize=(max(8, 1.3 * len(conditions)), 4.5))
+    figure, axis = figure_axes(figsize=(max(8, 1.3 * len(conditions)), 4.5))
     width = 0.8 / len(series)
     for offset, name in enumerate(series):
         method, key = ('GrBAL', 'before') if name == 'GrBAL (before)' else (name, 'after')
@@ -252,17 +252,13 @@ def plot_bars(rows, robot, path):
     axis.set_ylabel('K-step prediction error (normalised MSE)')
     axis.set_title(f'{robot}: model error on the K future transitions after reading M')
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path, dpi=100)
 
 
 def plot_switch(switch, robot, path):
     """Curves of the error over time around a condition switch."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    figure, axis = plt.subplots(figsize=(9, 4))
+    from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
+    figure, axis = figure_axes(figsize=(9, 4))
     for name, curve in switch['curves'].items():
         steps, values = zip(*curve)
         kernel = np.ones(5) / 5
@@ -274,6 +270,4 @@ def plot_switch(switch, robot, path):
     axis.set_ylabel('K-step prediction error (5-step moving mean)')
     axis.set_title(f'{robot}: {switch["from"]} -> {switch["to"]} at step {switch["at_step"]}')
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path, dpi=100)

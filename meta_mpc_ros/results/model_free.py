@@ -1,12 +1,13 @@
 """
-The model-free baseline of section 4: stable-baselines3 PPO on the training tasks.
+The model-free baselines of section 4: PPO (stable-baselines3) and TRPO (sb3-contrib).
 
 `TrainingTasks` wraps a legged environment: every reset draws a condition from the
 family's training distribution (`sample_training_condition`, a seeded Generator), and
 observations leave out the entries the dynamics model does not see either (the absolute
 x, y position, which grows without bound). PPO trains on a few such environments with
 observation and reward normalisation (`VecNormalize`, as rl-baselines3-zoo does for the
-MuJoCo tasks) and otherwise stable-baselines3's defaults. At chosen step counts a
+MuJoCo tasks) and otherwise the library's defaults; TRPO (sb3-contrib) trains the
+same way. At chosen step counts a
 callback runs the deterministic policy on a held-out test task with fixed seeds (those
 of `pipeline.evaluate`) and records the return, the same sum of rewards over the same
 number of steps as the model-based evaluation.
@@ -75,10 +76,29 @@ def held_out_returns(policy, normalize, family, task, episodes, steps, seed):
     return returns
 
 
+ALGORITHMS = ('PPO', 'TRPO')
+
+
+def _algorithm(name):
+    """Return the class of a model-free algorithm by name (PPO or TRPO)."""
+    if name == 'PPO':
+        from stable_baselines3 import PPO
+        return PPO
+    if name == 'TRPO':
+        from sb3_contrib import TRPO
+        return TRPO
+    raise ValueError(f'algorithm must be one of {ALGORITHMS}, got {name!r}')
+
+
+def train_model_free_job(job):
+    """Grid entry point: train_ppo's arguments as one tuple, algorithm last."""
+    return train_ppo(*job)
+
+
 def train_ppo(family, task, total_steps, evaluate_at, episodes, steps, seed, episode_steps,
-              envs=4, ppo_kwargs=None):
+              envs=4, ppo_kwargs=None, algorithm='PPO'):
     """
-    Train PPO on the training tasks and measure it on a test task along the way.
+    Train PPO (or TRPO) on the training tasks and measure it on a test task along the way.
 
     :param family: a legged registry name.
     :param task: the held-out test condition.
@@ -89,11 +109,11 @@ def train_ppo(family, task, total_steps, evaluate_at, episodes, steps, seed, epi
     :param seed: seeds PPO, the training tasks and the test episodes.
     :param episode_steps: length of training episodes (truncated after it).
     :param envs: parallel training environments (in this process).
-    :param ppo_kwargs: PPO settings overriding stable-baselines3's defaults.
+    :param ppo_kwargs: settings overriding the library's defaults.
+    :param algorithm: 'PPO' (stable-baselines3) or 'TRPO' (sb3-contrib).
     :return: list of dicts steps, returns, return_mean, return_std (one per measurement).
     """
     import torch
-    from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
@@ -108,8 +128,8 @@ def train_ppo(family, task, total_steps, evaluate_at, episodes, steps, seed, epi
     vector.seed(seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    model = PPO('MlpPolicy', vector, seed=seed, device='cpu', verbose=0,
-                **(ppo_kwargs or {}))
+    model = _algorithm(algorithm)('MlpPolicy', vector, seed=seed, device='cpu', verbose=0,
+                                  **(ppo_kwargs or {}))
     curve = []
 
     def measure():

@@ -9,9 +9,9 @@ whenever the data does.
 import json
 import pathlib
 
-from meta_mpc_ros.results.report_sections import (closed_loop_section, legged_section,
-                                                  model_error_section,
-                                                  sample_efficiency_section, speed_section)
+from meta_mpc_ros.results.report_legged import legged_section, sample_efficiency_section
+from meta_mpc_ros.results.report_sections import (closed_loop_section, model_error_section,
+                                                  speed_section)
 
 HEADER = """# Results
 
@@ -32,11 +32,25 @@ def load(folder):
             for path in sorted(pathlib.Path(folder).glob('*.json'))}
 
 
+def run_summary(data):
+    """Return the lines on what `make results` cost: wall time per section and budget."""
+    if not data:
+        return ''
+    sections = data['sections']
+    rows = ', '.join(f'{name} {entry["wall_seconds"] / 60:.1f} min (budget '
+                     f'`{entry["budget"]}`, {entry["executor"]})'
+                     for name, entry in sections.items())
+    total = sum(entry['wall_seconds'] for entry in sections.values())
+    return (f'\n`make results` on this machine: {total / 60:.0f} min of wall time in all, by '
+            f'section: {rows}. Section 3 and 4 budgets are listed in their sections.\n')
+
+
 def render(docs='docs'):
     """Write docs/RESULTS.md; return its text."""
     results = load(pathlib.Path(docs) / 'results')
     machine = next((r['machine'] for r in results.values() if 'machine' in r), {})
     text = HEADER.format(machine=f'{machine.get("cpu", "?")}, torch {machine.get("torch")}')
+    text += run_summary(results.get('make_results'))
     sections = [
         ('1. Model error before and after adaptation', model_error_section,
          results.get('model_error')),

@@ -2,11 +2,19 @@
 `meta-mpc bench all` (`make results`): every result experiment, then docs/RESULTS.md.
 
 Order matters: the legged section trains the half-cheetah models that the sample
-efficiency and model-error sections reuse.
+efficiency and model-error sections reuse. Sections 3 and 4 run their grid on
+`results.grid.Executor`: by default a local Ray on all cores; `--address` (or
+RAY_ADDRESS) runs the same command on an existing Ray cluster. The wall time and the
+budget of each section go to docs/results/make_results.json, which RESULTS.md quotes.
 """
 
 import importlib
+import inspect
+import json
+import pathlib
 import time
+
+from meta_mpc_ros.results import grid
 
 SECTIONS = ('legged', 'sample_efficiency', 'model_error', 'closed_loop', 'speed')
 
@@ -21,6 +29,18 @@ def add_arguments(parser):
     parser.add_argument('--report-only', action='store_true',
                         help='only redraw figures that support it and re-render RESULTS.md from '
                              'the JSON already there')
+    grid.add_arguments(parser)
+
+
+def record(out, name, budget, seconds, executor):
+    """Add one section's wall time to <out>/results/make_results.json."""
+    path = pathlib.Path(out) / 'results' / 'make_results.json'
+    data = json.loads(path.read_text()) if path.is_file() else {'sections': {}}
+    data['sections'][name] = {'budget': budget, 'wall_seconds': seconds,
+                              'executor': executor}
+    data['sections'] = {s: data['sections'][s] for s in SECTIONS if s in data['sections']}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))
 
 
 def run(args):
@@ -36,15 +56,25 @@ def run(args):
             if hasattr(module, 'replot'):
                 module.replot(args.out)
     else:
-        for name in SECTIONS:
-            if name not in chosen:
-                continue
-            start = time.perf_counter()
-            print(f'== results: {name} ({args.budget})', flush=True)
-            importlib.import_module(f'meta_mpc_ros.results.{name}').run(
-                budget=args.budget, seed=args.seed, out=args.out)
-            print(f'== results: {name} done in {(time.perf_counter() - start) / 60:.1f} min',
-                  flush=True)
+        executor = grid.from_arguments(args)
+        try:
+            for name in SECTIONS:
+                if name not in chosen:
+                    continue
+                start = time.perf_counter()
+                print(f'== results: {name} ({args.budget})', flush=True)
+                module = importlib.import_module(f'meta_mpc_ros.results.{name}')
+                extra = {}
+                if 'executor' in inspect.signature(module.run).parameters:
+                    extra['executor'] = executor
+                module.run(budget=args.budget, seed=args.seed, out=args.out, **extra)
+                seconds = time.perf_counter() - start
+                where = (f'{executor.kind} on {executor.address or "this machine"}'
+                         if extra else 'in-process')
+                record(args.out, name, args.budget, seconds, where)
+                print(f'== results: {name} done in {seconds / 60:.1f} min', flush=True)
+        finally:
+            executor.shutdown()
     report.render(args.out)
     print(f'wrote {args.out}/RESULTS.md')
     return 0

@@ -1,23 +1,26 @@
 """
 Section 4 of the results: return on a held-out task against environment steps.
 
-On the half-cheetah with a disabled joint (held-out joint 0), the family whose
-training tasks are a small finite set, so that every method sees the same task
-distribution:
+On the half-cheetah with a disabled joint (held-out joint 0), as the paper measured it
+(Sec. 6.2, Fig. 3): Algorithm 1 in small rounds from the start, so that the
+model-based learning curve has a point per round:
 
-- GrBAL: section 3's Algorithm-1 run (the cached per-round checkpoints
-  `grbal_round<i>.pt`), each round's model evaluated closed loop with adaptation;
-- MB: its own Algorithm 1 (same rounds, episodes and iterations), collecting with the
-  MB controller, each round evaluated without adaptation;
-- PPO (stable-baselines3, `model_free`), trained on the training-task distribution (a
-  new task at every reset) and measured on the test task at log-spaced step counts.
+- GrBAL: section 3's Algorithm-1 run (its cached per-round checkpoints
+  `grbal_round<i>.pt`: a few random episodes, then a few 1000-step controller episodes
+  per round), each round's model evaluated closed loop with adaptation;
+- MB: its own Algorithm 1 with the same rounds (collecting with the MB controller),
+  each round evaluated without adaptation;
+- PPO (stable-baselines3) and TRPO (sb3-contrib), trained on the training-task
+  distribution (a new task at every reset) and measured on the test task at
+  log-spaced step counts (`model_free`).
 
-The x axis is the environment steps the method has consumed (Algorithm 1: the
-aggregated transitions after the round). For each method we take the first measured
-step count whose mean return reaches X% of GrBAL's final return (an upper bound,
-limited by where we measured) and the ratio PPO / GrBAL, beside the paper's claim of
-about 1000x less data than model-free methods. When PPO does not get there within its
-budget the ratio is a lower bound (PPO's budget / GrBAL's steps).
+The comparison is "environment steps to reach return R" for several R: the best
+model-based return (the best mean return any round of GrBAL or MB reached) and
+fractions of it. For each method we take the first measured step count whose mean
+return reaches R (an upper bound, limited by where we measured); the ratio of a
+model-free method's steps to the fewest model-based steps is set beside the paper's
+claim of about 1000x. When a model-free method does not get there within its budget,
+the ratio is a lower bound (its budget / the model-based steps).
 """
 
 from dataclasses import asdict, dataclass
@@ -25,16 +28,22 @@ import json
 import pathlib
 
 from meta_mpc_ros.pipeline.iterate import iterate
+from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
 from meta_mpc_ros.pipeline.train import robot_specs
 from meta_mpc_ros.results import legged
-from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, RUNS, Stopwatch,
-                                         write_json)
-from meta_mpc_ros.results.model_free import train_ppo
+from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, mean_ci, RUNS,
+                                         Stopwatch, write_json)
+from meta_mpc_ros.results.grid import Executor
+from meta_mpc_ros.results.legged_training import (BUDGET_SETTINGS as MODEL_BASED,
+                                                  family_config, held_out_tasks,
+                                                  train_families)
+from meta_mpc_ros.results.model_free import ALGORITHMS, train_model_free_job
 import numpy as np
-import torch
 
 FAMILY = 'half_cheetah_disabled_joint'
-FRACTIONS = (0.5, 0.8)
+# R = these fractions of the best model-based return.
+FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+MODEL_BASED_METHODS = ('GrBAL', 'MB')
 PAPER = {
     'claim': 'GrBAL meta-trains with 1.5-3 hours of simulated experience, about 1000x '
              'less data than the model-free methods (TRPO, PPO, MAML-RL) need to reach '
@@ -46,42 +55,42 @@ PAPER = {
 @dataclass(frozen=True)
 class Budget:
     """
-    The model-free part of a budget (the model-based part is legged.BUDGET_SETTINGS).
+    The model-free part of a budget (the model-based part is legged_training's).
 
-    :param ppo_steps: PPO's environment steps.
-    :param ppo_measurements: log-spaced test-task measurements (plus one at 0 steps).
-    :param ppo_envs: parallel training environments.
-    :param ppo_kwargs: PPO settings (stable-baselines3 defaults otherwise).
+    :param steps: environment steps of PPO and of TRPO.
+    :param measurements: log-spaced test-task measurements (plus one at 0 steps).
+    :param envs: parallel training environments.
+    :param kwargs: settings of both algorithms (the libraries' defaults otherwise).
+    :param curve_episodes: evaluation episodes per point of the learning curves.
     """
 
-    ppo_steps: int
-    ppo_measurements: int
-    ppo_envs: int = 4
-    ppo_kwargs: tuple = ()
+    steps: int
+    measurements: int
+    envs: int = 4
+    kwargs: tuple = ()
+    curve_episodes: int = 5
 
 
 BUDGET_SETTINGS = {
     # 4 envs x 1024 steps per update, minibatches of 256 (SB3's 64 trains 4x slower on
-    # this CPU); other settings are stable-baselines3's PPO defaults. ~3,500 steps/s on
-    # one core: 500,000 steps take ~2.5 min.
-    'full': Budget(ppo_steps=500_000, ppo_measurements=10,
-                   ppo_kwargs=(('n_steps', 1024), ('batch_size', 256))),
-    'smoke': Budget(ppo_steps=256, ppo_measurements=2, ppo_envs=2,
-                    ppo_kwargs=(('n_steps', 64), ('batch_size', 64), ('n_epochs', 2))),
+    # this CPU); the rest are the libraries' defaults.
+    'full': Budget(steps=500_000, measurements=10,
+                   kwargs=(('n_steps', 1024), ('batch_size', 256)), curve_episodes=3),
+    'smoke': Budget(steps=256, measurements=2, envs=2,
+                    kwargs=(('n_steps', 64), ('batch_size', 64)), curve_episodes=2),
 }
 
 
-def mb_iterate(config, directory, rounds, seed, workers, initial_data=()):
+def mb_iterate(config, directory, budget, seed, executor):
     """
-    Run (or load) Algorithm 1 with MB on the training tasks; return its round summaries.
+    Run (or load) Algorithm 1 with MB on the training tasks, GrBAL's rounds.
 
-    :param initial_data: dataset files added to round 0 (GrBAL's extra random episodes).
-    :return: (list of dicts round, transitions, sim_hours, checkpoint; training seconds;
-        whether it came from the cache).
+    :return: (list of dicts round, transitions, checkpoint; training seconds; whether it
+        came from the cache).
     """
     directory = pathlib.Path(directory)
     manifest_path = directory / 'mb_iterate.json'
-    settings = json.loads(json.dumps({'config': asdict(config), 'rounds': rounds,
+    settings = json.loads(json.dumps({'config': asdict(config), 'budget': asdict(budget),
                                       'seed': seed}))
     settings['config'].pop('source')
     if manifest_path.is_file():
@@ -89,13 +98,10 @@ def mb_iterate(config, directory, rounds, seed, workers, initial_data=()):
         if manifest['settings'] == settings and all(
                 pathlib.Path(r['checkpoint']).is_file() for r in manifest['rounds']):
             return manifest['rounds'], manifest['seconds'], True
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     with Stopwatch() as watch:
-        summary = iterate(config, 'mb', directory / 'mb_iterate.pt', rounds,
-                          config.collection.episodes_per_iteration, seed,
-                          initial_data=list(initial_data), workers=workers)
-    torch.set_num_threads(threads)
+        summary = iterate(config, 'mb', directory / 'mb_iterate.pt', budget.rounds,
+                          budget.episodes, seed, random_episodes=budget.random_episodes,
+                          mapper=executor.map, progress=False)
     history = [dict(r, checkpoint=str(directory / f'mb_iterate_round{r["round"]}.pt'))
                for r in summary['rounds']]
     manifest_path.write_text(json.dumps({'settings': settings, 'rounds': history,
@@ -103,18 +109,45 @@ def mb_iterate(config, directory, rounds, seed, workers, initial_data=()):
     return history, watch.seconds, False
 
 
-def round_curve(config, rounds, adapter, task, episodes, seed, workers, control_dt):
-    """Evaluate each round's checkpoint on the task; return the curve points."""
-    jobs = [(config, r['checkpoint'], adapter, task, episodes, seed) for r in rounds]
-    reports = legged.pool_map(legged.evaluate_job, jobs, workers)
-    curve = []
-    for r, report in zip(rounds, reports):
-        returns = [-detail['cost'] for detail in report['details']]
-        curve.append({'round': r['round'], 'steps': r['transitions'],
-                      'sim_hours': r['transitions'] * control_dt / 3600.0,
-                      'returns': returns, 'return_mean': float(np.mean(returns)),
-                      'return_std': float(np.std(returns)), 'checkpoint': r['checkpoint']})
-    return curve
+def mb_iterate_job(job):
+    """Grid entry point: mb_iterate's arguments as one tuple."""
+    return mb_iterate(*job)
+
+
+def round_curves(config, rounds_by_method, task, episodes, seed, executor, control_dt):
+    """
+    Evaluate every round's checkpoint of each method on the task (one job per episode).
+
+    :param rounds_by_method: method -> list of dicts round, transitions, checkpoint.
+    :return: method -> curve points (steps, returns, return_mean, return_ci, ...).
+    """
+    adapters = {'GrBAL': 'grbal', 'MB': 'mb'}
+    seeds = legged.episode_seeds(seed, episodes)
+    keys, jobs = [], []
+    for method, rounds in rounds_by_method.items():
+        for index, r in enumerate(rounds):
+            for episode_seed in seeds:
+                keys.append((method, index))
+                jobs.append((config, r['checkpoint'], adapters[method], task, episode_seed,
+                             config.evaluation.episode_steps))
+    results = executor.map(legged.evaluate_episode, jobs)
+    grouped = {}
+    for key, result in zip(keys, results):
+        grouped.setdefault(key, []).append(result)
+    curves = {}
+    for method, rounds in rounds_by_method.items():
+        curves[method] = []
+        for index, r in enumerate(rounds):
+            episodes_run = grouped[(method, index)]
+            returns = [e['return'] for e in episodes_run]
+            mean, ci = mean_ci(returns)
+            curves[method].append({
+                'round': r['round'], 'steps': r['transitions'],
+                'sim_hours': r['transitions'] * control_dt / 3600.0, 'returns': returns,
+                'return_mean': mean, 'return_ci': ci, 'return_std': float(np.std(returns)),
+                'checkpoint': r['checkpoint'],
+                'seconds': float(sum(e['seconds'] for e in episodes_run))})
+    return curves
 
 
 def steps_to_reach(curve, target):
@@ -125,60 +158,62 @@ def steps_to_reach(curve, target):
     return None
 
 
-def thresholds(curves, ppo_budget):
+def thresholds(curves, budgets):
     """
-    Return, per fraction X, the target return and steps to reach it per method.
+    Return, per target R (fractions of the best model-based return), steps per method.
 
-    :return: list of dicts fraction, target, steps (method -> int or None),
-        ratio_ppo_to_grbal, ratio_is_lower_bound.
+    :param curves: method -> curve (GrBAL and MB, and the model-free methods).
+    :param budgets: model-free method -> its training steps (for lower bounds).
+    :return: list of dicts fraction, target, steps (method -> int or None), model_based
+        (fewest model-based steps), ratios (model-free method -> steps / model_based),
+        lower_bound (method -> bool: not reached, ratio is budget / model_based).
     """
-    final = curves['GrBAL'][-1]['return_mean']
+    best = max(point['return_mean'] for name in MODEL_BASED_METHODS for point in curves[name])
     rows = []
     for fraction in FRACTIONS:
-        if final <= 0:
+        if best <= 0:
             rows.append({'fraction': fraction, 'target': None, 'steps': {},
-                         'ratio_ppo_to_grbal': None, 'ratio_is_lower_bound': False,
-                         'note': 'final GrBAL return is not positive'})
+                         'model_based': None, 'ratios': {}, 'lower_bound': {},
+                         'note': 'the best model-based return is not positive'})
             continue
-        target = fraction * final
+        target = fraction * best
         steps = {name: steps_to_reach(curve, target) for name, curve in curves.items()}
-        grbal, ppo = steps['GrBAL'], steps['PPO']
-        ratio = ppo / grbal if ppo is not None else ppo_budget / grbal
+        reached = [steps[name] for name in MODEL_BASED_METHODS if steps[name] is not None]
+        model_based = min(reached)
+        ratios, lower = {}, {}
+        for name in budgets:
+            lower[name] = steps[name] is None
+            ratios[name] = (budgets[name] if lower[name] else steps[name]) / model_based
         rows.append({'fraction': fraction, 'target': target, 'steps': steps,
-                     'ratio_ppo_to_grbal': ratio, 'ratio_is_lower_bound': ppo is None})
+                     'model_based': model_based, 'ratios': ratios, 'lower_bound': lower})
     return rows
 
 
 def plot(curves, rows, path):
-    """Return against environment steps (log scale), with the X% targets."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    figure, axis = plt.subplots(figsize=(7.5, 4.5))
+    """Return against environment steps (log scale), 95 % intervals, the targets R."""
+    figure, axis = figure_axes(figsize=(7.5, 4.5))
     for name, curve in curves.items():
         steps = [max(point['steps'], 1) for point in curve]
         means = np.array([point['return_mean'] for point in curve])
-        spread = np.array([point['return_std'] for point in curve])
-        line, = axis.plot(steps, means, 'o-', label=name)
+        spread = np.array([point.get('return_ci') or 0.0 for point in curve])
+        line, = axis.plot(steps, means, 'o-', ms=3, label=name)
         axis.fill_between(steps, means - spread, means + spread, color=line.get_color(),
                           alpha=0.2)
     for row in rows:
         if row['target'] is not None:
             axis.axhline(row['target'], color='grey', ls=':', lw=1)
-            axis.annotate(f'{row["fraction"]:.0%} of final GrBAL', (1, row['target']),
+            axis.annotate(f'R = {row["fraction"]:.0%} of best model-based', (1, row['target']),
                           xycoords=('axes fraction', 'data'), ha='right', va='bottom',
                           fontsize=7, color='grey')
     axis.set_xscale('log')
     axis.set_xlabel('environment steps (log scale)')
-    axis.set_ylabel('return on the held-out task')
-    axis.set_title(f'{FAMILY}: return vs data (mean, std over seeds)')
+    axis.set_ylabel('return on the held-out task (1000 steps)')
+    axis.set_title(f'{FAMILY}: return vs data (mean over seeds, 95 % CI)')
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, path, dpi=120)
 
 
-def run(budget, seed, out=DOCS, runs=RUNS):
+def run(budget, seed, out=DOCS, runs=RUNS, executor=None):
     """
     Measure section 4; write sample_efficiency.json and sample_efficiency.png.
 
@@ -186,68 +221,76 @@ def run(budget, seed, out=DOCS, runs=RUNS):
     :param seed: seeds everything (section 3's cached GrBAL run is reused if it matches).
     :param out: the docs directory.
     :param runs: the cache directory.
+    :param executor: a results.grid.Executor (default: Ray, local on all cores).
     :return: the JSON dict.
     """
     check_budget(budget)
-    model_based, model_free = legged.BUDGET_SETTINGS[budget], BUDGET_SETTINGS[budget]
-    config = legged.family_config(FAMILY, model_based, seed)
-    task = legged.held_out_tasks(FAMILY, model_based)[0]
+    executor = executor or Executor('ray')
+    model_based, model_free = MODEL_BASED[budget], BUDGET_SETTINGS[budget]
+    config = family_config(FAMILY, model_based, seed)
+    task = held_out_tasks(FAMILY, model_based)[0]
     control_dt = robot_specs(FAMILY)[2]
-    episodes, steps = model_based.eval_episodes, config.evaluation.episode_steps
+    steps = config.evaluation.episode_steps
+    measure_at = [0] + sorted({int(s) for s in np.geomspace(
+        min(1000, model_free.steps), model_free.steps, model_free.measurements)})
     with Stopwatch() as total:
-        manifest = legged.train_family(FAMILY, budget, seed, runs)
+        manifest = train_families((FAMILY,), budget, seed, executor, runs)[FAMILY]
         grbal_rounds = [dict(r, checkpoint=str(pathlib.Path(manifest['directory'])
                                                / f'grbal_round{r["round"]}.pt'))
                         for r in manifest['data']['rounds']]
-        random_data = pathlib.Path(manifest['directory']) / 'random.npz'
-        mb_rounds, mb_seconds, mb_cached = mb_iterate(
-            config, manifest['directory'], model_based.rounds, seed, model_based.workers,
-            [random_data] if model_based.random_episodes else [])
+        # MB's Algorithm 1 and the model-free methods share the cores.
+        units = [(mb_iterate_job, (config, manifest['directory'], model_based, seed,
+                                   executor))]
+        units += [(train_model_free_job, (FAMILY, task, model_free.steps, measure_at,
+                                          model_free.curve_episodes, steps, seed,
+                                          config.collection.episode_steps, model_free.envs,
+                                          dict(model_free.kwargs), name))
+                  for name in ALGORITHMS]
+        with Stopwatch() as training:
+            from meta_mpc_ros.results.legged_training import run_unit
+            (mb_rounds, mb_seconds, mb_cached), *free = executor.map(run_unit, units)
         with Stopwatch() as evaluation:
-            curves = {'GrBAL': round_curve(config, grbal_rounds, 'grbal', task, episodes, seed,
-                                           model_based.workers, control_dt),
-                      'MB': round_curve(config, mb_rounds, 'mb', task, episodes, seed,
-                                        model_based.workers, control_dt)}
-        with Stopwatch() as ppo_watch:
-            measure_at = [0] + sorted({int(s) for s in np.geomspace(
-                min(1000, model_free.ppo_steps), model_free.ppo_steps,
-                model_free.ppo_measurements)})
-            curves['PPO'] = train_ppo(FAMILY, task, model_free.ppo_steps, measure_at,
-                                      episodes, steps, seed, config.collection.episode_steps,
-                                      model_free.ppo_envs, dict(model_free.ppo_kwargs))
-        for point in curves['PPO']:
-            point['sim_hours'] = point['steps'] * control_dt / 3600.0
-    rows = thresholds(curves, curves['PPO'][-1]['steps'])
-    grbal_data = manifest['data']['transitions']
-    ppo_data = curves['PPO'][-1]['steps']
-    mb_data = mb_rounds[-1]['transitions']
+            curves = round_curves(config, {'GrBAL': grbal_rounds, 'MB': mb_rounds}, task,
+                                  model_free.curve_episodes, seed, executor, control_dt)
+        for name, curve in zip(ALGORITHMS, free):
+            for point in curve:
+                point['sim_hours'] = point['steps'] * control_dt / 3600.0
+                point['return_mean'], point['return_ci'] = mean_ci(point['returns'])
+            curves[name] = curve
+    budgets = {name: curves[name][-1]['steps'] for name in ALGORITHMS}
+    rows = thresholds(curves, budgets)
+    volumes = {'GrBAL': manifest['data']['transitions'], 'MB': mb_rounds[-1]['transitions'],
+               **budgets}
     report = {
         'experiment': 'sample_efficiency', 'budget': budget, 'seed': seed, 'family': FAMILY,
-        'test_task': task, 'paper': PAPER,
+        'test_task': task, 'paper': PAPER, 'executor': executor.describe(),
         'budget_settings': {'model_based': asdict(model_based),
                             'model_free': asdict(model_free)},
-        'evaluation': {'episodes': episodes, 'steps': steps, 'seed': seed},
+        'evaluation': {'episodes': model_free.curve_episodes, 'steps': steps, 'seed': seed},
         'curves': curves, 'thresholds': rows,
-        'data': {'GrBAL': {'transitions': grbal_data,
-                           'sim_hours': grbal_data * control_dt / 3600.0},
-                 'MB': {'transitions': mb_data, 'sim_hours': mb_data * control_dt / 3600.0},
-                 'PPO': {'transitions': ppo_data,
-                         'sim_hours': ppo_data * control_dt / 3600.0}},
-        'transitions': grbal_data + mb_data + ppo_data,
-        'sim_hours': (grbal_data + mb_data + ppo_data) * control_dt / 3600.0,
+        'data': {name: {'transitions': volume, 'sim_hours': volume * control_dt / 3600.0}
+                 for name, volume in volumes.items()},
+        'transitions': sum(volumes.values()),
+        'sim_hours': sum(volumes.values()) * control_dt / 3600.0,
         'wall_seconds': total.seconds,
         'timings': {'grbal_train': manifest['train_seconds'],
                     'grbal_cached': manifest['cached'], 'mb_train': mb_seconds,
-                    'mb_cached': mb_cached, 'evaluate': evaluation.seconds,
-                    'ppo': ppo_watch.seconds},
+                    'mb_cached': mb_cached, 'train_wall': training.seconds,
+                    'evaluate': evaluation.seconds},
         'method_notes': {
             'GrBAL': 'section 3 Algorithm-1 rounds (cached), adapter grbal',
-            'MB': 'own Algorithm 1 with the MB controller (same extra random episodes in '
-                  'round 0 as GrBAL), adapter mb',
+            'MB': 'own Algorithm 1 with the MB controller, the same rounds, adapter mb',
             'PPO': 'stable-baselines3 PPO on the training tasks, deterministic policy on '
-                   'the test task; steps_to_reach is limited by where it was measured'}}
+                   'the test task; steps_to_reach is limited by where it was measured',
+            'TRPO': 'sb3-contrib TRPO, trained and measured as PPO'}}
     figure = figure_path('sample_efficiency', out)
     plot(curves, rows, figure)
     report['figure'] = str(figure)
     write_json('sample_efficiency', report, out)
     return report
+
+
+def replot(out=DOCS):
+    """Redraw sample_efficiency.png from the JSON already under `out`."""
+    report = json.loads((pathlib.Path(out) / 'results' / 'sample_efficiency.json').read_text())
+    plot(report['curves'], report['thresholds'], figure_path('sample_efficiency', out))
