@@ -69,13 +69,16 @@ class Executor:
                 ray.init(address=self.address, log_to_driver=True,
                          runtime_env={'env_vars': {'PYTHONUNBUFFERED': '1'}})
             else:
-                ray.init(num_cpus=self.num_cpus or os.cpu_count() or 1,
+                # Ray starts its workers at nice 15; on a shared machine that starves the
+                # grid behind any other job, so a local Ray keeps them at normal priority.
+                os.environ.setdefault('RAY_worker_niceness', '0')
+                ray.init(address='local', num_cpus=self.num_cpus or os.cpu_count() or 1,
                          include_dashboard=False, log_to_driver=True)
         if self._remote is None:
             self._remote = ray.remote(num_cpus=1, max_retries=0)(_call)
         return self._remote
 
-    def map(self, function, jobs):
+    def map_jobs(self, function, jobs):
         """
         Return [function(job) for job in jobs], in order, run where this executor runs.
 

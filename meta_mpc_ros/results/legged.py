@@ -316,7 +316,7 @@ def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES, executor=None):
             jobs += family_jobs
             owners += [family] * len(family_jobs)
         with Stopwatch() as evaluation:
-            episodes = executor.map(evaluate_episode, jobs)
+            episodes = executor.map_jobs(evaluate_episode, jobs)
     for family in families:
         mine = [(k, e) for k, e, o in zip(keys, episodes, owners) if o == family]
         results = score_family([k for k, _ in mine], [e for _, e in mine])

@@ -177,7 +177,7 @@ def grbal_job(job):
     with Stopwatch() as watch:
         summary = iterate(config, 'grbal', directory / 'grbal.pt', budget.rounds,
                           budget.episodes, seed, random_episodes=budget.random_episodes,
-                          save_data=directory / 'data.npz', mapper=executor.map,
+                          save_data=directory / 'data.npz', mapper=executor.map_jobs,
                           progress=False)
     return {'rounds': summary['rounds'], 'sim_hours': summary['sim_hours'],
             'seconds': watch.seconds}
@@ -187,7 +187,7 @@ def oracle_job(job):
     """Grid entry point: the oracle of one test task (Algorithm 1 with MB on it)."""
     config, task, path, budget, seed, executor = job
     with Stopwatch() as watch:
-        result = iterate_on_task(config, task, path, budget, seed, executor.map,
+        result = iterate_on_task(config, task, path, budget, seed, executor.map_jobs,
                                  budget.aggregate_iterations)
     return dict(result, seconds=watch.seconds)
 
@@ -264,7 +264,7 @@ def train_families(families, budget_name, seed, executor, runs=RUNS):
             jobs.append((config, method, data, str(directory / f'{method}.pt'), iterations,
                          warm))
             keys.append((family, method))
-    second = dict(zip(keys, executor.map(aggregate_job, jobs)))
+    second = dict(zip(keys, executor.map_jobs(aggregate_job, jobs)))
     for family, (config, directory, settings) in pending.items():
         data = TrajectoryDataset.load(directory / 'data.npz')
         grbal = first[(family, 'grbal', None)]
@@ -297,7 +297,7 @@ def run_unit(unit):
 
 def _map_mixed(executor, units):
     """Map different entry points in one wave (so that they share the cores)."""
-    return executor.map(run_unit, units)
+    return executor.map_jobs(run_unit, units)
 
 
 def reductions(budget_name):

@@ -49,7 +49,7 @@ def legged_section(data, _):
                  f'{result["data"]["transitions"]:,} training transitions '
                  f'({number(result["data"]["sim_hours"], 2)} sim-hours) for GrBAL, MB, '
                  'ReBAL and continual, and as many per oracle on its test task; training '
-                 f'jobs {sum(seconds.values()) / 60:.1f} CPU-min (GrBAL\'s Algorithm 1 '
+                 f"jobs {sum(seconds.values()) / 60:.1f} CPU-min (GrBAL's Algorithm 1 "
                  f'{seconds["grbal"] / 60:.1f} min); evaluation '
                  f'{family_evaluation_seconds(result) / 60:.1f} CPU-min._\n\n'
                  'Raw returns:\n\n'
@@ -78,7 +78,7 @@ def oracle_table(data):
                          'yes' if check['beats_random'] else '**no**'])
     valid = sum(row[-1] == 'yes' for row in rows)
     return ('**Oracle against random** (the oracle is MB trained on the test task with as '
-            "much data as the methods; it counts only if its 95 % interval lies above the "
+            'much data as the methods; it counts only if its 95 % interval lies above the '
             "random policy's):\n\n"
             + table(['family', 'test task', 'oracle return', 'random return',
                      'oracle beats random'], rows)
@@ -151,7 +151,7 @@ def sample_efficiency_section(data, _):
             f'small rounds from the start ({settings["random_episodes"]} random episodes, '
             f'then {settings["episodes"]} controller episodes of '
             f'{settings["episode_steps"]} steps per round, {settings["rounds"]} rounds), '
-            'the return of every round of GrBAL (section 3\'s run) and of MB (its own '
+            "the return of every round of GrBAL (section 3's run) and of MB (its own "
             'Algorithm 1 with the same rounds), beside stable-baselines3 PPO and '
             'sb3-contrib TRPO trained on the training tasks, against the environment steps '
             f'each consumed. {data["evaluation"]["episodes"]} evaluation seeds x '
@@ -212,7 +212,7 @@ def claim_verdict(data, model_free):
         parts.append(f'{name} {"at least " if lower else ""}{number(ratio)}x')
     best = max(full['ratios'][name] for name in model_free)
     verdict = ('of the order the paper reports' if best >= 300 else
-               '**not reproduced**: far below the paper\'s ~1000x')
+               "**not reproduced**: far below the paper's ~1000x")
     finals = ', '.join(f'{name} {number(data["curves"][name][-1]["return_mean"])} after '
                        f'{data["curves"][name][-1]["steps"]:,} steps' for name in model_free)
     return (f'\nTo reach the best model-based return ({number(full["target"])}), the '

@@ -101,7 +101,7 @@ def mb_iterate(config, directory, budget, seed, executor):
     with Stopwatch() as watch:
         summary = iterate(config, 'mb', directory / 'mb_iterate.pt', budget.rounds,
                           budget.episodes, seed, random_episodes=budget.random_episodes,
-                          mapper=executor.map, progress=False)
+                          mapper=executor.map_jobs, progress=False)
     history = [dict(r, checkpoint=str(directory / f'mb_iterate_round{r["round"]}.pt'))
                for r in summary['rounds']]
     manifest_path.write_text(json.dumps({'settings': settings, 'rounds': history,
@@ -130,7 +130,7 @@ def round_curves(config, rounds_by_method, task, episodes, seed, executor, contr
                 keys.append((method, index))
                 jobs.append((config, r['checkpoint'], adapters[method], task, episode_seed,
                              config.evaluation.episode_steps))
-    results = executor.map(legged.evaluate_episode, jobs)
+    results = executor.map_jobs(legged.evaluate_episode, jobs)
     grouped = {}
     for key, result in zip(keys, results):
         grouped.setdefault(key, []).append(result)
@@ -248,7 +248,7 @@ def run(budget, seed, out=DOCS, runs=RUNS, executor=None):
                   for name in ALGORITHMS]
         with Stopwatch() as training:
             from meta_mpc_ros.results.legged_training import run_unit
-            (mb_rounds, mb_seconds, mb_cached), *free = executor.map(run_unit, units)
+            (mb_rounds, mb_seconds, mb_cached), *free = executor.map_jobs(run_unit, units)
         with Stopwatch() as evaluation:
             curves = round_curves(config, {'GrBAL': grbal_rounds, 'MB': mb_rounds}, task,
                                   model_free.curve_episodes, seed, executor, control_dt)

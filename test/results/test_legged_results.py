@@ -1,21 +1,27 @@
 """
 Sections 3 (legged benchmarks) and 4 (sample efficiency) run end to end at the smoke budget.
 
-Everything is trained from scratch at tiny sizes into a temporary cache and docs folder;
-section 4 reuses section 3's cached GrBAL run, as in `meta-mpc bench all`.
+Everything is trained from scratch at tiny sizes into a temporary cache and docs folder,
+on the serial executor (test_grid.py runs the same grid on Ray); section 4 reuses
+section 3's cached GrBAL run, as in `meta-mpc bench all`.
 """
 
 import json
 import math
 
 from meta_mpc_ros.results import legged, sample_efficiency
+from meta_mpc_ros.results.grid import Executor
+from meta_mpc_ros.results.legged_training import BUDGET_SETTINGS
 import pytest
 
 pytestmark = pytest.mark.slow
 
 SEED = 5
-SMOKE = legged.BUDGET_SETTINGS['smoke']
-TRANSITIONS = (SMOKE.rounds * SMOKE.episodes + SMOKE.random_episodes) * SMOKE.episode_steps
+SMOKE = BUDGET_SETTINGS['smoke']
+# Algorithm 1's aggregated data after each round: (random + round x episodes) x steps
+# (no legged episode ends early).
+ROUNDS = [(SMOKE.random_episodes + r * SMOKE.episodes) * SMOKE.episode_steps
+          for r in range(SMOKE.rounds)]
 
 
 @pytest.fixture(scope='module')
@@ -28,7 +34,7 @@ def folders(tmp_path_factory):
 @pytest.fixture(scope='module')
 def legged_report(folders):
     docs, runs = folders
-    return legged.run('smoke', SEED, out=docs, runs=runs)
+    return legged.run('smoke', SEED, out=docs, runs=runs, executor=Executor('serial'))
 
 
 def finite(value):
@@ -39,108 +45,128 @@ def test_legged_smoke(folders, legged_report):
     docs, runs = folders
     written = json.loads((docs / 'results' / 'legged.json').read_text())
     assert written['budget'] == 'smoke' and written['seed'] == SEED
-    assert written['budget_settings']['rounds'] == legged.BUDGET_SETTINGS['smoke'].rounds
+    assert written['budget_settings']['rounds'] == SMOKE.rounds
+    assert written['executor']['kind'] == 'serial'
     assert written['reductions'] and 'normalisation' in written
     assert written['transitions'] > 0 and written['sim_hours'] > 0
     assert written['wall_seconds'] > 0
     assert set(written['families']) == set(legged.FAMILIES)
-    smoke = legged.BUDGET_SETTINGS['smoke']
     for family, entry in written['families'].items():
-        # Smoke: the first test task only; Algorithm 1's data is exactly
-        # (rounds x episodes + random episodes) x episode_steps (no legged episode
-        # ends early).
-        assert entry['test_tasks'] == [legged.held_out_tasks(family, smoke)[0]]
-        assert entry['data']['transitions'] == TRANSITIONS
-        assert len(entry['data']['rounds']) == smoke.rounds
+        # Smoke: the first test task only.
+        assert entry['test_tasks'] == [legged.held_out_tasks(family, SMOKE)[0]]
+        assert entry['data']['transitions'] == ROUNDS[-1]
+        assert [r['transitions'] for r in entry['data']['rounds']] == ROUNDS
         assert math.isclose(entry['data']['sim_hours'],
                             entry['data']['transitions'] * entry['control_dt'] / 3600)
         for volume in entry['oracle_data'].values():
             # The oracle gets the same data volume, on the test task only.
             assert volume['transitions'] == entry['data']['transitions']
-        assert entry['wall_seconds'] > 0 and entry['train_seconds'] > 0
+        assert set(entry['job_seconds']) >= {'grbal', 'mb', 'rebal', 'continual'}
         assert entry['cached'] is False
-        results = entry['results'][entry['test_tasks'][0]]
-        assert set(results) == set(legged.METHODS) | {'Oracle'}
-        for method, row in results.items():
-            assert len(row['returns']) == smoke.eval_episodes
+        task = entry['results'][entry['test_tasks'][0]]
+        assert set(task['methods']) == set(legged.METHODS) | {'Oracle', 'Random'}
+        for row in task['methods'].values():
+            assert len(row['returns']) == SMOKE.eval_episodes
             assert all(finite(value) for value in row['returns'])
-            assert row['steps'] == smoke.eval_steps
-            if row['normalised'] is not None:
-                assert finite(row['normalised'])
-        oracle = results['Oracle']
-        if oracle['return_mean'] > 0:
+            assert row['steps'] == SMOKE.eval_steps
+            assert finite(row['return_ci'])
+        check = task['oracle_check']
+        oracle = task['methods']['Oracle']
+        if check['beats_random'] and oracle['return_mean'] > 0:
             # By definition the oracle scores exactly 1.
             assert oracle['normalised'] == pytest.approx(1.0)
         else:
             assert oracle['normalised'] is None
-        assert set(entry['normalised']) == set(legged.METHODS) | {'Oracle', 'Random'}
+        assert entry['summary']['oracle_valid'] == check['beats_random']
+    assert written['projection']['projected_wall_seconds']['128'] > 0
     assert (docs / 'figures' / 'legged.png').stat().st_size > 10000
+
+
+def test_oracle_counts_only_when_it_clearly_beats_random():
+    def row(returns):
+        mean, ci = legged.mean_ci(returns)
+        return {'return_mean': mean, 'return_ci': ci}
+
+    # Oracle 10 +- t(0.975, 1) * 1 / sqrt(2) * sqrt(2) = 12.706 (returns 9 and 11: s =
+    # sqrt(2), s / sqrt(2) = 1): its interval [-2.7, 22.7] reaches random's mean 0.
+    loose = legged.oracle_check({'Oracle': row([9.0, 11.0]), 'Random': row([0.0, 0.0])})
+    assert not loose['beats_random'] and loose['gap'] == pytest.approx(10.0)
+    # Five seeds 9..11 (s = 0.79, t = 2.776: half-width 0.98): [9.02, 10.98] > [0, 0].
+    tight = legged.oracle_check({'Oracle': row([9.0, 9.5, 10.0, 10.5, 11.0]),
+                                 'Random': row([0.0] * 5)})
+    assert tight['beats_random']
+    assert tight['oracle_low'] == pytest.approx(10.0 - 2.776 * math.sqrt(0.625 / 5), 1e-3)
 
 
 def test_legged_normalisation_is_the_ratio_to_the_oracle():
     # Oracle mean 4, random mean -2: R / 4 and (R + 2) / 6.
     scores = legged.normalise([2.0, 6.0], 4.0, -2.0)
     assert scores['normalised'] == pytest.approx(1.0)
-    assert scores['normalised_std'] == pytest.approx(0.5)
+    # Ratios 0.5 and 1.5: s = 0.707, half-width 12.706 * 0.707 / sqrt(2) = 6.353.
+    assert scores['normalised_ci'] == pytest.approx(6.353, 1e-3)
     assert scores['normalised_vs_random'] == pytest.approx((4.0 + 2.0) / 6.0)
     assert legged.normalise([1.0], -1.0, -3.0)['normalised'] is None
+    # An oracle that does not beat random normalises nothing.
+    assert set(legged.normalise([2.0, 6.0], 4.0, -2.0, valid=False).values()) == {None}
 
 
 def test_legged_second_run_loads_the_cache(folders, legged_report):
     docs, runs = folders
     family = 'half_cheetah_pier'
-    again = legged.run('smoke', SEED, out=docs / 'again', runs=runs, families=(family,))
+    again = legged.run('smoke', SEED, out=docs / 'again', runs=runs, families=(family,),
+                       executor=Executor('serial'))
     entry, first = again['families'][family], legged_report['families'][family]
     assert entry['cached'] is True
     # Same checkpoints and seeds: evaluation is deterministic, returns are identical.
     task = entry['test_tasks'][0]
     for method in legged.METHODS:
-        assert entry['results'][task][method]['returns'] == \
-            first['results'][task][method]['returns']
+        assert entry['results'][task]['methods'][method]['returns'] == \
+            first['results'][task]['methods'][method]['returns']
 
 
 def test_sample_efficiency_smoke(folders, legged_report):
     docs, runs = folders
-    data = sample_efficiency.run('smoke', SEED, out=docs, runs=runs)
+    data = sample_efficiency.run('smoke', SEED, out=docs, runs=runs,
+                                 executor=Executor('serial'))
     written = json.loads((docs / 'results' / 'sample_efficiency.json').read_text())
     assert written['budget'] == 'smoke' and written['seed'] == SEED
     assert written['paper']['ratio'] == 1000.0
-    assert written['transitions'] > 0 and written['sim_hours'] > 0
-    assert written['wall_seconds'] > 0
+    assert written['transitions'] > 0 and written['wall_seconds'] > 0
     # Section 3's GrBAL rounds were reused, not retrained.
     assert written['timings']['grbal_cached'] is True
-    smoke = legged.BUDGET_SETTINGS['smoke']
     curves = written['curves']
-    assert set(curves) == {'GrBAL', 'MB', 'PPO'}
+    assert set(curves) == {'GrBAL', 'MB', 'PPO', 'TRPO'}
     for name in ('GrBAL', 'MB'):
-        assert [p['steps'] for p in curves[name]] == [
-            ((r + 1) * smoke.episodes + smoke.random_episodes) * smoke.episode_steps
-            for r in range(smoke.rounds)]
-        assert curves[name][-1]['steps'] == TRANSITIONS
-    ppo = curves['PPO']
-    assert ppo[0]['steps'] == 0
-    assert ppo[-1]['steps'] >= sample_efficiency.BUDGET_SETTINGS['smoke'].ppo_steps
+        # One point per Algorithm-1 round, the same rounds for both.
+        assert [p['steps'] for p in curves[name]] == ROUNDS
+    budget = sample_efficiency.BUDGET_SETTINGS['smoke']
+    for name in ('PPO', 'TRPO'):
+        assert curves[name][0]['steps'] == 0
+        assert curves[name][-1]['steps'] >= budget.steps
+        assert data['data'][name]['transitions'] == curves[name][-1]['steps']
     for curve in curves.values():
-        assert all(finite(p['return_mean']) and finite(p['return_std']) for p in curve)
-        assert all(len(p['returns']) == smoke.eval_episodes for p in curve)
+        assert all(finite(p['return_mean']) for p in curve)
+        assert all(len(p['returns']) == budget.curve_episodes for p in curve)
     assert [row['fraction'] for row in written['thresholds']] == \
         list(sample_efficiency.FRACTIONS)
-    assert data['data']['PPO']['transitions'] == ppo[-1]['steps']
     assert (docs / 'figures' / 'sample_efficiency.png').stat().st_size > 10000
 
 
 def test_steps_to_reach_and_ratio():
     curves = {'GrBAL': [{'steps': 100, 'return_mean': 5.0}, {'steps': 200, 'return_mean': 10.0}],
-              'MB': [{'steps': 100, 'return_mean': 1.0}, {'steps': 200, 'return_mean': 2.0}],
+              'MB': [{'steps': 100, 'return_mean': 6.0}, {'steps': 200, 'return_mean': 8.0}],
               'PPO': [{'steps': 0, 'return_mean': 0.0}, {'steps': 50_000, 'return_mean': 9.0}]}
-    rows = sample_efficiency.thresholds(curves, 50_000)
-    half, most = rows
-    # 50% of GrBAL's final 10: GrBAL reaches 5 at 100 steps, PPO 9 at 50,000: ratio 500.
-    assert half['steps'] == {'GrBAL': 100, 'MB': None, 'PPO': 50_000}
-    assert half['ratio_ppo_to_grbal'] == 500 and not half['ratio_is_lower_bound']
-    # 80% (8.0): PPO's 9 reaches it too; GrBAL only at 200 steps: ratio 250.
-    assert most['steps']['GrBAL'] == 200 and most['ratio_ppo_to_grbal'] == 250
-    curves['PPO'][-1]['return_mean'] = 7.0
-    lower = sample_efficiency.thresholds(curves, 50_000)[1]
-    assert lower['steps']['PPO'] is None and lower['ratio_is_lower_bound']
-    assert lower['ratio_ppo_to_grbal'] == 50_000 / 200
+    rows = {row['fraction']: row for row in sample_efficiency.thresholds(
+        curves, {'PPO': 50_000})}
+    # The best model-based return is GrBAL's 10. R = 5 (50 %): both reach it at 100
+    # steps, PPO at 50,000: ratio 500.
+    half = rows[0.5]
+    assert half['target'] == 5.0 and half['model_based'] == 100
+    assert half['steps'] == {'GrBAL': 100, 'MB': 100, 'PPO': 50_000}
+    assert half['ratios'] == {'PPO': 500} and not half['lower_bound']['PPO']
+    # R = 7.5 (75 %): MB reaches it at 200, GrBAL at 200; PPO's 9 at 50,000: ratio 250.
+    assert rows[0.75]['model_based'] == 200 and rows[0.75]['ratios']['PPO'] == 250
+    # R = 10 (100 %): PPO never does; the ratio is a lower bound, 50,000 / 200.
+    full = rows[1.0]
+    assert full['steps']['PPO'] is None and full['lower_bound']['PPO']
+    assert full['ratios']['PPO'] == 250
