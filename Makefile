@@ -89,8 +89,11 @@ models: venv
 		--config config/millirobot.yaml --log-dir runs/models \
 		--out models/millirobot_continual.pt 2>&1 | tee runs/models/continual.log
 
+# Every result experiment, then docs/RESULTS.md; it prints (and RESULTS.md states) its
+# wall time and budget. Sections 3 and 4 run as Ray tasks: a local Ray on all cores, or
+# the cluster at RAY_ADDRESS (`make results RAY_ADDRESS=auto` on a cluster's head node).
 results: venv
-	$(BIN)/meta-mpc bench all
+	$(BIN)/meta-mpc bench all $(if $(RAY_ADDRESS),--address $(RAY_ADDRESS))
 
 bench: venv
 	$(BIN)/meta-mpc bench core

@@ -50,6 +50,8 @@ class Budget:
     :param eval_episodes: evaluation episodes (seeds) per method and test task.
     :param eval_steps: control steps per evaluation episode.
     :param test_tasks: evaluate the first n test tasks of each family (0: all).
+    :param oracle_rounds: Algorithm-1 rounds of each oracle: the same random episodes,
+        then the same number of controller episodes in fewer, larger rounds (0: rounds).
     """
 
     rounds: int
@@ -64,22 +66,34 @@ class Budget:
     eval_episodes: int = 5
     eval_steps: int = None
     test_tasks: int = 0
+    oracle_rounds: int = 0
 
     def transitions(self, steps):
         """Return the aggregated transitions after each round (episodes of `steps`)."""
         return [(self.random_episodes + r * self.episodes) * steps for r in range(self.rounds)]
 
+    def oracle_episodes(self):
+        """Return the episodes of each oracle round: as many in all as GrBAL's rounds."""
+        rounds = self.oracle_rounds or self.rounds
+        controller = (self.rounds - 1) * self.episodes
+        later = [controller // (rounds - 1) + (index < controller % (rounds - 1))
+                 for index in range(rounds - 1)] if rounds > 1 else []
+        return [self.random_episodes] + later
+
 
 BUDGET_SETTINGS = {
     # Small rounds from the start, as the paper: 3 random episodes, then 7 rounds of 2
     # controller episodes, all of 1000 steps: 17,000 transitions per family (and per
-    # oracle). Up to 400 iterations per round, 4000 for MB, ReBAL and the oracle's final
-    # MB, 250 for continual (~0.4 s each: 4 unrolled second-order steps). 5 evaluation
-    # episodes of 1000 steps; the first 2 test tasks (half_cheetah_hills has 4). Sized to
-    # run in about 1.5 h on 2 cores (docs/RESULTS.md gives the measured times).
+    # oracle, in 3 rounds: 3 random, then 7 and 7). Up to 300 iterations per round, 4000
+    # for MB, ReBAL and the oracle's final MB, 250 for continual (~0.4 s each: 4
+    # unrolled second-order steps). MPPI with 250 samples (config: 500) halves the cost of
+    # every controller episode. 5 evaluation episodes of 1000 steps; the first 2 test
+    # tasks (half_cheetah_hills has 4). Sized to run in about 1.5 h on this 2-core
+    # machine shared with other jobs (docs/RESULTS.md gives the measured times).
     'full': Budget(rounds=8, random_episodes=3, episodes=2, episode_steps=1000,
-                   iterations=400, aggregate_iterations=4000, continual_iterations=250,
-                   eval_episodes=5, eval_steps=1000, test_tasks=2),
+                   iterations=300, aggregate_iterations=4000, continual_iterations=250,
+                   num_samples=250, eval_episodes=5, eval_steps=1000, test_tasks=2,
+                   oracle_rounds=3),
     'smoke': Budget(rounds=2, random_episodes=2, episodes=1, episode_steps=40, iterations=3,
                     aggregate_iterations=3, continual_iterations=3, hidden_sizes=(32, 32),
                     num_samples=32, eval_episodes=2, eval_steps=25, test_tasks=1),
@@ -130,9 +144,10 @@ def iterate_on_task(config, condition, out, budget, seed, mapper, iterations):
     """
     Run Algorithm 1 with MB on one task only (the oracle); write its final MB to `out`.
 
-    Same rounds, episodes and episode length as GrBAL's Algorithm 1, so the same data
-    volume, but every episode runs under `condition`; the final model is MB trained
-    afresh on all of it for `iterations` (as MB is on GrBAL's data).
+    The same random episodes and as many controller episodes (`Budget.oracle_episodes`,
+    in fewer rounds) of the same length as GrBAL's Algorithm 1, so the same data volume,
+    but every episode runs under `condition`; the final model is MB trained afresh on
+    all of it for `iterations` (as MB is on GrBAL's data).
 
     :param mapper: callable(function, jobs) that runs the collection episodes.
     :return: dict with 'rounds' (per-round transitions, validation loss), 'transitions'
@@ -141,9 +156,8 @@ def iterate_on_task(config, condition, out, budget, seed, mapper, iterations):
     out = pathlib.Path(out)
     control_dt = robot_specs(config.robot)[2]
     datasets, checkpoint, history = [], None, []
-    for round_index in range(budget.rounds):
+    for round_index, count in enumerate(budget.oracle_episodes()):
         rng = np.random.default_rng([seed, round_index])
-        count = budget.random_episodes if round_index == 0 else budget.episodes
         plans = [EpisodePlan(int(rng.integers(2 ** 31)), '', condition) for _ in range(count)]
         jobs = [(config, plan, None if checkpoint is None else str(checkpoint), 'mb')
                 for plan in plans]
@@ -239,9 +253,11 @@ def train_families(families, budget_name, seed, executor, runs=RUNS):
         pending[family] = (config, directory, settings)
     if not pending:
         return manifests
-    # Wave 1: GrBAL's Algorithm 1 and every oracle, all families at once.
+    # Wave 1: GrBAL's Algorithm 1 and every oracle, all families at once; the longest
+    # chains (the longest planning horizon) first.
     jobs, keys = [], []
-    for family, (config, directory, _) in pending.items():
+    for family, (config, directory, _) in sorted(
+            pending.items(), key=lambda item: -item[1][0].controller.horizon):
         jobs.append((config, str(directory), budget, seed, executor))
         keys.append((family, 'grbal', None))
     oracle_jobs = []
@@ -315,7 +331,9 @@ def reductions(budget_name):
     return [
         f'Algorithm 1: {budget.rounds} rounds ({budget.random_episodes} random episodes, '
         f'then {budget.episodes} with the controller per round) x {steps} steps = '
-        f'{total:,} transitions per family (official: 50 x 5 x 1000 = 250,000)',
+        f'{total:,} transitions per family (official: 50 x 5 x 1000 = 250,000); each '
+        f'oracle as many on its test task, in {len(budget.oracle_episodes())} rounds '
+        f'({" + ".join(map(str, budget.oracle_episodes()))} episodes)',
         f'model: {len(config.model.hidden_sizes)} x {config.model.hidden_sizes[0]} ReLU, '
         f'MAML {orders} (official: 3 x 512, second order)',
         f'training: up to {training.iterations} iterations per round (batch '

@@ -57,6 +57,7 @@ def run(args):
                 module.replot(args.out)
     else:
         executor = grid.from_arguments(args)
+        begin = time.perf_counter()
         try:
             for name in SECTIONS:
                 if name not in chosen:
@@ -75,6 +76,9 @@ def run(args):
                 print(f'== results: {name} done in {seconds / 60:.1f} min', flush=True)
         finally:
             executor.shutdown()
+        print(f'== results: {",".join(chosen)} took {(time.perf_counter() - begin) / 60:.1f} '
+              f'min of wall time, budget {args.budget}, executor {args.executor} on '
+              f'{executor.address or "this machine"}', flush=True)
     report.render(args.out)
     print(f'wrote {args.out}/RESULTS.md')
     return 0
