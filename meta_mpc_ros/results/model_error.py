@@ -19,6 +19,8 @@ errors over time around a condition switch.
 """
 
 import dataclasses
+import json
+import pathlib
 
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.dataset import Trajectory
@@ -160,7 +162,7 @@ def legged_conditions(robot):
     return conditions
 
 
-def run(budget='full', seed=0, out='docs', robots=None):
+def run(budget='full', seed=0, out='docs', robots=None, only=None):
     """
     Measure section 1 and write model_error.json and its figures.
 
@@ -170,11 +172,20 @@ def run(budget='full', seed=0, out='docs', robots=None):
     :param robots: dict robot -> {'mb', 'grbal', 'rebal'[, 'continual']} checkpoint
         paths (Continual uses GrBAL's without a 'continual' one); default the
         shipped millirobot models plus half_cheetah_disabled_joint's if trained.
+    :param only: measure only these robots and keep the other robots' entries already
+        in <out>/results/model_error.json (e.g. half-cheetah after section 3 retrained
+        it, leaving the millirobot's as they are).
     """
     check_budget(budget)
     plan = BUDGET[budget]
     robots = robots or default_robots(budget, seed)
     data = {'budget': budget, 'seed': seed, 'robots': {}}
+    if only:
+        robots = {robot: paths for robot, paths in robots.items() if robot in only}
+        previous = pathlib.Path(out) / 'results' / 'model_error.json'
+        if previous.is_file():
+            data['robots'] = {robot: entry for robot, entry in json.loads(
+                previous.read_text())['robots'].items() if robot not in only}
     for robot, checkpoints in robots.items():
         config = load_robot_config(robot)
         config = dataclasses.replace(config, collection=dataclasses.replace(

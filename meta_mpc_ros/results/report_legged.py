@@ -33,6 +33,7 @@ def legged_section(data, _):
     text += summary_table(data)
     text += legged_verdict(data)
     text += '\n![legged](figures/legged.png)\n'
+    text += scaling(data)
     for family, result in data['families'].items():
         rows = []
         for task, entry in result['results'].items():
@@ -58,6 +59,29 @@ def legged_section(data, _):
             text += ('\nR / R_oracle (where the oracle beats random):\n\n'
                      + table(['test task'] + list(METHODS), normalised_rows))
     return text
+
+
+def scaling(data):
+    """Return the grid's measured cost and the projected wall time on more CPUs."""
+    projection, executor = data['projection'], data['executor']
+    cpu = projection['train_cpu_seconds'] + projection['evaluate_cpu_seconds']
+    rows = [[cpus, f'{seconds / 60:.0f}']
+            for cpus, seconds in projection['projected_wall_seconds'].items()]
+    return (f'\n**Cost and scale-out.** This run: {executor["kind"]} on '
+            f'{executor.get("address", "this machine")} with {executor["cpus"]} CPUs, '
+            f'{data["wall_seconds"] / 60:.0f} min wall time (training '
+            f'{data["train_wall_seconds"] / 60:.0f} min, evaluation '
+            f'{data["evaluate_wall_seconds"] / 60:.0f} min) for '
+            f'{projection["train_cpu_seconds"] / 60:.0f} CPU-min of training jobs and '
+            f'{projection["evaluate_cpu_seconds"] / 60:.0f} CPU-min of evaluation episodes '
+            f'({data["transitions"]:,} training transitions, '
+            f'{data["evaluation_transitions"]:,} evaluated). The same grid on a Ray cluster '
+            '(`--address`), projected from these measured job times as max(CPU time / '
+            f'CPUs, critical path = {projection["critical_path_seconds"] / 60:.0f} min, the '
+            "longest chain of dependent jobs: a family's Algorithm 1, its slowest wave-2 "
+            'job, one episode), assuming cluster CPUs as fast as these:\n\n'
+            + table(['CPUs', 'projected wall time (min)'], rows)
+            + f'\n({cpu / 60:.0f} CPU-min in all at this budget.)\n')
 
 
 def family_evaluation_seconds(result):

@@ -82,7 +82,9 @@ def model_error_section(data, _):
                  'is ' + ', '.join(f'{m} {n}x' for m, n in best_counts.items() if n)
                  + '. Mean over the held-out conditions of the ratio of errors after '
                  'adapting:\n\n')
-        if tests:
+        if robot == 'half_cheetah_disabled_joint':
+            text += _cheetah_verdicts(result['rows'])
+        elif tests:
             text += _verdict('GrBAL / MB', float(np.mean(ratios['GrBAL'])), 0.75)
             text += _verdict('GrBAL after / GrBAL before',
                              float(np.mean(ratios['GrBAL step'])), 0.85)
@@ -102,6 +104,23 @@ def model_error_section(data, _):
              'curvature-limited, so GrBAL gains most where the change is in the actuators '
              '(miscalibration) and least on terrain; the continual method carries its steps '
              'but was meta-trained for 4 unrolled steps only.\n\n')
+    return text
+
+
+def _cheetah_verdicts(rows):
+    """Return the half-cheetah targets: GrBAL after / MB on training and held-out joints."""
+    after = {(row['condition'], row['method']): row['after'] for row in rows}
+    splits = {row['condition']: row['split'] for row in rows}
+    text = ''
+    for split, target, name in (('train', 0.8, 'training joints'),
+                                ('test', 0.9, 'held-out joint')):
+        conditions = [c for c, s in splits.items() if s == split]
+        ratio = float(np.mean([after[(c, 'GrBAL')] / after[(c, 'MB')] for c in conditions]))
+        text += _verdict(f'GrBAL / MB, mean over the {name} ({", ".join(conditions)})',
+                         ratio, target)
+        if (conditions[0], 'Continual') in after:
+            text += _verdict(f'Continual / MB, {name}', float(np.mean(
+                [after[(c, 'Continual')] / after[(c, 'MB')] for c in conditions])), 1.0)
     return text
 
 

@@ -29,6 +29,9 @@ def add_arguments(parser):
     parser.add_argument('--report-only', action='store_true',
                         help='only redraw figures that support it and re-render RESULTS.md from '
                              'the JSON already there')
+    parser.add_argument('--robots', default='',
+                        help='model_error: only these robots (comma-separated), keeping the '
+                             "others' entries already in model_error.json")
     grid.add_arguments(parser)
 
 
@@ -66,12 +69,15 @@ def run(args):
                 print(f'== results: {name} ({args.budget})', flush=True)
                 module = importlib.import_module(f'meta_mpc_ros.results.{name}')
                 extra = {}
-                if 'executor' in inspect.signature(module.run).parameters:
+                parameters = inspect.signature(module.run).parameters
+                if 'executor' in parameters:
                     extra['executor'] = executor
+                if 'only' in parameters and args.robots:
+                    extra['only'] = tuple(args.robots.split(','))
                 module.run(budget=args.budget, seed=args.seed, out=args.out, **extra)
                 seconds = time.perf_counter() - start
                 where = (f'{executor.kind} on {executor.address or "this machine"}'
-                         if extra else 'in-process')
+                         if 'executor' in extra else 'in-process')
                 record(args.out, name, args.budget, seconds, where)
                 print(f'== results: {name} done in {seconds / 60:.1f} min', flush=True)
         finally:
