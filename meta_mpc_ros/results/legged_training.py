@@ -84,15 +84,15 @@ class Budget:
 BUDGET_SETTINGS = {
     # Small rounds from the start, as the paper: 3 random episodes, then 7 rounds of 2
     # controller episodes, all of 1000 steps: 17,000 transitions per family (and per
-    # oracle, in 3 rounds: 3 random, then 7 and 7). Up to 300 iterations per round, 4000
-    # for MB, ReBAL and the oracle's final MB, 250 for continual (~0.4 s each: 4
+    # oracle, in 3 rounds: 3 random, then 7 and 7). Up to 300 iterations per round, 3000
+    # for MB, ReBAL and the oracle's final MB, 150 for continual (~0.4 s each: 4
     # unrolled second-order steps). MPPI with 250 samples (config: 500) halves the cost of
-    # every controller episode. 5 evaluation episodes of 1000 steps; the first 2 test
-    # tasks (half_cheetah_hills has 4). Sized to run in about 1.5 h on this 2-core
-    # machine shared with other jobs (docs/RESULTS.md gives the measured times).
+    # every controller episode. 5 evaluation episodes of 1000 steps on the first test
+    # task of each family (half_cheetah_hills has 4). Sized to run in about 1.5 h on this
+    # 2-core machine shared with other jobs (docs/RESULTS.md gives the measured times).
     'full': Budget(rounds=8, random_episodes=3, episodes=2, episode_steps=1000,
-                   iterations=300, aggregate_iterations=4000, continual_iterations=250,
-                   num_samples=250, eval_episodes=5, eval_steps=1000, test_tasks=2,
+                   iterations=300, aggregate_iterations=3000, continual_iterations=150,
+                   num_samples=250, eval_episodes=5, eval_steps=1000, test_tasks=1,
                    oracle_rounds=3),
     'smoke': Budget(rounds=2, random_episodes=2, episodes=1, episode_steps=40, iterations=3,
                     aggregate_iterations=3, continual_iterations=3, hidden_sizes=(32, 32),
