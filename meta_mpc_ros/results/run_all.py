@@ -78,6 +78,8 @@ def run(args):
                 seconds = time.perf_counter() - start
                 where = (f'{executor.kind} on {executor.address or "this machine"}'
                          if 'executor' in extra else 'in-process')
+                if 'only' in extra:
+                    where += f'; only {", ".join(extra["only"])}'
                 record(args.out, name, args.budget, seconds, where)
                 print(f'== results: {name} done in {seconds / 60:.1f} min', flush=True)
         finally:
