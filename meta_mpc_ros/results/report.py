@@ -41,8 +41,10 @@ def run_summary(data):
                      f'`{entry["budget"]}`, {entry["executor"]})'
                      for name, entry in sections.items())
     total = sum(entry['wall_seconds'] for entry in sections.values())
-    return (f'\n`make results` on this machine: {total / 60:.0f} min of wall time in all, by '
-            f'section: {rows}. Section 3 and 4 budgets are listed in their sections.\n')
+    return (f'\nWall time of the last run of each section on this machine (`make results` '
+            f'runs them all, `meta-mpc bench all --only NAME` one): {rows}; '
+            f'{total / 60:.0f} min in all. The budgets of sections 3 and 4 are listed in '
+            'their sections.\n')
 
 
 def render(docs='docs'):

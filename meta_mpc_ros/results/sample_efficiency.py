@@ -199,12 +199,14 @@ def plot(curves, rows, path):
         line, = axis.plot(steps, means, 'o-', ms=3, label=name)
         axis.fill_between(steps, means - spread, means + spread, color=line.get_color(),
                           alpha=0.2)
-    for row in rows:
-        if row['target'] is not None:
-            axis.axhline(row['target'], color='grey', ls=':', lw=1)
-            axis.annotate(f'R = {row["fraction"]:.0%} of best model-based', (1, row['target']),
-                          xycoords=('axes fraction', 'data'), ha='right', va='bottom',
-                          fontsize=7, color='grey')
+    targets = [row for row in rows if row['target'] is not None]
+    for row in targets:
+        axis.axhline(row['target'], color='grey', ls=':', lw=1)
+    if targets:
+        axis.annotate('R = ' + ', '.join(f'{row["fraction"]:.0%}' for row in targets)
+                      + ' of the best model-based return', (1, targets[-1]['target']),
+                      xycoords=('axes fraction', 'data'), ha='right', va='bottom', fontsize=7,
+                      color='grey')
     axis.set_xscale('log')
     axis.set_xlabel('environment steps (log scale)')
     axis.set_ylabel('return on the held-out task (1000 steps)')
