@@ -57,7 +57,10 @@ $(VENV)/.installed: $(VENV)/.requirements $(PACKAGE_SOURCES)
 # then 96 with the current controller twice: 86,400 transitions, 2.4 sim-hours), then
 # MB and ReBAL trained on the very same aggregated data (they are cheap to train, so
 # up to 8000 iterations with early stopping), then the continual adapter's meta-training
-# (U unrolled online steps) warm-started from GrBAL's last round, psi and Adam included. Logs and the rounds' checkpoints go to
+# (U unrolled online steps) warm-started from GrBAL's last round, psi and Adam included.
+# `make -j3 models` trains those three side by side once GrBAL is done. Every training
+# stops early when validation has not improved for `patience` evaluations (1500
+# iterations, config/millirobot.yaml). Logs and the rounds' checkpoints go to
 # runs/models/; the shipped files hold no optimiser state.
 # The budget, overridable: `make models GRBAL_ROUNDS=1 META_ITERATIONS=1500 ...` for a
 # quicker, smaller run (the README says which budget the shipped files used).
