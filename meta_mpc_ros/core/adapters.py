@@ -14,9 +14,11 @@ A window holds the last M transitions: states (M+1, nx) and actions (M, nu). GrB
 and ReBAL restart from the meta-parameters theta* at every call, as in the paper; DE
 and continual continue from whatever parameters they are given (the caller keeps them).
 
-ADAPTERS is the registry: name -> AdapterSpec (the class, which checkpoints can serve
-it, and whether it restarts from theta*). Everything that offers a choice of adapter
-(CLI, node parameters, launch arguments, results) reads it.
+ADAPTERS is the registry: name -> AdapterSpec (how to build it, which training methods'
+checkpoints can serve it, the first being the one that trains it). Its restart policy
+is the adapter's own `restarts_from_meta`, which core.session.AdaptationSession reads.
+Everything that offers a choice of adapter (CLI, node parameters, launch arguments,
+shipped checkpoints, results) reads the registry; `register_adapter` adds one.
 """
 
 from dataclasses import dataclass
@@ -219,8 +221,9 @@ class AdapterSpec:
 
     :param build: (step_size, meta_params, settings) -> adapter; settings is a dict of
         de_steps, de_learning_rate, de_optimizer and continual_decay.
-    :param checkpoint_methods: training methods whose checkpoints can serve it, the
-        first being the one it ships with.
+    :param checkpoint_methods: training methods (core.objectives.METHODS) whose
+        checkpoints can serve it, the first being the one that trains it and that it
+        ships with.
     :param description: one line for help texts.
     """
 
@@ -228,12 +231,23 @@ class AdapterSpec:
     checkpoint_methods: tuple
     description: str
 
+    @property
+    def training_method(self):
+        """Return the training method whose objective trains this adapter."""
+        return self.checkpoint_methods[0]
+
 
 def _needs_step_size(step_size, name):
     if step_size is None:
         raise ValueError(f'{name} needs a meta-learned step size psi (a GrBAL or continual '
                          'checkpoint)')
     return step_size
+
+
+def _needs_meta_params(meta_params, name):
+    if meta_params is None:
+        raise ValueError(f'{name} needs theta* (meta_params) to pull back toward')
+    return meta_params
 
 
 ADAPTERS = {
@@ -251,7 +265,8 @@ ADAPTERS = {
                          'ReBAL: recurrent context from the window'),
     'continual': AdapterSpec(
         lambda step_size, meta, settings: ContinualAdapter(
-            _needs_step_size(step_size, 'continual'), meta, settings['continual_decay']),
+            _needs_step_size(step_size, 'continual'), _needs_meta_params(meta, 'continual'),
+            settings['continual_decay']),
         ('continual', 'grbal'), 'meta-learned steps carried on, reset on a change of world'),
 }
 
@@ -268,8 +283,19 @@ def make_adapter(name, step_size=None, de_steps=1, de_learning_rate=1e-3, de_opt
     """
     if name not in ADAPTERS:
         raise ValueError(f'unknown adapter {name!r}; choose one of {tuple(ADAPTERS)}')
-    if name == 'continual' and meta_params is None:
-        raise ValueError('continual needs theta* (meta_params) to pull back toward')
     return ADAPTERS[name].build(step_size, meta_params, {
         'de_steps': de_steps, 'de_learning_rate': de_learning_rate,
         'de_optimizer': de_optimizer, 'continual_decay': continual_decay})
+
+
+def register_adapter(name, spec):
+    """
+    Add an adapter to ADAPTERS (the CLI, node parameters and launch arguments offer it).
+
+    :param name: the name users choose it by.
+    :param spec: AdapterSpec.
+    :raises ValueError: if the name is taken.
+    """
+    if name in ADAPTERS:
+        raise ValueError(f'adapter {name!r} is registered already')
+    ADAPTERS[name] = spec

@@ -51,7 +51,7 @@ def iterate(config, method, out, rounds, episodes, seed, initial_data=(), worker
         history.append({'round': round_index, 'collected_with': data.metadata['policy'],
                         'transitions': merged.steps, 'sim_hours': summary['sim_hours'],
                         'best_validation_loss': summary['best_validation_loss'],
-                        'initial_validation_loss': _initial_validation(summary),
+                        'initial_validation_loss': summary['initial_validation_loss'],
                         'seconds': summary['seconds']})
         print(f'round {round_index}: {merged.steps} transitions, validation '
               f'{summary["best_validation_loss"]:.4g}', flush=True)
@@ -64,11 +64,3 @@ def iterate(config, method, out, rounds, episodes, seed, initial_data=(), worker
         merge(datasets).save(save_data)
     summary['rounds'] = history
     return summary
-
-
-def _initial_validation(summary):
-    """Return the validation loss measured before the round's first update."""
-    import csv
-    with open(summary['log']) as stream:
-        rows = list(csv.DictReader(stream))
-    return float(rows[0]['validation_loss']) if rows else None

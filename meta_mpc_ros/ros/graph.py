@@ -111,11 +111,6 @@ class Graph:
         raise KeyError(f'no node {name!r} in the graph; nodes are '
                        f'{[entry.name for entry in self.nodes + self.skipped]}')
 
-    def missing_files(self):
-        """Return the parameter files of enabled local nodes that do not exist."""
-        return [path for node in self.local_nodes for path in node.parameter_files
-                if not pathlib.Path(path).is_file()]
-
 
 def default_run_dir(root='runs', now=None):
     """

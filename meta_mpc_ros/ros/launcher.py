@@ -43,7 +43,8 @@ def supervise(process, duration=None, stop_timeout=10.0, requested=None, out=Non
     tolerated = set()
     while not requested:
         time.sleep(0.1)
-        for ended in process.poll():
+        exits = process.poll()
+        for ended in exits:
             if required.get(ended.name, True) or ended.name in tolerated:
                 continue
             tolerated.add(ended.name)
@@ -51,8 +52,7 @@ def supervise(process, duration=None, stop_timeout=10.0, requested=None, out=Non
                   f'{describe_exit(ended.returncode)}; the graph runs on without it. Last '
                   f'lines of {process.log_path(ended.name)}:\n{process.tail(ended.name)}',
                   file=err, flush=True)
-        died = next((ended for ended in process.poll()
-                     if required.get(ended.name, True)), None)
+        died = next((ended for ended in exits if required.get(ended.name, True)), None)
         if died is not None:
             print(f'meta-mpc launch: node {died.name!r} exited with '
                   f'{describe_exit(died.returncode)} while the graph was running; stopping '

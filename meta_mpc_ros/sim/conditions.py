@@ -246,11 +246,6 @@ def parse_condition(spec):
         raise ValueError(f'condition spec {spec!r}: {error}') from None
 
 
-def canonical_spec(spec):
-    """Return the canonical form of a spec string (validating it)."""
-    return parse_condition(spec).to_spec()
-
-
 # The meta-training distribution: the day-to-day variation a real robot meets. Each
 # task draws a training terrain, scales its ground by the factors below, and draws
 # motor wear, a small load and a gentle slope uniformly from these ranges. The held-out

@@ -118,11 +118,6 @@ class MillirobotSim:
         return self._world.condition.to_spec()
 
     @property
-    def condition_params(self):
-        """Return the active Condition."""
-        return self._world.condition
-
-    @property
     def world(self):
         """Return the World that applies conditions to the model."""
         return self._world
