@@ -27,8 +27,8 @@ import torch
 
 PARAMETERS = (
     ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),
-    ParameterSpec('adapter', 'grbal', 'Online adaptation: mb, de, grbal or rebal.',
-                  choices=tuple(ADAPTERS)),
+    ParameterSpec('adapter', 'grbal', 'Online adaptation, a key of core.adapters.ADAPTERS.',
+                  choices=ADAPTERS),
     ParameterSpec('checkpoint', '', 'Checkpoint file; empty uses the shipped model for the '
                   'robot and adapter.'),
     ParameterSpec('device', 'cpu', 'Torch device for adaptation: cpu or cuda.',
