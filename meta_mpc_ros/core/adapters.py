@@ -225,11 +225,13 @@ class AdapterSpec:
         checkpoints can serve it, the first being the one that trains it and that it
         ships with.
     :param description: one line for help texts.
+    :param label: its name in result tables and figures (e.g. 'MB+DE').
     """
 
     build: object
     checkpoint_methods: tuple
     description: str
+    label: str
 
     @property
     def training_method(self):
@@ -253,21 +255,23 @@ def _needs_meta_params(meta_params, name):
 ADAPTERS = {
     'mb': AdapterSpec(lambda step_size, meta, settings: MBAdapter(),
                       ('mb', 'grbal', 'continual'),
-                      "no adaptation (the paper's MB baseline)"),
+                      "no adaptation (the paper's MB baseline)", 'MB'),
     'de': AdapterSpec(
         lambda step_size, meta, settings: DynamicEvaluationAdapter(
             settings['de_steps'], settings['de_learning_rate'], settings['de_optimizer']),
-        ('mb', 'grbal', 'continual'), 'MB + dynamic evaluation: SGD steps carried on'),
+        ('mb', 'grbal', 'continual'), 'MB + dynamic evaluation: SGD steps carried on',
+        'MB+DE'),
     'grbal': AdapterSpec(
         lambda step_size, meta, settings: GrBALAdapter(_needs_step_size(step_size, 'grbal')),
-        ('grbal', 'continual'), 'GrBAL: one meta-learned step from theta*'),
+        ('grbal', 'continual'), 'GrBAL: one meta-learned step from theta*', 'GrBAL'),
     'rebal': AdapterSpec(lambda step_size, meta, settings: ReBALAdapter(), ('rebal',),
-                         'ReBAL: recurrent context from the window'),
+                         'ReBAL: recurrent context from the window', 'ReBAL'),
     'continual': AdapterSpec(
         lambda step_size, meta, settings: ContinualAdapter(
             _needs_step_size(step_size, 'continual'), _needs_meta_params(meta, 'continual'),
             settings['continual_decay']),
-        ('continual', 'grbal'), 'meta-learned steps carried on, reset on a change of world'),
+        ('continual', 'grbal'), 'meta-learned steps carried on, reset on a change of world',
+        'Continual'),
 }
 
 

@@ -128,10 +128,8 @@ class AdaptiveDynamicsNode(Node):
         if self.device.type == 'cuda':
             torch.cuda.synchronize()
         adapt_ms = (time.perf_counter() - start) * 1e3
+        before, after = self.session.errors(adapted, window.states, window.actions)
         with torch.no_grad():
-            zero = self.model.null_context(self.device)
-            before = float(window_loss(self.model, self.meta_params, window, zero))
-            after = float(window_loss(self.model, adapted.params, window, adapted.context))
             newest = Window(window.states[-2:], window.actions[-1:])
             forward = float('nan') if self.previous is None else float(
                 window_loss(self.model, self.previous.params, newest, self.previous.context))
