@@ -23,6 +23,7 @@ shipped checkpoints, results) reads the registry; `register_adapter` adds one.
 
 from dataclasses import dataclass
 
+from meta_mpc_ros.core.per_window import adapted_parameters
 import torch
 
 
@@ -131,8 +132,8 @@ class GrBALAdapter:
 
     def adapt(self, model, params, window):
         """Return theta' = theta - psi * grad L(window; theta)."""
-        return Adapted(inner_step(model, params, self.step_size, window.states,
-                                  window.actions, create_graph=False))
+        return Adapted(adapted_parameters(model, params, self.step_size, window.states,
+                                          window.actions))
 
 
 class ReBALAdapter:
@@ -146,33 +147,6 @@ class ReBALAdapter:
         with torch.no_grad():
             context = model.encode(params, window.states[None], window.actions[None])[0]
         return Adapted(params, context)
-
-
-def inner_step(model, params, step_size, states, actions, create_graph):
-    """
-    Take GrBAL's inner update on one window.
-
-    :param params: name -> tensor dict, theta.
-    :param step_size: name -> tensor (same shapes as params) or a scalar tensor.
-    :param states: (M+1, nx).
-    :param actions: (M, nu).
-    :param create_graph: keep the graph for second-order meta-gradients.
-    :return: name -> tensor dict, theta'.
-    """
-    with torch.enable_grad():
-        if not create_graph:
-            params = {name: value.detach().requires_grad_(True)
-                      for name, value in params.items()}
-        loss = model.loss(params, states[:-1], actions, states[1:])
-        gradients = torch.autograd.grad(loss, list(params.values()),
-                                        create_graph=create_graph)
-    adapted = {}
-    for (name, value), gradient in zip(params.items(), gradients):
-        psi = step_size[name] if isinstance(step_size, dict) else step_size
-        adapted[name] = value - psi * gradient
-        if not create_graph:
-            adapted[name] = adapted[name].detach()
-    return adapted
 
 
 class ContinualAdapter:
@@ -208,8 +182,8 @@ class ContinualAdapter:
                              > window_loss(model, self.meta_params, window))
             if reset:
                 params = self.meta_params
-        stepped = inner_step(model, params, self.step_size, window.states, window.actions,
-                             create_graph=False)
+        stepped = adapted_parameters(model, params, self.step_size, window.states,
+                                     window.actions)
         return Adapted({name: value - self.decay * (params[name] - self.meta_params[name])
                         for name, value in stepped.items()}, reset=reset)
 
