@@ -108,7 +108,7 @@ def run(args):
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
     from meta_mpc_ros.ros.graph import build_graph
-    from meta_mpc_ros.ros.graph_process import GraphProcess
+    from meta_mpc_ros.ros.graph.process import GraphProcess
     from std_msgs.msg import Float64MultiArray
     graph = build_graph({'adapter': args.adapter, 'checkpoint': args.checkpoint,
                          'record': True}, run_dir=args.run_dir)

@@ -12,9 +12,9 @@ import pathlib
 import shutil
 
 from meta_mpc_ros.core.checkpoint import strip_training_state
-from meta_mpc_ros.models import default_adapter
 from meta_mpc_ros.pipeline.collect import collect, merge
 from meta_mpc_ros.pipeline.train import load_data, train
+from meta_mpc_ros.shipped import default_adapter
 
 
 def iterate(config, method, out, rounds, episodes, seed, initial_data=(), workers=0,

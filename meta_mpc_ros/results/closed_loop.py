@@ -14,9 +14,9 @@ import os
 
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.reference import TASKS
-from meta_mpc_ros.models import shipped_checkpoint
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.results.common import check_budget, figure_path, Stopwatch, write_json
+from meta_mpc_ros.shipped import shipped_checkpoint
 from meta_mpc_ros.sim.conditions import TEST_CONDITIONS
 import numpy as np
 

@@ -15,11 +15,11 @@ from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS, Window, window_loss
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
 from meta_mpc_ros.core.session import AdaptationSession
-from meta_mpc_ros.models import adapter_for, load_graph_checkpoint, resolve_checkpoint
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
+from meta_mpc_ros.shipped import adapter_for, load_graph_checkpoint, resolve_checkpoint
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float64MultiArray, UInt8MultiArray

@@ -21,12 +21,12 @@ from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.controller import ControllerConfig, MPCController, PLANNERS
 from meta_mpc_ros.core.costs import build_cost, COST_TERMS
 from meta_mpc_ros.core.model_update import unpack_update
-from meta_mpc_ros.models import load_graph_checkpoint, resolve_checkpoint
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
 from meta_mpc_ros.ros.parameters import config_parameters, declare_parameters, ParameterSpec
+from meta_mpc_ros.shipped import load_graph_checkpoint, resolve_checkpoint
 from nav_msgs.msg import Path
 import numpy as np
 from rclpy.clock import Clock, ClockType

@@ -4,7 +4,7 @@ The node graph, described once: which nodes run, with which parameters.
 `config/graph.yaml` lists the launch arguments and the nodes; `build_graph(values)`
 checks the argument values and returns a `Graph` of `NodeEntry`s with parameter files,
 parameter overrides, remappings and extra arguments resolved. Both
-`launch/bringup.launch.py` (ros2 launch) and `meta_mpc_ros.ros.launcher` (the
+`launch/bringup.launch.py` (ros2 launch) and `meta_mpc_ros.ros.graph.launcher` (the
 embedded launcher) turn those entries into processes, so the two cannot drift apart.
 This module imports no ROS package: it runs wherever the package does.
 
@@ -25,7 +25,7 @@ import pathlib
 import re
 
 from meta_mpc_ros.paths import share_path
-from meta_mpc_ros.ros.graph_arguments import (argument_spec, ArgumentSpec, GraphError,
+from meta_mpc_ros.ros.graph.arguments import (argument_spec, ArgumentSpec, GraphError,
                                               parse_bool, parse_schedule)
 import yaml
 

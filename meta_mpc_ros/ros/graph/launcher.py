@@ -23,7 +23,7 @@ import sys
 import time
 
 from meta_mpc_ros.ros.graph import build_graph, declared_arguments, GraphError
-from meta_mpc_ros.ros.graph_process import describe_exit, GraphProcess, node_command
+from meta_mpc_ros.ros.graph.process import describe_exit, GraphProcess, node_command
 
 
 def supervise(process, duration=None, stop_timeout=10.0, requested=None, out=None, err=None):
@@ -210,7 +210,7 @@ def _select(graph, only):
 
 
 def main(argv=None):
-    """Run the launcher on its own: python -m meta_mpc_ros.ros.launcher [ARGS]."""
+    """Run the launcher on its own: python -m meta_mpc_ros.ros.graph.launcher [ARGS]."""
     parser = argparse.ArgumentParser(prog='meta-mpc launch', description=__doc__.split(
         '\n\n')[0].strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
