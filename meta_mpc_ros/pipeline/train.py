@@ -148,10 +148,12 @@ def _make_trainer(robot_config, config, specs, train_set, validation_set, resume
             raise ValueError(f'{resume}: no {method} training state to resume from')
         model = checkpoint.model
         saved = checkpoint.training_state
-        state = TrainingState(saved['iteration'], saved['best_validation'],
-                              checkpoint.params, saved.get('step_size'),
-                              saved['evaluations_without_improvement'],
-                              list(saved['history']), saved['optimizer'], saved['generator'])
+        state = TrainingState(
+            iteration=saved['iteration'], best_validation=saved['best_validation'],
+            best_params=checkpoint.params, best_step_size=saved.get('step_size'),
+            evaluations_without_improvement=saved['evaluations_without_improvement'],
+            history=list(saved['history']), optimizer=saved['optimizer'],
+            generator=saved['generator'])
     elif warm_start is not None:
         earlier = load_checkpoint(warm_start, robot=robot_config.robot)
         model = earlier.model
