@@ -33,10 +33,10 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
 
 
-def _check_condition(spec):
-    """Return None if `spec` is a valid condition, else the reason."""
+def _check_condition(text):
+    """Return None if `text` is a valid condition string, else the reason."""
     try:
-        parse_condition(spec)
+        parse_condition(text)
     except ValueError as error:
         return f'condition: {error}'
     return None
@@ -48,8 +48,8 @@ def _check_schedule(text):
         events = parse_schedule(text, 'schedule')
     except ValueError as error:     # the message names the parameter
         return str(error)
-    for _, spec in events:
-        error = _check_condition(spec)
+    for _, condition in events:
+        error = _check_condition(condition)
         if error:
             return f'schedule: {error}'
     return None
@@ -151,8 +151,8 @@ class SimNode(Node):
     def tick(self):
         """Advance one publish period of sim time and publish."""
         while self.schedule and self.schedule[0][0] <= self.sim.time:
-            _, spec = self.schedule.pop(0)
-            self.sim.set_condition(spec)
+            _, condition = self.schedule.pop(0)
+            self.sim.set_condition(condition)
             self.get_logger().info(f'condition -> {self.sim.condition} at t={self.sim.time:.2f}')
             self.publish_terrain()
         if self.last_command_time is not None and \

@@ -202,28 +202,28 @@ def _parse_value(key, text, part):
     return value
 
 
-def parse_condition(spec):
+def parse_condition(condition):
     """
-    Parse a spec string (or pass a Condition through).
+    Parse a condition string (or pass a Condition through).
 
-    :param spec: str of comma-separated parts, each a preset name (PRESETS) or
+    :param condition: str of comma-separated parts, each a preset name (PRESETS) or
         key=value with a Condition field name (or the aliases cmd_scale, cmd_bias that
         set both sides); parts apply left to right, starting from carpet. A preset
         sets only the fields it changes relative to carpet, so presets combine.
     :return: Condition
     :raises ValueError: naming the malformed part, unknown name or bad value.
     """
-    if isinstance(spec, Condition):
-        return spec
-    if not isinstance(spec, str):
-        raise ValueError(f'a condition spec must be a string, got {type(spec).__name__}')
-    if not spec.strip():
+    if isinstance(condition, Condition):
+        return condition
+    if not isinstance(condition, str):
+        raise ValueError(f'a condition spec must be a string, got {type(condition).__name__}')
+    if not condition.strip():
         raise ValueError('empty condition spec; use a preset such as "carpet"')
     values = CARPET.to_dict()
-    for raw in spec.split(','):
+    for raw in condition.split(','):
         part = raw.strip()
         if not part:
-            raise ValueError(f'empty part in condition spec {spec!r}')
+            raise ValueError(f'empty part in condition spec {condition!r}')
         if '=' not in part:
             if part not in PRESETS:
                 raise ValueError(f'unknown condition {part!r}; presets are '
@@ -247,7 +247,7 @@ def parse_condition(spec):
     try:
         return Condition(**values)
     except ValueError as error:
-        raise ValueError(f'condition spec {spec!r}: {error}') from None
+        raise ValueError(f'condition spec {condition!r}: {error}') from None
 
 
 def parse_schedule(text, name='schedule'):

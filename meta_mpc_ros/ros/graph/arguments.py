@@ -32,7 +32,7 @@ class GraphError(ValueError):
 
 
 @dataclass(frozen=True)
-class ArgumentSpec:
+class LaunchArgument:
     """
     One launch argument: name, default (typed), description, kind and choices.
 
@@ -116,22 +116,24 @@ def parse_schedule(text, name='terrain_schedule'):
         raise GraphError(str(error)) from None
 
 
-def argument_spec(name, spec, path):
-    """Return the ArgumentSpec of one `arguments:` item, checking its fields."""
-    if not isinstance(spec, dict) or 'default' not in spec or 'description' not in spec:
+def launch_argument(name, entry, path):
+    """Return the LaunchArgument of one `arguments:` item, checking its fields."""
+    if not isinstance(entry, dict) or 'default' not in entry or 'description' not in entry:
         raise GraphError(f'{path}: argument {name!r} needs a default and a description')
-    kind = 'bool' if isinstance(spec['default'], bool) else spec.get('type', 'string')
+    kind = 'bool' if isinstance(entry['default'], bool) else entry.get('type', 'string')
     if kind not in ARGUMENT_TYPES:
         raise GraphError(f'{path}: argument {name!r} has unknown type {kind!r}')
-    if 'choices' in spec and 'registry' in spec:
+    if 'choices' in entry and 'registry' in entry:
         raise GraphError(f'{path}: argument {name!r} has both choices and a registry')
-    choices = tuple(spec['choices']) if 'choices' in spec else None
-    if 'registry' in spec:
-        if spec['registry'] not in REGISTRIES:
+    choices = tuple(entry['choices']) if 'choices' in entry else None
+    if 'registry' in entry:
+        if entry['registry'] not in REGISTRIES:
             raise GraphError(f'{path}: argument {name!r}: unknown registry '
-                             f'{spec["registry"]!r}; known: {", ".join(REGISTRIES)}')
-        module, attribute = REGISTRIES[spec['registry']]
+                             f'{entry["registry"]!r}; known: {", ".join(REGISTRIES)}')
+        module, attribute = REGISTRIES[entry['registry']]
         choices = tuple(getattr(importlib.import_module(module), attribute))
-    argument = ArgumentSpec(name, spec['default'], str(spec['description']), kind, choices)
+    argument = LaunchArgument(name=name, default=entry['default'],
+                              description=str(entry['description']), kind=kind,
+                              choices=choices)
     argument.parse(argument.default)
     return argument

@@ -25,12 +25,12 @@ import pathlib
 import re
 
 from meta_mpc_ros.paths import share_path
-from meta_mpc_ros.ros.graph.arguments import (argument_spec, ArgumentSpec, GraphError,
+from meta_mpc_ros.ros.graph.arguments import (GraphError, launch_argument, LaunchArgument,
                                               parse_bool, parse_schedule)
 import yaml
 
 # Re-exported: nodes and the launcher read them from here.
-__all__ = ('ArgumentSpec', 'build_graph', 'declared_arguments', 'Graph', 'GraphError',
+__all__ = ('build_graph', 'declared_arguments', 'Graph', 'GraphError', 'LaunchArgument',
            'NodeEntry', 'parse_bool', 'parse_schedule', 'resolve_arguments')
 
 PACKAGE = 'meta_mpc_ros'
@@ -149,7 +149,7 @@ def load_description(path=None):
     Read and check the graph YAML.
 
     :param path: graph YAML; default config/graph.yaml in the share directory.
-    :return: (arguments: tuple of ArgumentSpec, global_parameters: dict, nodes: list of
+    :return: (arguments: tuple of LaunchArgument, global_parameters: dict, nodes: list of
         dict, global_remappings: dict), every `$reference` checked against the arguments.
     :raises GraphError: when the file does not follow the format.
     """
@@ -161,8 +161,8 @@ def load_description(path=None):
         raise GraphError(f'{path}: cannot read the graph description ({reason})') from None
     if not isinstance(data, dict) or not isinstance(data.get('nodes'), list):
         raise GraphError(f'{path}: expected a mapping with arguments and a list of nodes')
-    arguments = tuple(argument_spec(name, spec, path)
-                      for name, spec in (data.get('arguments') or {}).items())
+    arguments = tuple(launch_argument(name, entry, path)
+                      for name, entry in (data.get('arguments') or {}).items())
     names = {spec.name for spec in arguments}
     global_parameters = data.get('global_parameters') or {}
     _check_references(global_parameters, names, f'{path}: global_parameters')
@@ -188,7 +188,7 @@ def load_description(path=None):
 
 
 def declared_arguments(path=None):
-    """Return the launch arguments (tuple of ArgumentSpec) of the graph YAML at `path`."""
+    """Return the launch arguments (tuple of LaunchArgument) of the graph YAML at `path`."""
     return load_description(path)[0]
 
 
