@@ -175,7 +175,7 @@ class MPPIControllerNode(Node):
         checked as a whole before any value is applied.
         """
         robot = declare_parameters(self, (ROBOT,))['robot']
-        default_cost = load_robot_config(robot).cost
+        default_cost = self.default_cost = load_robot_config(robot).cost
         terms = declare_parameters(self, cost_parameters(default_cost)[:1])['cost.terms']
         values = declare_parameters(
             self, PARAMETERS[1:] + cost_parameters(default_cost, terms)[1:],
@@ -184,7 +184,7 @@ class MPPIControllerNode(Node):
 
     def cost_terms(self):
         """Return the cost term dicts of the cost.* parameters (and the robot's YAML)."""
-        defaults = {term['name']: term for term in load_robot_config(self.values['robot']).cost}
+        defaults = {term['name']: term for term in self.default_cost}
         terms = []
         for name in self.values['cost.terms']:
             term = dict(defaults.get(name, {}), name=name)
