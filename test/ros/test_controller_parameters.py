@@ -2,6 +2,7 @@
 
 from meta_mpc_ros.core.costs import build_cost, CostContext
 from meta_mpc_ros.pipeline.config import load_robot_config
+from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.mppi_controller_node import MPPIControllerNode
 import pytest
 import rclpy
@@ -73,3 +74,18 @@ def test_a_rejected_request_applies_nothing(node_factory):
     assert node.cost.term('path_tracking').weight == 1.0
     assert node.get_parameter('temperature').value == 0.05
     assert planner.config.temperature == 0.05
+
+
+def test_a_changed_stop_reason_is_reported(node_factory, capfd):
+    # A missing path after a stale state was still logged as the stale state.
+    node = node_factory()
+    node.watchdog()                              # no state yet: nothing to report
+    node.last_state_wall = 0.0                   # monotonic time long ago: stale
+    node.watchdog()
+    names = node.checkpoint.state_spec.names     # a valid state, but no path yet
+    node.on_state(conversions.state_message([0.0] * len(names), names,
+                                            node.get_clock().now().to_msg()))
+    logged = capfd.readouterr().err
+    assert 'zero command: stale state' in logged
+    assert 'zero command: no reference path yet' in logged
+    assert node.stopped and node.stop_reason == 'no reference path yet'
