@@ -14,6 +14,7 @@ import torch
 def node_factory(ros_env):
     """Start MPPIControllerNode in this process (its own DDS domain) with --ros-args."""
     nodes = []
+    threads = torch.get_num_threads()           # the node sets its own; restored below
 
     def start(*overrides):
         arguments = ['--ros-args'] + [item for name in overrides for item in ('-p', name)]
@@ -26,6 +27,7 @@ def node_factory(ros_env):
         node.destroy_node()
     if rclpy.ok():
         rclpy.shutdown()
+    torch.set_num_threads(threads)
 
 
 def test_cost_parameters_default_to_the_robot_yaml(node_factory):
