@@ -75,13 +75,20 @@ class LaunchArgument:
         if self.kind == 'schedule':
             parse_schedule(value, self.name)
         if self.kind == 'file' and value:
-            path = pathlib.Path(value).expanduser().resolve()
+            path = self._path(value)
             if not path.is_file():
                 raise GraphError(f'{self.name}: no such file {value!r}')
             return str(path)
         if self.kind == 'directory' and value:
-            return str(pathlib.Path(value).expanduser().resolve())
+            return str(self._path(value))
         return value
+
+    def _path(self, value):
+        """Return a file or directory value as an absolute path (~ and ~user expanded)."""
+        try:
+            return pathlib.Path(value).expanduser().resolve()
+        except RuntimeError as error:     # ~user of a user that does not exist
+            raise GraphError(f'{self.name}: {value!r}: {error}') from None
 
 
 def parse_bool(value, name='value'):
