@@ -108,8 +108,7 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
     config = dataclasses.replace(robot_config.training, method=method,
                                  **({'iterations': iterations} if iterations else {}))
     state_spec, action_spec, control_dt = robot_specs(robot_config.robot)
-    generator = torch.Generator().manual_seed(config.seed)
-    train_set, validation_set = dataset.split(config.validation_fraction, generator)
+    train_set, validation_set = dataset.split(config.validation_fraction, config.seed)
     trainer = _make_trainer(robot_config, config, (state_spec, action_spec), train_set,
                             validation_set, resume, warm_start, device)
     out = pathlib.Path(out)
