@@ -4,6 +4,8 @@
 # Both create or refresh .venv from requirements/ first; a second run with nothing
 # changed skips the installs.
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,7 +21,8 @@ export ROS_DOMAIN_ID
 export MUJOCO_GL ?= egl
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test venv system-deps results bench models clean
+.PHONY: demo test venv system-deps results bench models models-grbal models-mb \
+	models-rebal models-continual clean
 
 demo: venv
 	$(BIN)/meta-mpc demo
@@ -54,7 +57,10 @@ $(VENV)/.installed: $(VENV)/.requirements $(PACKAGE_SOURCES)
 # then 96 with the current controller twice: 86,400 transitions, 2.4 sim-hours), then
 # MB and ReBAL trained on the very same aggregated data (they are cheap to train, so
 # up to 8000 iterations with early stopping), then the continual adapter's meta-training
-# (U unrolled online steps) warm-started from GrBAL's last round, psi and Adam included. Logs and the rounds' checkpoints go to
+# (U unrolled online steps) warm-started from GrBAL's last round, psi and Adam included.
+# `make -j3 models` trains those three side by side once GrBAL is done. Every training
+# stops early when validation has not improved for `patience` evaluations (1500
+# iterations, config/millirobot.yaml). Logs and the rounds' checkpoints go to
 # runs/models/; the shipped files hold no optimiser state.
 # The budget, overridable: `make models GRBAL_ROUNDS=1 META_ITERATIONS=1500 ...` for a
 # quicker, smaller run (the README says which budget the shipped files used).
@@ -67,7 +73,9 @@ CONTINUAL_ITERATIONS ?= 1500
 TRAIN_THREADS ?= 0
 LAST_ROUND = $(shell echo $$(($(GRBAL_ROUNDS) - 1)))
 
-models: venv
+models: models-grbal models-mb models-rebal models-continual
+
+models-grbal: venv
 	mkdir -p runs/models
 	$(BIN)/meta-mpc train --method grbal --iterate $(GRBAL_ROUNDS) \
 		--random-episodes $(RANDOM_EPISODES) --episodes $(CONTROLLER_EPISODES) \
@@ -75,14 +83,22 @@ models: venv
 		--seed 0 --config config/millirobot.yaml --save-data runs/models/millirobot_data.npz \
 		--log-dir runs/models --slim --out models/millirobot_grbal.pt \
 		2>&1 | tee runs/models/grbal.log
+
+# The other three read GrBAL's aggregated data (and continual its last round), so they
+# wait for it; with `make -j3 models` they then train side by side.
+models-mb: models-grbal
 	$(BIN)/meta-mpc train --method mb --data runs/models/millirobot_data.npz --slim \
 		--iterations $(MB_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--config config/millirobot.yaml --log-dir runs/models --out models/millirobot_mb.pt \
 		2>&1 | tee runs/models/mb.log
+
+models-rebal: models-grbal
 	$(BIN)/meta-mpc train --method rebal --data runs/models/millirobot_data.npz --slim \
 		--iterations $(MB_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--config config/millirobot.yaml --log-dir runs/models \
 		--out models/millirobot_rebal.pt 2>&1 | tee runs/models/rebal.log
+
+models-continual: models-grbal
 	$(BIN)/meta-mpc train --method continual --data runs/models/millirobot_data.npz --slim \
 		--warm-start runs/models/millirobot_grbal_round$(LAST_ROUND).pt \
 		--iterations $(CONTINUAL_ITERATIONS) --threads $(TRAIN_THREADS) \

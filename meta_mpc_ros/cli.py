@@ -7,7 +7,7 @@ import sys
 # Subcommand modules; each has add_parser(subparsers) and sets `run` on its parser.
 COMMANDS = (
     'meta_mpc_ros.pipeline.commands',
-    'meta_mpc_ros.ros.launch_command',
+    'meta_mpc_ros.ros.graph.command',
     'meta_mpc_ros.demo',
     'meta_mpc_ros.bench',
 )

@@ -49,7 +49,7 @@ def isolate_dds():
 def run(args):
     """Run the demo; return 0."""
     isolate_dds()
-    from meta_mpc_ros.ros.graph_run import run_graph
+    from meta_mpc_ros.ros.graph.run import run_graph
     out = pathlib.Path(args.out or time.strftime('runs/demo-%Y%m%d-%H%M%S')).resolve()
     out.mkdir(parents=True, exist_ok=True)
     print(f'meta-mpc demo: {args.task} on carpet, then {args.condition} at '

@@ -26,7 +26,10 @@ def tables():
     parts = []
     for node in NODES:
         module = importlib.import_module(f'meta_mpc_ros.ros.{node}')
-        parts.append(f'#### {node}\n\n{markdown_table(module.PARAMETERS)}\n')
+        # A node whose parameters depend on the robot (the cost terms) lists the
+        # millirobot's with parameters().
+        specs = module.parameters() if hasattr(module, 'parameters') else module.PARAMETERS
+        parts.append(f'#### {node}\n\n{markdown_table(specs)}\n')
     return '\n'.join(parts)
 
 

@@ -4,7 +4,7 @@ import importlib
 
 # name -> (module, one-line description)
 BENCHMARKS = {
-    'core': ('meta_mpc_ros.bench.core', 'planner, GrBAL adaptation and training speed'),
+    'core': ('meta_mpc_ros.bench.core_speed', 'planner, GrBAL adaptation and training speed'),
     'sim': ('meta_mpc_ros.bench.sim', 'simulation steps per second for each robot'),
     'ros': ('meta_mpc_ros.bench.ros_graph', 'node graph latency /odom -> /cmd, control rate, '
             'CPU per node'),

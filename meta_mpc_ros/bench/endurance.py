@@ -15,6 +15,7 @@ import pathlib
 import time
 
 from meta_mpc_ros.bench.report import print_table
+from meta_mpc_ros.core.adapters import ADAPTERS
 import numpy as np
 
 
@@ -25,7 +26,7 @@ def add_arguments(parser):
                         help='growth is measured after this (allocators and caches fill)')
     parser.add_argument('--sample-s', type=float, default=10.0,
                         help='seconds between memory and bag samples')
-    parser.add_argument('--adapter', default='grbal', choices=('mb', 'de', 'grbal', 'rebal'))
+    parser.add_argument('--adapter', default='grbal', choices=tuple(ADAPTERS))
     parser.add_argument('--checkpoint', default='')
     parser.add_argument('--run-dir', default='runs/bench-endurance')
     parser.add_argument('--json', default='')
@@ -107,7 +108,7 @@ def run(args):
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
     from meta_mpc_ros.ros.graph import build_graph
-    from meta_mpc_ros.ros.graph_process import GraphProcess
+    from meta_mpc_ros.ros.graph.process import GraphProcess
     from std_msgs.msg import Float64MultiArray
     graph = build_graph({'adapter': args.adapter, 'checkpoint': args.checkpoint,
                          'record': True}, run_dir=args.run_dir)

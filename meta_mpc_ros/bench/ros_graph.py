@@ -75,7 +75,7 @@ def run(args):
     """Run the graph, print the tables; return 0."""
     from meta_mpc_ros.demo import isolate_dds
     isolate_dds()
-    from meta_mpc_ros.ros.graph_run import run_graph
+    from meta_mpc_ros.ros.graph.run import run_graph
     values = {'adapter': args.adapter, 'checkpoint': args.checkpoint, 'record': False}
     graph_run = run_graph(values, args.run_dir, args.seconds)
     result = summarise(graph_run)

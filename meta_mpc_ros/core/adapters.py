@@ -14,13 +14,16 @@ A window holds the last M transitions: states (M+1, nx) and actions (M, nu). GrB
 and ReBAL restart from the meta-parameters theta* at every call, as in the paper; DE
 and continual continue from whatever parameters they are given (the caller keeps them).
 
-ADAPTERS is the registry: name -> AdapterSpec (the class, which checkpoints can serve
-it, and whether it restarts from theta*). Everything that offers a choice of adapter
-(CLI, node parameters, launch arguments, results) reads it.
+ADAPTERS is the registry: name -> AdapterSpec (how to build it, which training methods'
+checkpoints can serve it, the first being the one that trains it). Its restart policy
+is the adapter's own `restarts_from_meta`, which core.session.AdaptationSession reads.
+Everything that offers a choice of adapter (CLI, node parameters, launch arguments,
+shipped checkpoints, results) reads the registry; `register_adapter` adds one.
 """
 
 from dataclasses import dataclass
 
+from meta_mpc_ros.core.per_window import adapted_parameters
 import torch
 
 
@@ -129,8 +132,8 @@ class GrBALAdapter:
 
     def adapt(self, model, params, window):
         """Return theta' = theta - psi * grad L(window; theta)."""
-        return Adapted(inner_step(model, params, self.step_size, window.states,
-                                  window.actions, create_graph=False))
+        return Adapted(adapted_parameters(model, params, self.step_size, window.states,
+                                          window.actions))
 
 
 class ReBALAdapter:
@@ -144,33 +147,6 @@ class ReBALAdapter:
         with torch.no_grad():
             context = model.encode(params, window.states[None], window.actions[None])[0]
         return Adapted(params, context)
-
-
-def inner_step(model, params, step_size, states, actions, create_graph):
-    """
-    Take GrBAL's inner update on one window.
-
-    :param params: name -> tensor dict, theta.
-    :param step_size: name -> tensor (same shapes as params) or a scalar tensor.
-    :param states: (M+1, nx).
-    :param actions: (M, nu).
-    :param create_graph: keep the graph for second-order meta-gradients.
-    :return: name -> tensor dict, theta'.
-    """
-    with torch.enable_grad():
-        if not create_graph:
-            params = {name: value.detach().requires_grad_(True)
-                      for name, value in params.items()}
-        loss = model.loss(params, states[:-1], actions, states[1:])
-        gradients = torch.autograd.grad(loss, list(params.values()),
-                                        create_graph=create_graph)
-    adapted = {}
-    for (name, value), gradient in zip(params.items(), gradients):
-        psi = step_size[name] if isinstance(step_size, dict) else step_size
-        adapted[name] = value - psi * gradient
-        if not create_graph:
-            adapted[name] = adapted[name].detach()
-    return adapted
 
 
 class ContinualAdapter:
@@ -206,8 +182,8 @@ class ContinualAdapter:
                              > window_loss(model, self.meta_params, window))
             if reset:
                 params = self.meta_params
-        stepped = inner_step(model, params, self.step_size, window.states, window.actions,
-                             create_graph=False)
+        stepped = adapted_parameters(model, params, self.step_size, window.states,
+                                     window.actions)
         return Adapted({name: value - self.decay * (params[name] - self.meta_params[name])
                         for name, value in stepped.items()}, reset=reset)
 
@@ -219,14 +195,22 @@ class AdapterSpec:
 
     :param build: (step_size, meta_params, settings) -> adapter; settings is a dict of
         de_steps, de_learning_rate, de_optimizer and continual_decay.
-    :param checkpoint_methods: training methods whose checkpoints can serve it, the
-        first being the one it ships with.
+    :param checkpoint_methods: training methods (core.objectives.METHODS) whose
+        checkpoints can serve it, the first being the one that trains it and that it
+        ships with.
     :param description: one line for help texts.
+    :param label: its name in result tables and figures (e.g. 'MB+DE').
     """
 
     build: object
     checkpoint_methods: tuple
     description: str
+    label: str
+
+    @property
+    def training_method(self):
+        """Return the training method whose objective trains this adapter."""
+        return self.checkpoint_methods[0]
 
 
 def _needs_step_size(step_size, name):
@@ -236,23 +220,32 @@ def _needs_step_size(step_size, name):
     return step_size
 
 
+def _needs_meta_params(meta_params, name):
+    if meta_params is None:
+        raise ValueError(f'{name} needs theta* (meta_params) to pull back toward')
+    return meta_params
+
+
 ADAPTERS = {
     'mb': AdapterSpec(lambda step_size, meta, settings: MBAdapter(),
                       ('mb', 'grbal', 'continual'),
-                      "no adaptation (the paper's MB baseline)"),
+                      "no adaptation (the paper's MB baseline)", 'MB'),
     'de': AdapterSpec(
         lambda step_size, meta, settings: DynamicEvaluationAdapter(
             settings['de_steps'], settings['de_learning_rate'], settings['de_optimizer']),
-        ('mb', 'grbal', 'continual'), 'MB + dynamic evaluation: SGD steps carried on'),
+        ('mb', 'grbal', 'continual'), 'MB + dynamic evaluation: SGD steps carried on',
+        'MB+DE'),
     'grbal': AdapterSpec(
         lambda step_size, meta, settings: GrBALAdapter(_needs_step_size(step_size, 'grbal')),
-        ('grbal', 'continual'), 'GrBAL: one meta-learned step from theta*'),
+        ('grbal', 'continual'), 'GrBAL: one meta-learned step from theta*', 'GrBAL'),
     'rebal': AdapterSpec(lambda step_size, meta, settings: ReBALAdapter(), ('rebal',),
-                         'ReBAL: recurrent context from the window'),
+                         'ReBAL: recurrent context from the window', 'ReBAL'),
     'continual': AdapterSpec(
         lambda step_size, meta, settings: ContinualAdapter(
-            _needs_step_size(step_size, 'continual'), meta, settings['continual_decay']),
-        ('continual', 'grbal'), 'meta-learned steps carried on, reset on a change of world'),
+            _needs_step_size(step_size, 'continual'), _needs_meta_params(meta, 'continual'),
+            settings['continual_decay']),
+        ('continual', 'grbal'), 'meta-learned steps carried on, reset on a change of world',
+        'Continual'),
 }
 
 
@@ -268,8 +261,19 @@ def make_adapter(name, step_size=None, de_steps=1, de_learning_rate=1e-3, de_opt
     """
     if name not in ADAPTERS:
         raise ValueError(f'unknown adapter {name!r}; choose one of {tuple(ADAPTERS)}')
-    if name == 'continual' and meta_params is None:
-        raise ValueError('continual needs theta* (meta_params) to pull back toward')
     return ADAPTERS[name].build(step_size, meta_params, {
         'de_steps': de_steps, 'de_learning_rate': de_learning_rate,
         'de_optimizer': de_optimizer, 'continual_decay': continual_decay})
+
+
+def register_adapter(name, spec):
+    """
+    Add an adapter to ADAPTERS (the CLI, node parameters and launch arguments offer it).
+
+    :param name: the name users choose it by.
+    :param spec: AdapterSpec.
+    :raises ValueError: if the name is taken.
+    """
+    if name in ADAPTERS:
+        raise ValueError(f'adapter {name!r} is registered already')
+    ADAPTERS[name] = spec

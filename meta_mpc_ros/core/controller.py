@@ -25,7 +25,43 @@ from meta_mpc_ros.core.reference import PathTracker
 import numpy as np
 import torch
 
-PLANNERS = ('mppi', 'random_shooting', 'cem')
+
+@dataclass(frozen=True)
+class PlannerSpec:
+    """
+    One registered planner.
+
+    :param build: (ControllerConfig, cost, action_low, action_high, state_dim, generator,
+        device) -> a planner with `plan(dynamics, state, context) -> PlanResult` and
+        `reset()` (core.planning.common.SamplingPlanner is the base to start from).
+    :param description: one line for help texts.
+    """
+
+    build: object
+    description: str
+
+
+# The planner registry: name -> PlannerSpec. ControllerConfig, the controller node's
+# `planner` parameter and the CLI read it.
+PLANNERS = {
+    'mppi': PlannerSpec(
+        lambda config, *args: MPPI(MPPIConfig(
+            num_samples=config.num_samples, horizon=config.horizon,
+            iterations=config.iterations, temperature=config.temperature,
+            noise_sigma=tuple(config.noise_sigma),
+            smoothing_window=config.smoothing_window), *args),
+        'MPPI (the paper): cost-weighted average of perturbed sequences'),
+    'random_shooting': PlannerSpec(
+        lambda config, *args: RandomShooting(RandomShootingConfig(
+            num_samples=config.num_samples, horizon=config.horizon), *args),
+        'random shooting (the official code): the best of uniform sequences'),
+    'cem': PlannerSpec(
+        lambda config, *args: CEM(CEMConfig(
+            num_samples=config.num_samples, horizon=config.horizon,
+            iterations=max(config.iterations, 2),
+            elite_fraction=config.cem_elite_fraction), *args),
+        'cross-entropy method: refit a Gaussian to the elite sequences'),
+}
 # A state entry beyond this (m, m/s, rad/s) is not a robot's: refused before planning,
 # well inside float32 (an overflow there turns the whole plan into NaN).
 MAX_STATE_MAGNITUDE = 1e6
@@ -38,7 +74,7 @@ class ControllerConfig:
     """
     Planner and fallback settings.
 
-    :param planner: one of PLANNERS.
+    :param planner: a key of PLANNERS.
     :param noise_sigma: (nu,) MPPI perturbation std, action units.
     :param dtype: 'float32' or 'bfloat16' for the model during planning.
     :param lookahead_m: length of the path segment the cost sees; keep it above
@@ -63,7 +99,7 @@ class ControllerConfig:
 
     def __post_init__(self):
         if self.planner not in PLANNERS:
-            raise ValueError(f'planner must be one of {PLANNERS}')
+            raise ValueError(f'planner must be one of {tuple(PLANNERS)}')
         if self.dtype not in ('float32', 'bfloat16'):
             raise ValueError('dtype must be float32 or bfloat16')
         if not self.lookahead_m > 0.0 or self.path_stride < 1 or not self.model_timeout_s > 0:
@@ -71,17 +107,10 @@ class ControllerConfig:
 
 
 def make_planner(config, cost, action_spec, state_dim, device='cpu'):
-    """Build the planner named in a ControllerConfig."""
+    """Build the planner named in a ControllerConfig (a key of PLANNERS)."""
     generator = torch.Generator(device).manual_seed(config.seed)
-    args = (cost, action_spec.low, action_spec.high, state_dim, generator, device)
-    if config.planner == 'mppi':
-        return MPPI(MPPIConfig(config.num_samples, config.horizon, config.iterations,
-                               config.temperature, tuple(config.noise_sigma),
-                               config.smoothing_window), *args)
-    if config.planner == 'cem':
-        return CEM(CEMConfig(config.num_samples, config.horizon, max(config.iterations, 2),
-                             config.cem_elite_fraction), *args)
-    return RandomShooting(RandomShootingConfig(config.num_samples, config.horizon), *args)
+    return PLANNERS[config.planner].build(config, cost, action_spec.low, action_spec.high,
+                                          state_dim, generator, device)
 
 
 @dataclass

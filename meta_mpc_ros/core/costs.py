@@ -3,7 +3,10 @@ Cost terms for the planners: small named objects, each with a weight.
 
 Every term maps predicted states (K, H+1, nx) and actions (K, H, nu) (shapes in
 core.planning) plus a `CostContext` to a (K,) cost; `TrajectoryCost` sums them.
-Terms are built by name from plain dicts (YAML, ROS parameters):
+Terms are plugins, as nav2's MPPI critics are: `COST_TERMS` is the registry (name ->
+term class), and each class lists its own tunable `settings` (name -> default), which
+the controller node declares as `cost.<term>.<setting>` parameters. Terms are built by
+name from plain dicts (the robot's YAML, ROS parameters):
 
     path_tracking     w * sum_t [distance + heading * |heading error|] - w * progress * advance
     forward_velocity  -w * sum_t (s_{t+1}[position] - s_t[position]) / dt   (legged tasks)
@@ -45,6 +48,14 @@ class PathTracking:
     """
 
     name = 'path_tracking'
+    settings = {'distance': 1.0, 'heading': 0.1, 'progress': 1.0}
+
+    @classmethod
+    def build(cls, weight, settings, state_spec):
+        """Build from settings: the tunables and `entries` (the x, y, cos, sin names)."""
+        entries = settings.pop('entries', ('x', 'y', 'cos_yaw', 'sin_yaw'))
+        return cls(weight, state_spec.indices(*entries), **{
+            key: settings.pop(key, default) for key, default in cls.settings.items()})
 
     def __init__(self, weight, indices, distance=1.0, heading=0.1, progress=1.0):
         self.weight = weight
@@ -76,6 +87,13 @@ class ForwardVelocity:
     """Reward forward progress of one state entry per second (legged benchmarks)."""
 
     name = 'forward_velocity'
+    settings = {}
+
+    @classmethod
+    def build(cls, weight, settings, state_spec):
+        """Build from settings: `position` (a state entry name) and `dt`, s."""
+        return cls(weight, state_spec.index(settings.pop('position')),
+                   float(settings.pop('dt')))
 
     def __init__(self, weight, index, dt):
         if not dt > 0.0:
@@ -91,6 +109,12 @@ class ControlEffort:
     """Penalise the squared size of every action."""
 
     name = 'control_effort'
+    settings = {}
+
+    @classmethod
+    def build(cls, weight, settings, state_spec):
+        """Build from the weight alone."""
+        return cls(weight)
 
     def __init__(self, weight):
         self.weight = weight
@@ -104,6 +128,12 @@ class ActionRate:
     """Penalise squared changes between consecutive actions (and from the last applied)."""
 
     name = 'action_rate'
+    settings = {}
+
+    @classmethod
+    def build(cls, weight, settings, state_spec):
+        """Build from the weight alone."""
+        return cls(weight)
 
     def __init__(self, weight):
         self.weight = weight
@@ -121,6 +151,13 @@ class Goal:
     """Penalise the squared distance of chosen state entries to a goal, at every step."""
 
     name = 'goal'
+    settings = {'terminal_weight': 0.0}
+
+    @classmethod
+    def build(cls, weight, settings, state_spec):
+        """Build from settings: `entries` (state entry names) and `terminal_weight`."""
+        return cls(weight, state_spec.indices(*settings.pop('entries')),
+                   float(settings.pop('terminal_weight', 0.0)))
 
     def __init__(self, weight, indices, terminal_weight=0.0):
         self.weight = weight
@@ -132,6 +169,28 @@ class Goal:
         chosen = states[:, 1:].index_select(-1, self.indices.to(states.device))
         error = (chosen - context.goal).pow(2).sum(-1)
         return self.weight * error.sum(-1) + self.terminal_weight * error[:, -1]
+
+
+COST_TERMS = {}
+
+
+def register_cost_term(term_class):
+    """
+    Register a cost term class under its `name` (usable as a class decorator).
+
+    A term class has `name`, `settings` (name -> default of each numeric tunable, each
+    stored as an attribute of the same name), a `weight` attribute, a classmethod
+    `build(weight, settings, state_spec)` that pops what it reads from `settings`, and
+    `__call__(states (K, H+1, nx), actions (K, H, nu), context) -> (K,)`.
+
+    :return: the class, unchanged.
+    """
+    COST_TERMS[term_class.name] = term_class
+    return term_class
+
+
+for _term in (PathTracking, ForwardVelocity, ControlEffort, ActionRate, Goal):
+    register_cost_term(_term)
 
 
 class TrajectoryCost:
@@ -154,51 +213,53 @@ class TrajectoryCost:
         """Return name -> (K,) cost of each term."""
         return {term.name: term(states, actions, context) for term in self.terms}
 
-    def set_weight(self, name, weight):
-        """Change one term's weight (a dynamic parameter)."""
+    def term(self, name):
+        """Return the term called `name`."""
         for term in self.terms:
             if term.name == name:
-                term.weight = float(weight)
-                return
+                return term
         raise KeyError(f'no cost term {name!r}')
 
+    def set_weight(self, name, weight):
+        """Change one term's weight (a dynamic parameter)."""
+        self.set_setting(name, 'weight', weight)
 
-def build_cost(specs, state_spec):
+    def set_setting(self, name, key, value):
+        """
+        Change one term's weight or one of its numeric `settings` (a dynamic parameter).
+
+        :raises KeyError: for an unknown term or setting.
+        """
+        term = self.term(name)
+        if key != 'weight' and key not in term.settings:
+            raise KeyError(f'cost term {name!r} has no setting {key!r}')
+        setattr(term, key, float(value))
+
+
+def build_cost(terms, state_spec):
     """
     Build a TrajectoryCost from dicts such as {'name': 'control_effort', 'weight': 0.1}.
 
-    :param specs: list of dicts; 'name' picks the term, other keys are its settings.
-        path_tracking takes `distance`, `heading`, `progress` and optional `entries`
-        (default ['x', 'y', 'cos_yaw', 'sin_yaw']); forward_velocity takes `position`
-        (a state entry name) and `dt`; goal takes `entries` and `terminal_weight`.
+    :param terms: list of dicts; 'name' picks the term in COST_TERMS, 'weight' is its
+        weight (default 1), other keys are its settings. path_tracking takes
+        `distance`, `heading`, `progress` and optional `entries` (default ['x', 'y',
+        'cos_yaw', 'sin_yaw']); forward_velocity takes `position` (a state entry name)
+        and `dt`; goal takes `entries` and `terminal_weight`.
     :param state_spec: StateSpec, to turn entry names into indices.
     :return: TrajectoryCost
     """
-    terms = []
-    for spec in specs:
-        spec = dict(spec)
-        name = spec.pop('name', None)
-        weight = float(spec.pop('weight', 1.0))
+    built = []
+    for settings in terms:
+        settings = dict(settings)
+        name = settings.pop('name', None)
+        weight = float(settings.pop('weight', 1.0))
         if not math.isfinite(weight):
             raise ValueError(f'cost term {name!r}: weight must be finite')
-        if name == 'path_tracking':
-            entries = spec.pop('entries', ('x', 'y', 'cos_yaw', 'sin_yaw'))
-            term = PathTracking(weight, state_spec.indices(*entries), **spec)
-        elif name == 'forward_velocity':
-            term = ForwardVelocity(weight, state_spec.index(spec.pop('position')),
-                                   float(spec.pop('dt')))
-        elif name == 'control_effort':
-            term = ControlEffort(weight)
-        elif name == 'action_rate':
-            term = ActionRate(weight)
-        elif name == 'goal':
-            term = Goal(weight, state_spec.indices(*spec.pop('entries')),
-                        float(spec.pop('terminal_weight', 0.0)))
-        else:
-            raise ValueError(f'unknown cost term {name!r}')
-        if name in ('forward_velocity', 'control_effort', 'action_rate', 'goal') and spec:
-            raise ValueError(f'cost term {name!r}: unknown settings {sorted(spec)}')
-        terms.append(term)
-    if not terms:
+        if name not in COST_TERMS:
+            raise ValueError(f'unknown cost term {name!r}; known: {sorted(COST_TERMS)}')
+        built.append(COST_TERMS[name].build(weight, settings, state_spec))
+        if settings:
+            raise ValueError(f'cost term {name!r}: unknown settings {sorted(settings)}')
+    if not built:
         raise ValueError('a cost needs at least one term')
-    return TrajectoryCost(terms)
+    return TrajectoryCost(built)

@@ -9,6 +9,7 @@ datasets rebuilt from rosbags.
 """
 
 from dataclasses import dataclass
+import hashlib
 import json
 import pathlib
 
@@ -41,6 +42,14 @@ class Trajectory:
     def steps(self):
         """Return T, the number of transitions."""
         return len(self.actions)
+
+
+def trajectory_key(trajectory, seed):
+    """Return a number in [0, 1) fixed by the trajectory's content and `seed`."""
+    digest = hashlib.blake2b(int(seed).to_bytes(8, 'little', signed=True), digest_size=8)
+    digest.update(trajectory.states[0].tobytes())
+    digest.update(trajectory.actions.tobytes())
+    return int.from_bytes(digest.digest(), 'little') / 2.0 ** 64
 
 
 class TrajectoryDataset:
@@ -80,16 +89,22 @@ class TrajectoryDataset:
                 np.concatenate([t.actions for t in self.trajectories]),
                 np.concatenate([t.states[1:] for t in self.trajectories]))
 
-    def split(self, validation_fraction, generator):
+    def split(self, validation_fraction, seed):
         """
-        Split into (train, validation) by whole trajectories, in random order.
+        Split into (train, validation) by whole trajectories, the same way every time.
 
-        Validation trajectories are taken until they hold `validation_fraction` of the
-        transitions, so their tasks are mostly unseen in training (the meta-learning
-        question). A dataset of one trajectory is cut in time instead.
+        A trajectory is held out when a hash of its content and `seed`, read as a number
+        in [0, 1), is below `validation_fraction`. Its place never depends on the other
+        trajectories, so when Algorithm 1 adds a round's data no trajectory trained on
+        in an earlier round turns up in validation, and every method trained on the
+        same data (GrBAL's rounds, MB, ReBAL, continual) is judged on the same
+        trajectories. Their tasks are mostly unseen in training (the meta-learning
+        question). The held-out share of transitions is `validation_fraction` on
+        average; each side keeps at least one trajectory. A dataset of one trajectory
+        is cut in time instead.
 
-        :param validation_fraction: share of transitions held out, in (0, 1).
-        :param generator: torch.Generator.
+        :param validation_fraction: share of trajectories held out, in (0, 1).
+        :param seed: int mixed into the hash.
         """
         if not self.trajectories:
             raise ValueError('cannot split an empty dataset')
@@ -100,18 +115,16 @@ class TrajectoryDataset:
                                                   run.task)], self.metadata),
                     TrajectoryDataset([Trajectory(run.states[cut:], run.actions[cut:],
                                                   run.task)], self.metadata))
-        order = torch.randperm(len(self.trajectories), generator=generator).tolist()
-        target = validation_fraction * self.steps
-        validation, held = [], 0
-        for index in order[:-1]:
-            if held >= target:
-                break
-            validation.append(self.trajectories[index])
-            held += self.trajectories[index].steps
-        chosen = {id(run) for run in validation}
-        train = [run for run in self.trajectories if id(run) not in chosen]
-        return (TrajectoryDataset(train, self.metadata),
-                TrajectoryDataset(validation, self.metadata))
+        keys = [trajectory_key(run, seed) for run in self.trajectories]
+        held = [key < validation_fraction for key in keys]
+        if not any(held):
+            held[keys.index(min(keys))] = True
+        if all(held):
+            held[keys.index(max(keys))] = False
+        return (TrajectoryDataset([run for run, out in zip(self.trajectories, held)
+                                   if not out], self.metadata),
+                TrajectoryDataset([run for run, out in zip(self.trajectories, held) if out],
+                                  self.metadata))
 
     def save(self, path):
         """Write the dataset to an .npz file."""

@@ -14,13 +14,18 @@ import time
 
 from meta_mpc_ros.core.dataset import WindowSampler
 from meta_mpc_ros.core.model import Normalizer
-from meta_mpc_ros.core.objectives import objective
+from meta_mpc_ros.core.objectives import METHODS, objective
 from meta_mpc_ros.core.step_size import STEP_SIZE_MODES, StepSize
 import torch
 
-METHODS = ('mb', 'grbal', 'rebal', 'continual')
-# Methods that learn psi.
-STEP_SIZE_METHODS = ('grbal', 'continual')
+# Re-exported: the registry of training methods lives with their objectives.
+__all__ = ('fit_normalizer', 'learns_step_size', 'make_step_size', 'METHODS', 'Trainer',
+           'TrainingConfig', 'TrainingState')
+
+
+def learns_step_size(method):
+    """Return True when a training method (a key of METHODS) learns psi."""
+    return METHODS[method].learns_step_size
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class TrainingConfig:
 
     def __post_init__(self):
         if self.method not in METHODS:
-            raise ValueError(f'method must be one of {METHODS}, got {self.method!r}')
+            raise ValueError(f'method must be one of {tuple(METHODS)}, got {self.method!r}')
         if self.step_size_mode not in STEP_SIZE_MODES:
             raise ValueError(f'step_size_mode must be one of {STEP_SIZE_MODES}')
         if self.share_action_columns and self.step_size_mode != 'factored':
@@ -140,15 +145,14 @@ class Trainer:
     """
 
     def __init__(self, model, train_set, validation_set, config, device='cpu', state=None):
-        if config.method == 'rebal' and not model.config.context_dim:
-            raise ValueError('ReBAL needs a model with context_dim > 0')
+        if METHODS[config.method].needs_context and not model.config.context_dim:
+            raise ValueError(f'{config.method} needs a model with context_dim > 0')
         self.model = model.to(device)
         self.config = config
         self.device = device
         # The continual method scores U consecutive windows: its stretches start M + U - 1
         # transitions before the last future.
-        past = config.past_steps + (config.unroll_steps - 1 if config.method == 'continual'
-                                    else 0)
+        past = config.past_steps + METHODS[config.method].extra_past_steps(config)
         self.sampler = WindowSampler(train_set, past, config.future_steps)
         validation_sampler = WindowSampler(validation_set, past, config.future_steps)
         fixed = torch.Generator().manual_seed(config.seed + 1)
@@ -158,7 +162,7 @@ class Trainer:
         self.params = dict(self.model.named_parameters())
         self.step_size = make_step_size(self.model, config, device)
         groups = [{'params': list(self.params.values())}]
-        if config.method in STEP_SIZE_METHODS and config.learn_step_size:
+        if learns_step_size(config.method) and config.learn_step_size:
             groups.append({'params': self.step_size.parameters(),
                            'lr': config.step_size_learning_rate})
         self.optimizer = torch.optim.Adam(groups, lr=config.learning_rate)

@@ -71,10 +71,12 @@ def unpack_update(data, model, meta_params, checkpoint_hash, device='cpu'):
     """
     tensors, metadata = decode(data, device)
     try:
-        info = UpdateInfo(int(metadata['version']), int(metadata['stamp_ns']),
-                          metadata['adapter'], metadata['checkpoint'],
-                          float(metadata['loss_before']), float(metadata['loss_after']),
-                          float(metadata['adapt_ms']))
+        info = UpdateInfo(version=int(metadata['version']),
+                          stamp_ns=int(metadata['stamp_ns']), adapter=metadata['adapter'],
+                          checkpoint=metadata['checkpoint'],
+                          loss_before=float(metadata['loss_before']),
+                          loss_after=float(metadata['loss_after']),
+                          adapt_ms=float(metadata['adapt_ms']))
         kind = metadata['params']
     except (KeyError, ValueError) as error:
         raise ValueError(f'model update metadata is malformed ({error})') from None

@@ -12,7 +12,13 @@ scores the future with the context its encoder reads from the past. MB fits all 
 transitions with theta directly. The continual adapter's psi is meta-learned by
 unrolling U consecutive online steps on one stretch of trajectory
 (per_window.continual_future_losses).
+
+METHODS is the registry of training methods: name -> TrainingMethod (its objective,
+whether it learns psi, how many extra past transitions its windows need). The trainer,
+the `meta-mpc train --method` choices and the checkpoints read it.
 """
+
+from dataclasses import dataclass
 
 from meta_mpc_ros.core.adapters import Window
 from meta_mpc_ros.core.per_window import adapted_future_losses, continual_future_losses
@@ -36,7 +42,7 @@ def grbal_objective(model, params, step_size, batch, first_order=False):
     return adapted_future_losses(model, params, step_size, batch, first_order).mean()
 
 
-def continual_objective(model, params, step_size, batch, config, first_order=False):
+def continual_objective(model, params, step_size, batch, first_order, config):
     """
     Return the mean loss of U unrolled online steps of the continual adapter (a scalar).
 
@@ -58,17 +64,52 @@ def rebal_objective(model, params, batch):
                       context[:, None, :])
 
 
+@dataclass(frozen=True)
+class TrainingMethod:
+    """
+    One registered training method.
+
+    :param objective: (model, params, step_size, batch, first_order, config) -> scalar
+        loss with a graph.
+    :param learns_step_size: psi is trained (and saved) with theta.
+    :param needs_context: the model must have a recurrent context (context_dim > 0).
+    :param extra_past_steps: config -> how many past transitions beyond M its windows
+        hold (the continual method unrolls U - 1 more).
+    :param description: one line for help texts.
+    """
+
+    objective: object
+    learns_step_size: bool = False
+    needs_context: bool = False
+    extra_past_steps: object = lambda config: 0
+    description: str = ''
+
+
+METHODS = {
+    'mb': TrainingMethod(
+        lambda model, params, step_size, batch, first_order, config:
+            mb_objective(model, params, batch),
+        description='MB: fit all M+K transitions of each window'),
+    'grbal': TrainingMethod(
+        lambda model, params, step_size, batch, first_order, config:
+            grbal_objective(model, params, step_size, batch, first_order),
+        learns_step_size=True, description='GrBAL: one inner step, scored on the future'),
+    'rebal': TrainingMethod(
+        lambda model, params, step_size, batch, first_order, config:
+            rebal_objective(model, params, batch),
+        needs_context=True, description='ReBAL: recurrent context of the past'),
+    'continual': TrainingMethod(
+        continual_objective, learns_step_size=True,
+        extra_past_steps=lambda config: config.unroll_steps - 1,
+        description='continual: U consecutive online steps unrolled'),
+}
+
+
 def objective(method, model, params, step_size, batch, first_order=False, config=None):
-    """Dispatch to the objective of `method` ('mb', 'grbal', 'continual' or 'rebal')."""
-    if method == 'grbal':
-        return grbal_objective(model, params, step_size, batch, first_order)
-    if method == 'continual':
-        return continual_objective(model, params, step_size, batch, config, first_order)
-    if method == 'rebal':
-        return rebal_objective(model, params, batch)
-    if method == 'mb':
-        return mb_objective(model, params, batch)
-    raise ValueError(f'unknown training method {method!r}')
+    """Return the objective of `method`, a key of METHODS (a scalar)."""
+    if method not in METHODS:
+        raise ValueError(f'unknown training method {method!r}')
+    return METHODS[method].objective(model, params, step_size, batch, first_order, config)
 
 
 def per_window_errors(model, adapter, params, batch):

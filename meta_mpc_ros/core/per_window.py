@@ -144,6 +144,38 @@ def future_losses(model, params, step_size, corrections, states, actions):
     return _losses(_forward(model, params, step_size, corrections, inputs)[0], target)
 
 
+def adapted_parameters(model, params, step_size, states, actions):
+    """
+    Take GrBAL's inner step on one window and return theta' itself (the online step).
+
+    theta' = theta - psi * grad L(window; theta), each layer's gradient formed from the
+    same statistics as the batched objective: G = D^T X and g = sum_t D.
+
+    :param params: name -> tensor, theta (the MLP's linear layers).
+    :param step_size: see step_for.
+    :param states: (M+1, nx).
+    :param actions: (M, nu).
+    :return: name -> tensor dict, theta', detached.
+    """
+    statistics, _ = past_statistics(model, params, step_size, no_corrections(model),
+                                    states[None], actions[None], create_graph=False)
+    adapted = dict(params)
+    for (weight, bias), (past_inputs, delta) in zip(linear_layer_names(model), statistics):
+        adapted[weight] = params[weight] - _entrywise(step_for(step_size, weight)) * (
+            delta[0].transpose(0, 1) @ past_inputs[0])
+        adapted[bias] = params[bias] - _entrywise(step_for(step_size, bias)) * delta[0].sum(0)
+    return {name: value.detach() for name, value in adapted.items()}
+
+
+def _entrywise(step):
+    """Return psi of one parameter as a tensor that multiplies its gradient."""
+    kind, psi = step
+    if kind == 'factored':
+        row, column = psi
+        return row[:, None] * column[None, :]
+    return psi
+
+
 def adapted_future_losses(model, params, step_size, batch, first_order=False):
     """
     Return each window's loss on its K future transitions after GrBAL's inner step.

@@ -59,13 +59,18 @@ class AdaptationSession:
         """
         Return (before, after): the loss of theta* and of `adapted` on transitions.
 
+        :param adapted: core.adapters.Adapted, or None (nothing adapted yet: after is
+            before).
         :param states: (T+1, nx) tensor;  actions: (T, nu).
         """
         scored = Window(states, actions)
         with torch.no_grad():
-            before = window_loss(self.model, self.meta_params, scored, self.null_context())
+            before = float(window_loss(self.model, self.meta_params, scored,
+                                       self.null_context()))
+            if adapted is None:
+                return before, before
             after = window_loss(self.model, adapted.params, scored, adapted.context)
-        return float(before), float(after)
+        return before, float(after)
 
 
 def carried_window_errors(session, states, actions, past_steps, future_steps, every=1):

@@ -23,8 +23,8 @@ import logging
 from meta_mpc_ros.core.dataset import Trajectory, TrajectoryDataset
 from meta_mpc_ros.core.estimator import StateEstimator
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MOTOR_JOINTS
+from meta_mpc_ros.data import readers
 from meta_mpc_ros.data.bag_reader import BagReader, load_messages
-from meta_mpc_ros.ros import conversions
 import numpy as np
 
 TOPICS = ('/odom', '/joint_states', '/cmd', '/meta_mpc/terrain')
@@ -151,14 +151,14 @@ def samples_from_messages(messages, control_dt, window, motor_joints=MOTOR_JOINT
         try:
             if item.topic == '/odom':
                 position, orientation, linear, angular, stamp = \
-                    conversions.read_odometry(item.message)
+                    readers.read_odometry(item.message)
                 estimator.on_odometry(stamp, position, orientation, linear, angular)
             elif item.topic == '/joint_states':
-                angles, rates = conversions.read_joint_states(item.message, motor_joints)
-                estimator.on_joints(conversions.stamp_to_seconds(item.message.header.stamp),
+                angles, rates = readers.read_joint_states(item.message, motor_joints)
+                estimator.on_joints(readers.stamp_to_seconds(item.message.header.stamp),
                                     angles, rates)
             elif item.topic == '/cmd':
-                estimator.on_command(received, conversions.read_command(
+                estimator.on_command(received, readers.read_command(
                     item.message, MILLIROBOT_ACTION.dim))
                 continue
             elif item.topic == '/meta_mpc/terrain':

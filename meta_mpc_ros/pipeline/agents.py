@@ -14,7 +14,7 @@ from meta_mpc_ros.core.buffer import TransitionBuffer
 from meta_mpc_ros.core.controller import MPCController
 from meta_mpc_ros.core.costs import build_cost
 from meta_mpc_ros.core.session import AdaptationSession
-from meta_mpc_ros.models import adapter_for
+from meta_mpc_ros.shipped import adapter_for
 import numpy as np
 import torch
 

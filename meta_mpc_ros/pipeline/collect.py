@@ -71,9 +71,9 @@ def collect_episode(robot_config, plan, checkpoint_path=None, adapter='grbal', d
         policy = RandomPolicy(env.action_spec, rng, settings.random_hold_steps)
     else:
         checkpoint = load_checkpoint(checkpoint_path, device, robot=robot_config.robot)
-        policy = AdaptiveAgent(checkpoint, adapter, robot_config.controller, env.cost_terms(),
-                               robot_config.training.past_steps, robot_config.evaluation,
-                               device, settings.controller_noise, rng)
+        policy = AdaptiveAgent(checkpoint, adapter, robot_config.controller,
+                               robot_config.cost_terms(env), robot_config.training.past_steps,
+                               robot_config.evaluation, device, settings.controller_noise, rng)
     try:
         episode = run_episode(env, policy, plan.seed, settings.episode_steps, until_done=False)
     finally:

@@ -172,7 +172,7 @@ def _load_bags_or_data(args, config, segments):
 def run_evaluate(args):
     """Evaluate a checkpoint in closed loop and write the report."""
     from meta_mpc_ros.core.checkpoint import load_checkpoint
-    from meta_mpc_ros.models import default_adapter, resolve_checkpoint
+    from meta_mpc_ros.shipped import default_adapter, resolve_checkpoint
     from meta_mpc_ros.pipeline.evaluate import evaluate, write_report
     config = _config(args)
     adapter = args.adapter

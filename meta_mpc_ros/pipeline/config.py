@@ -3,13 +3,16 @@ A robot's training and evaluation settings, read from config/<robot>.yaml.
 
 Sizes that come from the robot (state and action dimensions, which state entries the
 model sees) are never written in the YAML: they come from the environment's specs.
-Every section maps onto a frozen dataclass, and unknown keys are errors.
+Every section maps onto a frozen dataclass, and unknown keys are errors, except
+`cost`: the planner's cost, term by term (core.costs.COST_TERMS), which the
+mppi_controller_node and in-process runs both plan with.
 """
 
 from dataclasses import dataclass, field, fields
 import pathlib
 
 from meta_mpc_ros.core.controller import ControllerConfig
+from meta_mpc_ros.core.costs import COST_TERMS
 from meta_mpc_ros.core.meta_training import TrainingConfig
 from meta_mpc_ros.paths import share_path
 import yaml
@@ -56,7 +59,12 @@ class EvaluationSettings:
 
 @dataclass(frozen=True)
 class RobotConfig:
-    """Everything in config/<robot>.yaml."""
+    """
+    Everything in config/<robot>.yaml.
+
+    :param cost: the planner's cost terms, dicts of name, weight and settings
+        (core.costs.build_cost); empty: the environment's own `cost_terms()`.
+    """
 
     robot: str
     model: ModelSettings = field(default_factory=ModelSettings)
@@ -64,7 +72,12 @@ class RobotConfig:
     collection: CollectionSettings = field(default_factory=CollectionSettings)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    cost: tuple = ()
     source: str = ''
+
+    def cost_terms(self, env):
+        """Return the planner's cost terms (dicts): the YAML's `cost`, else the env's."""
+        return [dict(term) for term in self.cost] if self.cost else env.cost_terms()
 
 
 SECTIONS = {'model': ModelSettings, 'training': TrainingConfig,
@@ -90,6 +103,23 @@ def _section(cls, data, where):
         raise ValueError(f'{where}: {error}') from None
 
 
+def cost_section(data, where):
+    """
+    Return the `cost:` mapping (term -> {weight, settings}) as a tuple of term dicts.
+
+    :raises ValueError: for a term that core.costs.COST_TERMS does not know.
+    """
+    if data is None:
+        return ()
+    if not isinstance(data, dict) or not all(
+            isinstance(value, dict) or value is None for value in data.values()):
+        raise ValueError(f'{where}: expected a mapping term -> settings')
+    unknown = sorted(set(data) - set(COST_TERMS))
+    if unknown:
+        raise ValueError(f'{where}: unknown cost terms {unknown}; known: {sorted(COST_TERMS)}')
+    return tuple(dict({'name': name}, **(settings or {})) for name, settings in data.items())
+
+
 def load_robot_config(path_or_robot):
     """
     Read a robot config file.
@@ -109,9 +139,10 @@ def load_robot_config(path_or_robot):
         raise ValueError(f'{path}: malformed YAML ({error})') from None
     if not isinstance(data, dict) or 'robot' not in data:
         raise ValueError(f'{path}: expected a mapping with a `robot` key')
-    unknown = sorted(set(data) - set(SECTIONS) - {'robot'})
+    unknown = sorted(set(data) - set(SECTIONS) - {'robot', 'cost'})
     if unknown:
         raise ValueError(f'{path}: unknown sections {unknown}')
     sections = {name: _section(cls, data.get(name), f'{path}: {name}')
                 for name, cls in SECTIONS.items()}
-    return RobotConfig(robot=str(data['robot']), source=str(path), **sections)
+    return RobotConfig(robot=str(data['robot']), source=str(path),
+                       cost=cost_section(data.get('cost'), f'{path}: cost'), **sections)

@@ -15,11 +15,10 @@ from collections import deque
 from dataclasses import dataclass, field
 import time
 
-from meta_mpc_ros.core.adapters import Window, window_loss
+from meta_mpc_ros.core.adapters import Window
 from meta_mpc_ros.core.dataset import Trajectory
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent
 import numpy as np
-import torch
 
 
 @dataclass
@@ -107,11 +106,6 @@ def _score_prediction(agent, episode, start, adapted):
     states = np.array(episode.states[start:])
     actions = np.array(episode.actions[start:])
     future = Window.from_arrays(states, actions, agent.device)
-    with torch.no_grad():
-        before = float(window_loss(agent.model, agent.meta_params, future, agent.meta_context))
-        if adapted is None:
-            after = before
-        else:
-            after = float(window_loss(agent.model, adapted.params, future, adapted.context))
+    before, after = agent.session.errors(adapted, future.states, future.actions)
     episode.error_before.append((start, before))
     episode.error_after.append((start, after))

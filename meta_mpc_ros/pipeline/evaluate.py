@@ -72,8 +72,9 @@ def _evaluate(robot_config, checkpoint_path, adapter, condition, episodes, seed,
             kwargs.update(render_mode='rgb_array', render_width=320, render_height=240)
     steps = steps or robot_config.evaluation.episode_steps or None
     env = make_env(robot_config.robot, **kwargs)
-    agent = AdaptiveAgent(checkpoint, adapter, robot_config.controller, env.cost_terms(),
-                          robot_config.training.past_steps, robot_config.evaluation, device)
+    agent = AdaptiveAgent(checkpoint, adapter, robot_config.controller,
+                          robot_config.cost_terms(env), robot_config.training.past_steps,
+                          robot_config.evaluation, device)
     seeds = np.random.SeedSequence(seed).generate_state(episodes)
     runs = []
     try:

@@ -12,9 +12,9 @@ import pathlib
 import shutil
 
 from meta_mpc_ros.core.checkpoint import strip_training_state
-from meta_mpc_ros.models import default_adapter
 from meta_mpc_ros.pipeline.collect import collect, merge
 from meta_mpc_ros.pipeline.train import load_data, train
+from meta_mpc_ros.shipped import default_adapter
 
 
 def iterate(config, method, out, rounds, episodes, seed, initial_data=(), workers=0,
@@ -55,7 +55,7 @@ def iterate(config, method, out, rounds, episodes, seed, initial_data=(), worker
         history.append({'round': round_index, 'collected_with': data.metadata['policy'],
                         'transitions': merged.steps, 'sim_hours': summary['sim_hours'],
                         'best_validation_loss': summary['best_validation_loss'],
-                        'initial_validation_loss': _initial_validation(summary),
+                        'initial_validation_loss': summary['initial_validation_loss'],
                         'seconds': summary['seconds']})
         print(f'round {round_index}: {merged.steps} transitions, validation '
               f'{summary["best_validation_loss"]:.4g}', flush=True)
@@ -68,11 +68,3 @@ def iterate(config, method, out, rounds, episodes, seed, initial_data=(), worker
         merge(datasets).save(save_data)
     summary['rounds'] = history
     return summary
-
-
-def _initial_validation(summary):
-    """Return the validation loss measured before the round's first update."""
-    import csv
-    with open(summary['log']) as stream:
-        rows = list(csv.DictReader(stream))
-    return float(rows[0]['validation_loss']) if rows else None

@@ -1,5 +1,5 @@
 """
-Train a checkpoint (MB, GrBAL or ReBAL) from datasets or rosbag2 recordings.
+Train a checkpoint (MB, GrBAL, ReBAL, continual) from datasets or rosbag2 recordings.
 
 Data paths may be dataset files (.npz, from `meta-mpc collect`) or rosbag2
 directories (sqlite3 or mcap, from our recorder or `ros2 bag record`), which are
@@ -13,8 +13,8 @@ import time
 
 from meta_mpc_ros.core.checkpoint import load_checkpoint, save_checkpoint
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.core.meta_training import (fit_normalizer, STEP_SIZE_METHODS, Trainer,
-                                             TrainingState)
+from meta_mpc_ros.core.meta_training import (fit_normalizer, learns_step_size, METHODS,
+                                             Trainer, TrainingState)
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.pipeline.collect import merge
 from meta_mpc_ros.sim.registry import make_env
@@ -71,9 +71,12 @@ def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=Non
 def build_model(robot_config, method, state_spec, action_spec, seed):
     """Return a freshly initialised DynamicsModel for a method."""
     settings = robot_config.model
-    config = ModelConfig(state_spec.dim, action_spec.dim, state_spec.model_input_indices,
-                         tuple(settings.hidden_sizes), settings.activation,
-                         settings.context_dim if method == 'rebal' else 0, settings.encoder)
+    config = ModelConfig(
+        state_dim=state_spec.dim, action_dim=action_spec.dim,
+        input_indices=state_spec.model_input_indices,
+        hidden_sizes=tuple(settings.hidden_sizes), activation=settings.activation,
+        context_dim=settings.context_dim if METHODS[method].needs_context else 0,
+        encoder=settings.encoder)
     return DynamicsModel(config).reset_parameters(torch.Generator().manual_seed(seed))
 
 
@@ -90,7 +93,7 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
     """
     Train and save a checkpoint.
 
-    :param method: mb, grbal or rebal.
+    :param method: a training method, a key of core.objectives.METHODS.
     :param dataset: TrajectoryDataset.
     :param out: checkpoint path to write.
     :param resume: a checkpoint written by this function to continue (same data).
@@ -99,13 +102,44 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
     :param log_dir: where training.csv goes (default: next to `out`).
     :param keep_training_state: store the optimiser state so `resume` can continue.
     :param device: where meta-training runs ('cpu' or 'cuda').
-    :return: dict summary (best validation loss, iterations, seconds, data volume).
+    :return: dict summary (best validation loss, the one before training, iterations,
+        seconds, data volume).
     """
     config = dataclasses.replace(robot_config.training, method=method,
                                  **({'iterations': iterations} if iterations else {}))
     state_spec, action_spec, control_dt = robot_specs(robot_config.robot)
-    generator = torch.Generator().manual_seed(config.seed)
-    train_set, validation_set = dataset.split(config.validation_fraction, generator)
+    train_set, validation_set = dataset.split(config.validation_fraction, config.seed)
+    trainer = _make_trainer(robot_config, config, (state_spec, action_spec), train_set,
+                            validation_set, resume, warm_start, device)
+    out = pathlib.Path(out)
+    log_path = pathlib.Path(log_dir or out.parent) / f'{out.stem}_training.csv'
+    start = time.perf_counter()
+    final = _run_logged(trainer, log_path, progress)
+    summary = {
+        'method': method, 'robot': robot_config.robot, 'iterations': final.iteration,
+        'best_validation_loss': final.best_validation,
+        'initial_validation_loss': (final.history[0]['validation_loss']
+                                    if final.history else None),
+        'seconds': time.perf_counter() - start,
+        'transitions': dataset.steps, 'sim_hours': dataset.steps * control_dt / 3600.0,
+        'trajectories': len(dataset), 'tasks': len(dataset.tasks),
+        'config': config.to_dict(), 'model': robot_config.model.__dict__,
+        'data': dataset.metadata, 'log': str(log_path)}
+    save_checkpoint(out, trainer.model, method, robot_config.robot, state_spec, action_spec,
+                    trainer.detached_step_size() if learns_step_size(method) else None,
+                    summary,
+                    _state_to_dict(final) if keep_training_state else None)
+    return summary
+
+
+def _make_trainer(robot_config, config, specs, train_set, validation_set, resume, warm_start,
+                  device):
+    """
+    Return the Trainer: resumed from a checkpoint, warm-started from one, or fresh.
+
+    :param specs: (state_spec, action_spec) of the robot.
+    """
+    method = config.method
     state = None
     if resume is not None:
         checkpoint = load_checkpoint(resume, robot=robot_config.robot)
@@ -113,25 +147,31 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
             raise ValueError(f'{resume}: no {method} training state to resume from')
         model = checkpoint.model
         saved = checkpoint.training_state
-        state = TrainingState(saved['iteration'], saved['best_validation'],
-                              checkpoint.params, saved.get('step_size'),
-                              saved['evaluations_without_improvement'],
-                              list(saved['history']), saved['optimizer'], saved['generator'])
+        state = TrainingState(
+            iteration=saved['iteration'], best_validation=saved['best_validation'],
+            best_params=checkpoint.params, best_step_size=saved.get('step_size'),
+            evaluations_without_improvement=saved['evaluations_without_improvement'],
+            history=list(saved['history']), optimizer=saved['optimizer'],
+            generator=saved['generator'])
     elif warm_start is not None:
         earlier = load_checkpoint(warm_start, robot=robot_config.robot)
         model = earlier.model
         fit_normalizer(model, train_set)
     else:
-        model = build_model(robot_config, method, state_spec, action_spec, config.seed)
+        model = build_model(robot_config, method, *specs, config.seed)
         fit_normalizer(model, train_set)
     trainer = Trainer(model, train_set, validation_set, config, device, state=state)
-    if warm_start is not None and method in STEP_SIZE_METHODS:
+    if warm_start is not None and resume is None and learns_step_size(method):
         _continue_step_size(trainer, earlier)
-    out = pathlib.Path(out)
-    log_path = pathlib.Path(log_dir or out.parent) / f'{out.stem}_training.csv'
+    return trainer
+
+
+def _run_logged(trainer, log_path, progress):
+    """Train, appending each evaluation to the CSV log; return the final TrainingState."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    bar = _progress_bar(config.iterations, trainer.state.iteration, method) if progress else None
-    start = time.perf_counter()
+    config = trainer.config
+    bar = (_progress_bar(config.iterations, trainer.state.iteration, config.method)
+           if progress else None)
     with open(log_path, 'a', newline='') as stream:
         writer = csv.DictWriter(stream, ['iteration', 'train_loss', 'validation_loss', 'best',
                                          'seconds'])
@@ -148,25 +188,13 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
                               on_step=(lambda i, loss: bar.update(1)) if bar else None)
     if bar is not None:
         bar.close()
-    seconds = time.perf_counter() - start
-    summary = {
-        'method': method, 'robot': robot_config.robot, 'iterations': final.iteration,
-        'best_validation_loss': final.best_validation, 'seconds': seconds,
-        'transitions': dataset.steps, 'sim_hours': dataset.steps * control_dt / 3600.0,
-        'trajectories': len(dataset), 'tasks': len(dataset.tasks),
-        'config': config.to_dict(), 'model': robot_config.model.__dict__,
-        'data': dataset.metadata, 'log': str(log_path)}
-    save_checkpoint(out, trainer.model, method, robot_config.robot, state_spec, action_spec,
-                    trainer.detached_step_size() if method in STEP_SIZE_METHODS else None,
-                    summary,
-                    _state_to_dict(final) if keep_training_state else None)
-    return summary
+    return final
 
 
 def _continue_step_size(trainer, earlier):
     """Carry psi and Adam's state over from the round before (Algorithm 1)."""
     saved = earlier.training_state or {}
-    if earlier.method not in STEP_SIZE_METHODS or saved.get('step_size') is None:
+    if not learns_step_size(earlier.method) or saved.get('step_size') is None:
         print(f'warm start: {earlier.path} holds no training state with psi; psi starts '
               'afresh', flush=True)
         return

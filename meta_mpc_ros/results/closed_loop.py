@@ -12,15 +12,16 @@ processes, one torch thread each; every episode has its own seed.
 import multiprocessing
 import os
 
+from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.reference import TASKS
-from meta_mpc_ros.models import shipped_checkpoint
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.results.common import check_budget, figure_path, Stopwatch, write_json
+from meta_mpc_ros.shipped import shipped_checkpoint
 from meta_mpc_ros.sim.conditions import TEST_CONDITIONS
 import numpy as np
 
-METHODS = {'MB': 'mb', 'MB+DE': 'de', 'GrBAL': 'grbal', 'ReBAL': 'rebal',
-           'Continual': 'continual'}
+# method label -> adapter, from the adapter registry.
+METHODS = {spec.label: name for name, spec in ADAPTERS.items()}
 BUDGET = {'smoke': {'tasks': ('straight',), 'conditions': ('carpet', 'payload'),
                     'seeds': 1, 'steps': 20},
           'full': {'tasks': TASKS, 'conditions': ('carpet',) + TEST_CONDITIONS,

@@ -22,24 +22,25 @@ import dataclasses
 import json
 import pathlib
 
+from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.dataset import Trajectory
 from meta_mpc_ros.core.session import AdaptationSession, carried_window_errors
-from meta_mpc_ros.models import adapter_for, shipped_checkpoint
 from meta_mpc_ros.pipeline.agents import RandomPolicy
 from meta_mpc_ros.pipeline.collect import collect_episode, EpisodePlan
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.episodes import run_episode
 from meta_mpc_ros.results.common import (check_budget, figure_path, RUNS, Stopwatch,
                                          write_json)
+from meta_mpc_ros.shipped import adapter_for, shipped_checkpoint
 from meta_mpc_ros.sim.registry import environment_class, make_env
 import numpy as np
 import torch
 
-# method -> (checkpoint key, adapter); Continual falls back to GrBAL's checkpoint (its
-# theta* and psi) where no continual one was trained.
-METHODS = {'MB': ('mb', 'mb'), 'MB+DE': ('mb', 'de'), 'GrBAL': ('grbal', 'grbal'),
-           'ReBAL': ('rebal', 'rebal'), 'Continual': ('continual', 'continual')}
+# method label -> (checkpoint key: the training method, adapter), from the adapter
+# registry; Continual falls back to GrBAL's checkpoint (its theta* and psi) where no
+# continual one was trained.
+METHODS = {spec.label: (spec.training_method, name) for name, spec in ADAPTERS.items()}
 
 
 def sessions(checkpoints, evaluation):

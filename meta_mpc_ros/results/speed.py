@@ -33,13 +33,13 @@ def _bench(module, options, path):
 
 def run(budget='full', seed=0, out='docs'):
     """Run the benchmarks and write speed.json."""
-    from meta_mpc_ros.bench import core, ros_graph, sim
+    from meta_mpc_ros.bench import core_speed, ros_graph, sim
     check_budget(budget)
     plan = BUDGET[budget]
     data = {'budget': budget, 'seed': seed}
     with tempfile.TemporaryDirectory() as folder, Stopwatch() as watch:
         folder = pathlib.Path(folder)
-        data['core'] = _bench(core, plan['core'], folder / 'core.json')
+        data['core'] = _bench(core_speed, plan['core'], folder / 'core.json')
         data['sim'] = _bench(sim, plan['sim'] + ['--seed', str(seed)], folder / 'sim.json')
         if plan['ros_seconds']:
             data['ros'] = _bench(ros_graph, ['--seconds', str(plan['ros_seconds'])],

@@ -15,11 +15,12 @@ from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS, Window, window_loss
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
 from meta_mpc_ros.core.session import AdaptationSession
-from meta_mpc_ros.models import adapter_for, load_graph_checkpoint, resolve_checkpoint
+from meta_mpc_ros.pipeline.config import EvaluationSettings
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
-from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
+from meta_mpc_ros.ros.parameters import config_parameters, declare_parameters, ParameterSpec
+from meta_mpc_ros.shipped import adapter_for, load_graph_checkpoint, resolve_checkpoint
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float64MultiArray, UInt8MultiArray
@@ -27,15 +28,17 @@ import torch
 
 PARAMETERS = (
     ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),
-    ParameterSpec('adapter', 'grbal', 'Online adaptation: mb, de, grbal or rebal.',
-                  choices=tuple(ADAPTERS)),
+    ParameterSpec('adapter', 'grbal', 'Online adaptation, a key of core.adapters.ADAPTERS.',
+                  choices=ADAPTERS),
     ParameterSpec('checkpoint', '', 'Checkpoint file; empty uses the shipped model for the '
                   'robot and adapter.'),
     ParameterSpec('device', 'cpu', 'Torch device for adaptation: cpu or cuda.',
                   choices=('cpu', 'cuda')),
     ParameterSpec('threads', 1, 'Torch CPU threads of this process.', bounds=(1, 64)),
-    ParameterSpec('de_steps', 5, 'MB+DE: gradient steps per window.', bounds=(1, 100)),
-    ParameterSpec('de_learning_rate', 0.003, 'MB+DE: SGD step size.', bounds=(1e-7, 1.0)),
+) + config_parameters(EvaluationSettings, {     # as in-process evaluation adapts
+    'de_steps': ('MB+DE: gradient steps per window.', {'bounds': (1, 100)}),
+    'de_learning_rate': ('MB+DE: SGD step size.', {'bounds': (1e-7, 1.0)}),
+}) + (
     ParameterSpec('update_dtype', 'float32', 'Parameter dtype in model updates.',
                   choices=('float32', 'bfloat16')),
 )
@@ -97,8 +100,9 @@ class AdaptiveDynamicsNode(Node):
         self.previous = adapted
         self.version += 1
         stamp_ns = self.get_clock().now().nanoseconds
-        info = UpdateInfo(self.version, stamp_ns, self.adapter.name, self.checkpoint.digest,
-                          before, after, adapt_ms)
+        info = UpdateInfo(version=self.version, stamp_ns=stamp_ns, adapter=self.adapter.name,
+                          checkpoint=self.checkpoint.digest, loss_before=before,
+                          loss_after=after, adapt_ms=adapt_ms)
         payload = pack_update(adapted, adapted.params is self.meta_params, info, self.dtype)
         self.model_publisher.publish(UInt8MultiArray(data=payload))
         if self.version == 1:
@@ -128,10 +132,8 @@ class AdaptiveDynamicsNode(Node):
         if self.device.type == 'cuda':
             torch.cuda.synchronize()
         adapt_ms = (time.perf_counter() - start) * 1e3
+        before, after = self.session.errors(adapted, window.states, window.actions)
         with torch.no_grad():
-            zero = self.model.null_context(self.device)
-            before = float(window_loss(self.model, self.meta_params, window, zero))
-            after = float(window_loss(self.model, adapted.params, window, adapted.context))
             newest = Window(window.states[-2:], window.actions[-1:])
             forward = float('nan') if self.previous is None else float(
                 window_loss(self.model, self.previous.params, newest, self.previous.context))

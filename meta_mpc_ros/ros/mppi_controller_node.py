@@ -19,13 +19,14 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.controller import ControllerConfig, MPCController, PLANNERS
-from meta_mpc_ros.core.costs import build_cost
+from meta_mpc_ros.core.costs import build_cost, COST_TERMS
 from meta_mpc_ros.core.model_update import unpack_update
-from meta_mpc_ros.models import load_graph_checkpoint, resolve_checkpoint
+from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
-from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
+from meta_mpc_ros.ros.parameters import config_parameters, declare_parameters, ParameterSpec
+from meta_mpc_ros.shipped import load_graph_checkpoint, resolve_checkpoint
 from nav_msgs.msg import Path
 import numpy as np
 from rclpy.clock import Clock, ClockType
@@ -37,50 +38,84 @@ from std_msgs.msg import Float64MultiArray, UInt8MultiArray
 import torch
 from visualization_msgs.msg import MarkerArray
 
-# The task cost of core.reference (TaskCostWeights), as the simulator scores it.
-COST_PARAMETERS = (
-    ('path_tracking', 'weight', 1.0), ('path_tracking', 'distance', 1.0),
-    ('path_tracking', 'heading', 0.1), ('path_tracking', 'progress', 1.0),
-    ('control_effort', 'weight', 0.0), ('action_rate', 'weight', 0.0))
+# ControllerConfig fields that are parameters of this node (defaults from the fields):
+# name -> (description, ParameterSpec options).
+CONTROLLER_PARAMETERS = {
+    'planner': ('Planner, a key of core.controller.PLANNERS.', {'choices': PLANNERS}),
+    'num_samples': ('K: sampled action sequences per step.', {'bounds': (2, 100000)}),
+    'horizon': ('H: planned steps (of one control period each).', {'bounds': (1, 500)}),
+    'iterations': ('Sample-and-update rounds per control step.', {'bounds': (1, 50)}),
+    'temperature': ('MPPI lambda (lower trusts the best samples more).',
+                    {'bounds': (1e-6, 1e6), 'dynamic': True}),
+    'noise_sigma': ('MPPI noise std per action entry, rad/s.',
+                    {'bounds': (1e-6, 1e3), 'dynamic': True}),
+    'smoothing_window': ('Moving-average window over the plan (1: none).',
+                         {'bounds': (1, 100)}),
+    'dtype': ('Model precision while planning.', {'choices': ('float32', 'bfloat16')}),
+    'lookahead_m': ('Length of the reference segment the cost sees, m.',
+                    {'bounds': (0.05, 100.0)}),
+    'model_timeout_s': ('Model update older than this (sim s): use theta*.',
+                        {'bounds': (0.01, 3600.0)}),
+    'seed': ('Seed of the planner noise.', {'bounds': (0, 2 ** 31 - 1)}),
+}
 
+ROBOT = ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for; its '
+                      'config YAML holds the default cost.')
 PARAMETERS = (
-    ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),
+    ROBOT,
     ParameterSpec('checkpoint', '', 'Checkpoint holding theta* (the fallback model); must '
                   "be the adaptive_dynamics_node's. Empty: the shipped one for the adapter."),
     ParameterSpec('adapter', 'grbal', "The adaptive_dynamics_node's adapter (picks the "
-                  'shipped checkpoint when `checkpoint` is empty).', choices=tuple(ADAPTERS)),
+                  'shipped checkpoint when `checkpoint` is empty).', choices=ADAPTERS),
     ParameterSpec('device', 'cpu', 'Torch device for planning: cpu or cuda.',
                   choices=('cpu', 'cuda')),
     ParameterSpec('threads', 1, 'Torch CPU threads of this process.', bounds=(1, 64)),
-    ParameterSpec('planner', 'mppi', 'mppi, random_shooting or cem.', choices=PLANNERS),
-    ParameterSpec('num_samples', 500, 'K: sampled action sequences per step.',
-                  bounds=(2, 100000)),
-    ParameterSpec('horizon', 15, 'H: planned steps (of one control period each).',
-                  bounds=(1, 500)),
-    ParameterSpec('iterations', 1, 'Sample-and-update rounds per control step.',
-                  bounds=(1, 50)),
-    ParameterSpec('temperature', 0.05, 'MPPI lambda (lower trusts the best samples more).',
-                  bounds=(1e-6, 1e6), dynamic=True),
-    ParameterSpec('noise_sigma', [6.0, 6.0], 'MPPI noise std per action entry, rad/s.',
-                  bounds=(1e-6, 1e3), dynamic=True),
-    ParameterSpec('smoothing_window', 1, 'Moving-average window over the plan (1: none).',
-                  bounds=(1, 100)),
-    ParameterSpec('dtype', 'bfloat16', 'Model precision while planning.',
-                  choices=('float32', 'bfloat16')),
-    ParameterSpec('lookahead_m', 1.0, 'Length of the reference segment the cost sees, m.',
-                  bounds=(0.05, 100.0)),
+) + config_parameters(ControllerConfig, CONTROLLER_PARAMETERS) + (
     ParameterSpec('state_timeout_s', 0.5, 'No state for this long (wall s): zero command.',
                   bounds=(0.01, 60.0)),
-    ParameterSpec('model_timeout_s', 1.0, 'Model update older than this (sim s): use theta*.',
-                  bounds=(0.01, 3600.0)),
     ParameterSpec('rollouts_shown', 20, 'Sampled rollouts drawn on /meta_mpc/rollouts.',
                   bounds=(0, 1000)),
     ParameterSpec('frame_id', 'odom', 'Frame of the plan and rollouts.'),
-    ParameterSpec('seed', 0, 'Seed of the planner noise.', bounds=(0, 2 ** 31 - 1)),
-) + tuple(
-    ParameterSpec(f'cost.{term}.{key}', default, f'Cost term {term}: {key}.',
-                  bounds=(0.0, 1e6), dynamic=True)
-    for term, key, default in COST_PARAMETERS)
+)
+
+
+def _check_terms(names):
+    """Return None if every name is a registered cost term, else the reason."""
+    unknown = [name for name in names if name not in COST_TERMS]
+    if unknown or not names:
+        return f'cost.terms: unknown terms {unknown} (known: {sorted(COST_TERMS)})'
+    return None
+
+
+def cost_parameters(default_cost, terms=None):
+    """
+    Return the cost's parameters, as nav2's MPPI critics declare theirs.
+
+    `cost.terms` lists the terms (core.costs.COST_TERMS) in order; each term then has
+    a dynamic `cost.<term>.weight` and one `cost.<term>.<setting>` per entry of its
+    class's `settings`, defaulting to the robot's YAML and then to the class.
+
+    :param default_cost: the robot's cost term dicts (RobotConfig.cost).
+    :param terms: the names chosen (`cost.terms`), or None for the robot's.
+    :return: tuple of ParameterSpec, `cost.terms` first.
+    """
+    defaults = {term['name']: term for term in default_cost}
+    names = list(defaults) if terms is None else list(terms)
+    specs = [ParameterSpec('cost.terms', list(defaults), 'Cost terms (core.costs.COST_TERMS)'
+                           ', in order; each declares cost.<term>.weight and its settings. '
+                           "Default: the robot config YAML's cost.", check=_check_terms)]
+    for name in names:
+        given = defaults.get(name, {})
+        for key, default in (('weight', 1.0),) + tuple(COST_TERMS[name].settings.items()):
+            specs.append(ParameterSpec(f'cost.{name}.{key}', float(given.get(key, default)),
+                                       f'Cost term {name}: {key}.', bounds=(0.0, 1e6),
+                                       dynamic=True))
+    return tuple(specs)
+
+
+def parameters(robot='millirobot'):
+    """Return every parameter of the node for a robot's default cost (the README table)."""
+    return PARAMETERS + cost_parameters(load_robot_config(robot).cost)
 
 
 class MPPIControllerNode(Node):
@@ -88,7 +123,7 @@ class MPPIControllerNode(Node):
 
     def __init__(self):
         super().__init__('mppi_controller_node')
-        self.values = declare_parameters(self, PARAMETERS, self.apply_dynamic)
+        self.values = self._declare()
         set_torch_threads(self.values['threads'])
         values = self.values
         if values['device'] == 'cuda' and not torch.cuda.is_available():
@@ -98,18 +133,16 @@ class MPPIControllerNode(Node):
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
         self.action_dim = self.checkpoint.action_spec.dim
-        if len(values['noise_sigma']) != self.action_dim:
-            raise ValueError(f'noise_sigma needs {self.action_dim} entries')
-        meta_context = self.model.null_context(values['device'])
-        self.cost = build_cost(self.cost_specs(), self.checkpoint.state_spec)
+        error = self.check_dynamic('noise_sigma', values['noise_sigma'])
+        if error:
+            raise ValueError(error)
+        self.cost = build_cost(self.cost_terms(), self.checkpoint.state_spec)
+        config = ControllerConfig(**{
+            name: tuple(values[name]) if name == 'noise_sigma' else values[name]
+            for name in CONTROLLER_PARAMETERS})
         self.controller = MPCController(
-            self.model, self.meta_params, meta_context, self.cost, self.checkpoint.state_spec,
-            self.checkpoint.action_spec, ControllerConfig(
-                values['planner'], values['num_samples'], values['horizon'],
-                values['iterations'], values['temperature'], tuple(values['noise_sigma']),
-                values['smoothing_window'], dtype=values['dtype'],
-                lookahead_m=values['lookahead_m'], model_timeout_s=values['model_timeout_s'],
-                seed=values['seed']), values['device'])
+            self.model, self.meta_params, self.model.null_context(values['device']), self.cost,
+            self.checkpoint.state_spec, self.checkpoint.action_spec, config, values['device'])
         self.drops = DropCounter(self.get_logger())
         self.last_state_wall = None
         self.reference_stamp = None
@@ -134,28 +167,48 @@ class MPPIControllerNode(Node):
         self.get_logger().info(f'planner {values["planner"]} K={values["num_samples"]} '
                                f'H={values["horizon"]} {values["dtype"]}, fallback model {path}')
 
-    def cost_specs(self):
-        """Return the cost terms from the cost.* parameters."""
-        specs = {}
-        for term, key, _ in COST_PARAMETERS:
-            specs.setdefault(term, {'name': term})[key] = self.values[f'cost.{term}.{key}']
-        return list(specs.values())
+    def _declare(self):
+        """
+        Declare the parameters: the robot first, whose YAML holds the default cost.
+
+        Only the last declaration holds dynamic parameters, so one set request is
+        checked as a whole before any value is applied.
+        """
+        robot = declare_parameters(self, (ROBOT,))['robot']
+        default_cost = self.default_cost = load_robot_config(robot).cost
+        terms = declare_parameters(self, cost_parameters(default_cost)[:1])['cost.terms']
+        values = declare_parameters(
+            self, PARAMETERS[1:] + cost_parameters(default_cost, terms)[1:],
+            self.apply_dynamic, self.check_dynamic)
+        return dict(values, robot=robot, **{'cost.terms': terms})
+
+    def cost_terms(self):
+        """Return the cost term dicts of the cost.* parameters (and the robot's YAML)."""
+        defaults = {term['name']: term for term in self.default_cost}
+        terms = []
+        for name in self.values['cost.terms']:
+            term = dict(defaults.get(name, {}), name=name)
+            for key in ('weight',) + tuple(COST_TERMS[name].settings):
+                term[key] = self.values[f'cost.{name}.{key}']
+            terms.append(term)
+        return terms
+
+    def check_dynamic(self, name, value):
+        """Return why a dynamic value cannot be applied to this node, or None."""
+        if name == 'noise_sigma' and len(value) != self.action_dim:
+            return f'noise_sigma needs {self.action_dim} entries'
+        return None
 
     def apply_dynamic(self, name, value):
-        """Apply a validated dynamic parameter; return an error text or None."""
+        """Apply a checked dynamic parameter (the planner's or the cost's)."""
         planner = self.controller.planner
         if name == 'temperature' and hasattr(planner, 'set_temperature'):
             planner.set_temperature(value)
         elif name == 'noise_sigma' and hasattr(planner, 'set_noise_sigma'):
-            if len(value) != self.action_dim:
-                return f'noise_sigma needs {self.action_dim} entries'
             planner.set_noise_sigma(list(value))
         elif name.startswith('cost.'):
             _, term, key = name.split('.')
-            for candidate in self.cost.terms:
-                if candidate.name == term:
-                    setattr(candidate, key, float(value))
-        return None
+            self.cost.set_setting(term, key, value)
 
     def now_seconds(self):
         """Return ROS time (sim time under use_sim_time), s."""
@@ -232,9 +285,9 @@ class MPPIControllerNode(Node):
                 shown.cpu().numpy(), frame, stamp, self.values['rollouts_shown']))
 
     def publish_command(self, action, reason=None):
-        """Publish a command; a reason marks a safety stop."""
+        """Publish a command; a reason marks a safety stop (logged when it changes)."""
         self.cmd_publisher.publish(conversions.command_message(action))
-        if reason is not None and not self.stopped:
+        if reason is not None and (not self.stopped or reason != self.stop_reason):
             self.get_logger().warning(f'zero command: {reason}')
         self.stopped = reason is not None
         self.stop_reason = reason or self.stop_reason

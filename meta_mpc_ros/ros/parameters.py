@@ -8,7 +8,7 @@ and a bad value is rejected with a reason instead of being applied.
 """
 
 import array
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 import math
 
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
@@ -24,7 +24,9 @@ class ParameterSpec:
 
     :param bounds: inclusive (low, high) for numbers, or for every element of a
         number list.
-    :param choices: allowed values for a string.
+    :param choices: allowed values for a string: a tuple, or a registry (a dict whose
+        keys are the choices, read when a value is checked, so that a registered
+        adapter or planner is accepted).
     :param dynamic: may be changed while the node runs.
     :param check: optional function(value) -> error string, or None when valid.
     """
@@ -85,15 +87,21 @@ def plain_value(value):
     return value
 
 
-def declare_parameters(node, specs, on_change=None):
+def declare_parameters(node, specs, on_change=None, check_change=None):
     """
     Declare every parameter of a node and validate their starting values.
+
+    A set request is checked as a whole before anything is applied, so that a batch
+    rclpy rejects is never half applied.
 
     :param node: the rclpy Node.
     :param specs: tuple of ParameterSpec.
     :param on_change: optional function(name, value) called for each dynamic parameter
-        after a set request passed validation (rclpy runs the newest set-callback first,
-        so applying values in a separate callback could apply invalid ones).
+        once the whole request passed validation (rclpy runs the newest set-callback
+        first, so applying values in a separate callback could apply invalid ones).
+    :param check_change: optional function(name, value) -> error text or None, for
+        checks that need the node's state (e.g. a size known after start); called for
+        every parameter of a request before any is applied.
     :return: dict name -> value as set at start (defaults overridden by --ros-args);
         dynamic changes are written back into it.
     :raises ValueError: when a starting value is invalid, with every reason.
@@ -114,33 +122,52 @@ def declare_parameters(node, specs, on_change=None):
     if errors:
         raise ValueError('invalid parameters: ' + '; '.join(errors))
 
+    def rejection(parameter):
+        spec = by_name[parameter.name]
+        if not spec.dynamic:
+            return f'{parameter.name} is static (set at start)'
+        if parameter.type_ == Parameter.Type.NOT_SET:
+            return f'{parameter.name} cannot be unset'
+        error = spec.validate(parameter.value)
+        if error is None and check_change is not None:
+            error = check_change(parameter.name, plain_value(parameter.value))
+        return error
+
     def on_set(parameters):
-        for parameter in parameters:
-            spec = by_name.get(parameter.name)
-            if spec is None:
-                continue
-            if not spec.dynamic:
-                return SetParametersResult(successful=False,
-                                           reason=f'{parameter.name} is static (set at start)')
-            if parameter.type_ == Parameter.Type.NOT_SET:
-                return SetParametersResult(successful=False,
-                                           reason=f'{parameter.name} cannot be unset')
-            error = spec.validate(parameter.value)
-            if error:
-                return SetParametersResult(successful=False, reason=error)
-        for parameter in parameters:
-            if parameter.name not in by_name:
-                continue
+        ours = [parameter for parameter in parameters if parameter.name in by_name]
+        for parameter in ours:
+            reason = rejection(parameter)
+            if reason:
+                return SetParametersResult(successful=False, reason=reason)
+        for parameter in ours:
             value = plain_value(parameter.value)
             if on_change is not None:
-                error = on_change(parameter.name, value)
-                if error:
-                    return SetParametersResult(successful=False, reason=error)
+                on_change(parameter.name, value)
             values[parameter.name] = value
         return SetParametersResult(successful=True)
 
     node.add_on_set_parameters_callback(on_set)
     return values
+
+
+def config_parameters(config_class, table, prefix=''):
+    """
+    Return the ParameterSpecs of the fields of a config dataclass that a node exposes.
+
+    The defaults come from the dataclass (tuples as lists), so a node parameter that
+    mirrors a config field cannot drift from it.
+
+    :param config_class: a dataclass, e.g. core.controller.ControllerConfig.
+    :param table: field name -> (description, dict of ParameterSpec options), in order.
+    :param prefix: put before every parameter name.
+    :return: tuple of ParameterSpec.
+    """
+    defaults = {item.name: item.default for item in fields(config_class)}
+    return tuple(
+        ParameterSpec(prefix + name,
+                      list(defaults[name]) if isinstance(defaults[name], tuple)
+                      else defaults[name], description, **options)
+        for name, (description, options) in table.items())
 
 
 def markdown_table(specs):

@@ -19,10 +19,9 @@ import time
 
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION
 from meta_mpc_ros.ros import conversions
-from meta_mpc_ros.ros.graph import GraphError, parse_schedule
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
-from meta_mpc_ros.sim.conditions import parse_condition
+from meta_mpc_ros.sim.conditions import parse_condition, parse_schedule
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim, validate_command
 from nav_msgs.msg import Odometry
 import numpy as np
@@ -34,10 +33,10 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
 
 
-def _check_condition(spec):
-    """Return None if `spec` is a valid condition, else the reason."""
+def _check_condition(text):
+    """Return None if `text` is a valid condition string, else the reason."""
     try:
-        parse_condition(spec)
+        parse_condition(text)
     except ValueError as error:
         return f'condition: {error}'
     return None
@@ -46,10 +45,13 @@ def _check_condition(spec):
 def _check_schedule(text):
     """Return None if `text` is a valid schedule of valid conditions, else the reason."""
     try:
-        for _, spec in parse_schedule(text):
-            parse_condition(spec)
-    except (GraphError, ValueError) as error:
-        return f'schedule: {error}'
+        events = parse_schedule(text, 'schedule')
+    except ValueError as error:     # the message names the parameter
+        return str(error)
+    for _, condition in events:
+        error = _check_condition(condition)
+        if error:
+            return f'schedule: {error}'
     return None
 
 
@@ -127,14 +129,13 @@ class SimNode(Node):
             return None
 
     def apply_dynamic(self, name, value):
-        """Apply a validated dynamic parameter; return an error text or None."""
+        """Apply a validated dynamic parameter."""
         if name == 'condition':
             self.sim.set_condition(value)
             self.publish_terrain()
         elif name == 'real_time_factor':
             self.timer.timer_period_ns = int(self.period / value * 1e9)
             self.wall_start, self.sim_start = time.monotonic(), self.sim.time
-        return None
 
     def on_command(self, message):
         """Apply a leg-rate command (clipped to the bounds)."""
@@ -150,8 +151,8 @@ class SimNode(Node):
     def tick(self):
         """Advance one publish period of sim time and publish."""
         while self.schedule and self.schedule[0][0] <= self.sim.time:
-            _, spec = self.schedule.pop(0)
-            self.sim.set_condition(spec)
+            _, condition = self.schedule.pop(0)
+            self.sim.set_condition(condition)
             self.get_logger().info(f'condition -> {self.sim.condition} at t={self.sim.time:.2f}')
             self.publish_terrain()
         if self.last_command_time is not None and \

@@ -14,6 +14,10 @@ As in Nagabandi et al. (ICLR 2019), three terrains are for meta-training (carpet
 styrofoam, turf) and five conditions are held out for testing (missing leg, slippery
 slope, novel terrain, pose miscalibration, pulled payload); any combination is allowed.
 
+A schedule of condition changes in sim time is written 'T:SPEC;T:SPEC'
+(`parse_schedule`), as the sim_node's `schedule` parameter and the graph's
+`terrain_schedule` launch argument take it.
+
 This module imports no MuJoCo, so that ROS nodes can validate parameters with it;
 `meta_mpc_ros.sim.world` applies a Condition to a model.
 """
@@ -198,28 +202,28 @@ def _parse_value(key, text, part):
     return value
 
 
-def parse_condition(spec):
+def parse_condition(condition):
     """
-    Parse a spec string (or pass a Condition through).
+    Parse a condition string (or pass a Condition through).
 
-    :param spec: str of comma-separated parts, each a preset name (PRESETS) or
+    :param condition: str of comma-separated parts, each a preset name (PRESETS) or
         key=value with a Condition field name (or the aliases cmd_scale, cmd_bias that
         set both sides); parts apply left to right, starting from carpet. A preset
         sets only the fields it changes relative to carpet, so presets combine.
     :return: Condition
     :raises ValueError: naming the malformed part, unknown name or bad value.
     """
-    if isinstance(spec, Condition):
-        return spec
-    if not isinstance(spec, str):
-        raise ValueError(f'a condition spec must be a string, got {type(spec).__name__}')
-    if not spec.strip():
+    if isinstance(condition, Condition):
+        return condition
+    if not isinstance(condition, str):
+        raise ValueError(f'a condition spec must be a string, got {type(condition).__name__}')
+    if not condition.strip():
         raise ValueError('empty condition spec; use a preset such as "carpet"')
     values = CARPET.to_dict()
-    for raw in spec.split(','):
+    for raw in condition.split(','):
         part = raw.strip()
         if not part:
-            raise ValueError(f'empty part in condition spec {spec!r}')
+            raise ValueError(f'empty part in condition spec {condition!r}')
         if '=' not in part:
             if part not in PRESETS:
                 raise ValueError(f'unknown condition {part!r}; presets are '
@@ -243,12 +247,37 @@ def parse_condition(spec):
     try:
         return Condition(**values)
     except ValueError as error:
-        raise ValueError(f'condition spec {spec!r}: {error}') from None
+        raise ValueError(f'condition spec {condition!r}: {error}') from None
 
 
-def canonical_spec(spec):
-    """Return the canonical form of a spec string (validating it)."""
-    return parse_condition(spec).to_spec()
+def parse_schedule(text, name='schedule'):
+    """
+    Check a condition schedule 'T:SPEC;T:SPEC' and return it as [(time_s, spec), ...].
+
+    Times are sim-time seconds, non-negative and increasing; SPEC is a condition spec
+    (`carpet`, `slope_deg=8,payload_kg=0.02`), checked by parse_condition where it is
+    applied, not here.
+
+    :param text: the schedule; '' is an empty schedule.
+    :param name: the parameter or argument that holds it, for error messages.
+    :return: list of (float, str)
+    :raises ValueError: when the syntax or the times are wrong, naming `name`.
+    """
+    events = []
+    for item in filter(None, (part.strip() for part in text.split(';'))):
+        time_text, colon, spec = item.partition(':')
+        try:
+            time_s = float(time_text)
+        except ValueError:
+            time_s = math.nan
+        if not colon or not spec.strip() or not math.isfinite(time_s) or time_s < 0.0:
+            raise ValueError(f'{name}: {item!r} is not TIME:SPEC with TIME >= 0 s '
+                             "(e.g. '20.0:slippery_slope,payload;40.0:carpet')")
+        if events and time_s <= events[-1][0]:
+            raise ValueError(f'{name}: times must increase, {time_s} follows '
+                             f'{events[-1][0]}')
+        events.append((time_s, spec.strip()))
+    return events
 
 
 # The meta-training distribution: the day-to-day variation a real robot meets. Each

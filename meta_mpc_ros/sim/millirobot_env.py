@@ -114,13 +114,13 @@ class MillirobotEnv(gymnasium.Env):
         """Return the MjModel being simulated (for benchmarks and viewers)."""
         return self.sim.model
 
-    def set_condition(self, spec):
+    def set_condition(self, condition):
         """
         Change the world condition now, mid-episode if need be.
 
-        :param spec: spec string or Condition.
+        :param condition: condition string (sim.conditions) or Condition.
         """
-        self.sim.set_condition(spec)
+        self.sim.set_condition(condition)
 
     def cost_terms(self):
         """

@@ -118,11 +118,6 @@ class MillirobotSim:
         return self._world.condition.to_spec()
 
     @property
-    def condition_params(self):
-        """Return the active Condition."""
-        return self._world.condition
-
-    @property
     def world(self):
         """Return the World that applies conditions to the model."""
         return self._world
@@ -137,14 +132,14 @@ class MillirobotSim:
         """Return the rates the motors are driven to (2,), rad/s, after miscalibration."""
         return np.array(self.data.ctrl[list(self.layout.actuators)])
 
-    def set_condition(self, spec):
+    def set_condition(self, condition):
         """
         Change the world condition now, keeping the robot's state.
 
-        :param spec: spec string or Condition.
-        :raises ValueError: on a malformed spec; the active condition is then kept.
+        :param condition: condition string (sim.conditions) or Condition.
+        :raises ValueError: on a malformed condition; the active one is then kept.
         """
-        condition = parse_condition(spec)
+        condition = parse_condition(condition)
         if condition.ground_timeconst < 2.0 * self.physics_timestep:
             raise ValueError(f'ground_timeconst {condition.ground_timeconst} s must be at '
                              f'least twice the physics step {self.physics_timestep} s')

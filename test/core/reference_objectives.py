@@ -46,3 +46,30 @@ def reference_continual_losses(model, params, step_size, states, actions, past_s
         losses.append(model.loss(current, future[:-1], actions[start:start + future_steps],
                                  future[1:]))
     return losses
+
+
+def reference_inner_step(model, params, step_size, states, actions, create_graph):
+    """
+    Return theta - psi * grad L(window; theta) by autograd on one window.
+
+    The online GrBAL step (core.per_window.adapted_parameters) forms the same step in
+    closed form; this is what it must equal.
+
+    :param step_size: name -> tensor psi, or a scalar tensor.
+    :param create_graph: keep the graph (second order).
+    """
+    import torch
+    with torch.enable_grad():
+        if not create_graph:
+            params = {name: value.detach().requires_grad_(True)
+                      for name, value in params.items()}
+        loss = model.loss(params, states[:-1], actions, states[1:])
+        gradients = torch.autograd.grad(loss, list(params.values()),
+                                        create_graph=create_graph)
+    adapted = {}
+    for (name, value), gradient in zip(params.items(), gradients):
+        psi = step_size[name] if isinstance(step_size, dict) else step_size
+        adapted[name] = value - psi * gradient
+        if not create_graph:
+            adapted[name] = adapted[name].detach()
+    return adapted

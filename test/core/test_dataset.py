@@ -52,20 +52,49 @@ def test_corrupt_dataset_names_the_file(tmp_path):
 
 
 def test_split_is_by_whole_trajectories_and_seeded():
-    runs = [labelled(task, 10 * i, 20) for task in range(2) for i in range(10)]
+    runs = [labelled(task, 10 * i, 20) for task in range(4) for i in range(100)]
     dataset = TrajectoryDataset(runs)
-    train, validation = dataset.split(0.2, torch.Generator().manual_seed(0))
-    # 20 % of 400 transitions is 80: four whole 20-step trajectories.
-    assert len(validation) == 4 and len(train) == 16
+    train, validation = dataset.split(0.2, seed=0)
+    assert len(train) + len(validation) == 400
     assert {id(t) for t in train.trajectories}.isdisjoint(id(t) for t in validation.trajectories)
-    again, _ = dataset.split(0.2, torch.Generator().manual_seed(0))
+    # About a fifth is held out (binomial: 80 expected, standard deviation 8).
+    assert 50 <= len(validation) <= 110
+    again, _ = dataset.split(0.2, seed=0)
     assert [t.states[0, 0] for t in train.trajectories] == \
         [t.states[0, 0] for t in again.trajectories]
+    other, _ = dataset.split(0.2, seed=1)
+    assert {id(t) for t in other.trajectories} != {id(t) for t in train.trajectories}
+
+
+def test_a_trajectory_keeps_its_side_when_data_is_added():
+    """Algorithm 1 adds data every round: nothing trained on may become validation."""
+    first = [labelled(0, 10 * i, 20) for i in range(30)]
+    added = [labelled(1, 10 * i, 20) for i in range(60)]
+    _, validation = TrajectoryDataset(first).split(0.2, seed=0)
+    train_after, validation_after = TrajectoryDataset(first + added).split(0.2, seed=0)
+    held = {id(t) for t in validation.trajectories}
+    assert held == {id(t) for t in validation_after.trajectories if id(t) in
+                    {id(run) for run in first}}
+    assert held.isdisjoint(id(t) for t in train_after.trajectories)
+    # A copy of a trajectory (a dataset saved and loaded again) lands on the same side.
+    copies = [labelled(0, 10 * i, 20) for i in range(30)]
+    _, copied = TrajectoryDataset(copies).split(0.2, seed=0)
+    assert sorted(t.states[0, 0] for t in copied.trajectories) == \
+        sorted(t.states[0, 0] for t in validation.trajectories)
+
+
+def test_both_sides_keep_a_trajectory():
+    for count in (2, 3):
+        train, validation = TrajectoryDataset(
+            [labelled(0, 10 * i, 20) for i in range(count)]).split(0.01, seed=0)
+        assert len(validation) == 1 and len(train) == count - 1
+        train, validation = TrajectoryDataset(
+            [labelled(0, 10 * i, 20) for i in range(count)]).split(0.99, seed=0)
+        assert len(train) >= 1 and len(validation) >= 1
 
 
 def test_a_single_trajectory_is_cut_in_time():
-    train, validation = TrajectoryDataset([labelled(0, 0, 50)]).split(
-        0.2, torch.Generator().manual_seed(0))
+    train, validation = TrajectoryDataset([labelled(0, 0, 50)]).split(0.2, seed=0)
     assert train.steps == 40 and validation.steps == 10
     assert validation.trajectories[0].states[0, 0] == train.trajectories[0].states[-1, 0]
 

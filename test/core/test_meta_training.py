@@ -1,13 +1,15 @@
 """The (meta-)training loop: exact second-order gradients, psi, best/early stop, resume."""
 
 import analytic
-from meta_mpc_ros.core.adapters import inner_step
+from meta_mpc_ros.core.adapters import GrBALAdapter, Window
 from meta_mpc_ros.core.dataset import WindowBatch
 from meta_mpc_ros.core.meta_training import fit_normalizer, Trainer, TrainingConfig
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.core.objectives import grbal_objective
+from meta_mpc_ros.core.step_size import StepSize
 import numpy as np
 import pytest
+from reference_objectives import reference_inner_step
 import torch
 
 
@@ -27,8 +29,8 @@ def test_vectorised_grbal_gradient_equals_a_loop_of_autograd():
     vectorised = grbal_objective(model, params, psi, batch)
     looped = 0.0
     for j in range(4):
-        adapted = inner_step(model, params, psi, batch.past_states[j], batch.past_actions[j],
-                             create_graph=True)
+        adapted = reference_inner_step(model, params, psi, batch.past_states[j],
+                                       batch.past_actions[j], create_graph=True)
         future = batch.future_states[j]
         looped = looped + model.loss(adapted, future[:-1], batch.future_actions[j],
                                      future[1:]) / 4
@@ -41,6 +43,29 @@ def test_vectorised_grbal_gradient_equals_a_loop_of_autograd():
         torch.autograd.grad(first_order, list(params.values())),
         torch.autograd.grad(vectorised, list(params.values())))]
     assert max(difference) > 1e-4       # second-order terms are really there
+
+
+@pytest.mark.parametrize('mode', ['scalar', 'per_parameter', 'factored'])
+def test_the_online_grbal_step_is_the_objectives_step(mode):
+    # GrBALAdapter forms theta' from the statistics the batched objective uses; it must
+    # equal theta - psi * grad L(window; theta) by autograd, for every form of psi.
+    model = small_model()
+    params = {name: value.detach() for name, value in model.named_parameters()}
+    shapes = {name: value.shape for name, value in params.items()}
+    generator = torch.Generator().manual_seed(1)
+    step_size = StepSize(shapes, mode, 0.05)
+    with torch.no_grad():
+        for value in step_size.parameters():
+            value.add_(0.3 * torch.randn(value.shape, generator=generator))
+    psi = {name: value.detach() for name, value in step_size.values().items()}
+    states = torch.randn(9, 2, generator=generator)
+    actions = torch.randn(8, 1, generator=generator)
+    online = GrBALAdapter(psi).adapt(model, params, Window(states, actions)).params
+    closed = GrBALAdapter(step_size).adapt(model, params, Window(states, actions)).params
+    expected = reference_inner_step(model, params, psi, states, actions, create_graph=False)
+    for name, value in expected.items():
+        assert torch.allclose(online[name], value, atol=1e-6), name
+        assert torch.allclose(closed[name], value, atol=1e-6), name
 
 
 def datasets(tasks=12, steps=120):

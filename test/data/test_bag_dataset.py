@@ -24,7 +24,7 @@ from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.train import load_data, train
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.graph import build_graph
-from meta_mpc_ros.ros.graph_process import GraphProcess
+from meta_mpc_ros.ros.graph.process import GraphProcess
 import numpy as np
 import pytest
 

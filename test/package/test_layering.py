@@ -1,4 +1,4 @@
-"""Layer rules: the core imports no ROS and no MuJoCo; code stays Humble-compatible."""
+"""Layer rules (CONTRIBUTING's table, row by row); code stays Humble-compatible."""
 
 import ast
 import pathlib
@@ -75,3 +75,71 @@ def test_no_rclpy_api_newer_than_humble():
         text = path.read_text()
         for name in newer:
             assert name not in text, f'{path}: {name} is not in Humble'
+
+
+def contributing_layers():
+    """
+    Return CONTRIBUTING's layer table as [(folders, banned names)].
+
+    A banned name is a top-level module (rclpy, mujoco), 'message packages' (any
+    *_msgs or *_interfaces package), or a folder of this package written `name/`.
+    """
+    text = (ROOT / 'CONTRIBUTING.md').read_text()
+    rows = []
+    for line in text.split('| folder | may import | never imports |')[1].splitlines()[2:]:
+        if not line.startswith('|'):
+            break
+        folders, _, never = (cell.strip() for cell in line.strip('|').split('|'))
+        folders = [PACKAGE / name.strip('`').removeprefix('meta_mpc_ros/')
+                   for name in folders.split(', ')]
+        banned = [] if never.startswith('—') else [item.strip().strip('`')
+                                                   for item in never.split(',')]
+        rows.append((folders, banned))
+    return rows
+
+
+def imported_names(path):
+    """Return the full names of every module a file imports (any scope)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f'{node.module}.{alias.name}' for alias in node.names)
+    return names
+
+
+def is_banned(module, banned):
+    """Return True if a module name falls under one of a row's banned names."""
+    top = module.split('.')[0]
+    for name in banned:
+        if name == 'message packages':
+            if top.endswith(('_msgs', '_interfaces')):
+                return True
+        elif name.endswith('/'):
+            layer = f'meta_mpc_ros.{name[:-1]}'
+            if module == layer or module.startswith(layer + '.'):
+                return True
+        elif top == name:
+            return True
+    return False
+
+
+def test_the_layer_table_has_every_folder():
+    rows = contributing_layers()
+    listed = {folder.name for folders, _ in rows for folder in folders}
+    assert listed == {'core', 'sim', 'data', 'ros', 'pipeline', 'results', 'bench'}
+    assert all(folder.is_dir() for folders, _ in rows for folder in folders)
+
+
+def test_every_row_of_the_layer_table_holds():
+    offenders = {}
+    for folders, banned in contributing_layers():
+        for folder in folders:
+            for path in sorted(folder.rglob('*.py')):
+                bad = sorted(name for name in imported_names(path) if is_banned(name, banned))
+                if bad:
+                    offenders[str(path.relative_to(ROOT))] = bad
+    assert not offenders, offenders

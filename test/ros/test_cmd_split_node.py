@@ -4,7 +4,7 @@ import math
 import pathlib
 
 from meta_mpc_ros.ros.graph import NodeEntry
-from meta_mpc_ros.ros.graph_process import GraphProcess
+from meta_mpc_ros.ros.graph.process import GraphProcess
 from std_msgs.msg import Float64, Float64MultiArray
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -76,6 +76,9 @@ def test_overrides_land_in_the_right_nodes(tmp_path):
     ({'record': 'maybe'}, "record: expected true or false, got 'maybe'"),
     ({'adaptr': 'mb'}, "unknown launch argument 'adaptr'; did you mean 'adapter'?"),
     ({'checkpoint': '/no/such/model.pt'}, "checkpoint: no such file '/no/such/model.pt'"),
+    # ~user of a user that does not exist (found by the property test).
+    ({'checkpoint': '~0'}, "checkpoint: '~0': Could not determine home directory"),
+    ({'bag_dir': '~no_such_user_here/bag'}, "bag_dir: '~no_such_user_here/bag'"),
     ({'terrain_schedule': '20:carpet;10:turf'}, 'times must increase'),
     ({'terrain_schedule': 'carpet'}, "'carpet' is not TIME:SPEC"),
     ({'robot': '../etc'}, "robot: '../etc' is not a name"),

@@ -11,8 +11,8 @@ import sys
 import time
 
 from meta_mpc_ros.core.reference import ReferencePath
-from meta_mpc_ros.ros import graph_process, launcher
 from meta_mpc_ros.ros.graph import build_graph, GraphError, NodeEntry
+from meta_mpc_ros.ros.graph import launcher, process as graph_process
 import numpy as np
 import pytest
 
@@ -145,7 +145,7 @@ def test_graph_process_runs_nodes_as_processes_and_stops_all_when_one_dies(
 @pytest.mark.parametrize('how', ['SIGINT', 'SIGTERM', 'node killed'])
 def test_launcher_process_forwards_signals_and_reports_a_dead_node(
         how, ros_env, tmp_path, ros_probe_class):
-    command = [sys.executable, '-m', 'meta_mpc_ros.ros.launcher', 'task:=straight',
+    command = [sys.executable, '-m', 'meta_mpc_ros.ros.graph.launcher', 'task:=straight',
                'use_sim_time:=false', '--only', 'reference_node', '--run-dir', str(tmp_path)]
     run = subprocess.Popen(command, env=ros_env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)

@@ -8,8 +8,8 @@ import threading
 import time
 
 from meta_mpc_ros.ros.graph import build_graph
-from meta_mpc_ros.ros.graph_process import GraphProcess
-from meta_mpc_ros.ros.launcher import supervise
+from meta_mpc_ros.ros.graph.launcher import supervise
+from meta_mpc_ros.ros.graph.process import GraphProcess
 
 
 def test_optional_node_exit_keeps_the_graph_running(ros_env, tmp_path):

@@ -20,7 +20,7 @@ import time
 
 from meta_mpc_ros.data.bag_reader import load_messages
 from meta_mpc_ros.ros.graph import build_graph
-from meta_mpc_ros.ros.graph_process import GraphProcess
+from meta_mpc_ros.ros.graph.process import GraphProcess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

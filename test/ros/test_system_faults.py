@@ -13,7 +13,7 @@ import signal
 import time
 
 from meta_mpc_ros.ros.graph import build_graph
-from meta_mpc_ros.ros.graph_process import GraphProcess
+from meta_mpc_ros.ros.graph.process import GraphProcess
 import numpy as np
 import pytest
 from test_system_graph import probe, statuses

@@ -62,6 +62,19 @@ def test_cost_terms_describe_the_reward(env):
     assert terms['control_effort']['weight'] == 0.0
 
 
+def test_the_robot_yaml_cost_is_the_reward(env):
+    # The planner's cost in the live graph and in-process comes from config/
+    # millirobot.yaml; its weighted terms are the reward's (the others weigh 0).
+    from meta_mpc_ros.pipeline.config import load_robot_config
+    robot = {term['name']: term for term in load_robot_config('millirobot').cost}
+    reward = {term['name']: term for term in env.cost_terms()}
+    for name, term in robot.items():
+        assert term == reward.get(name, dict(term, weight=0.0)), name
+        if name not in reward:
+            assert term['weight'] == 0.0
+    assert set(reward) <= set(robot)
+
+
 def test_same_seed_same_episode():
     returns = []
     for _ in range(2):

@@ -4,7 +4,7 @@ The node graph, described once: which nodes run, with which parameters.
 `config/graph.yaml` lists the launch arguments and the nodes; `build_graph(values)`
 checks the argument values and returns a `Graph` of `NodeEntry`s with parameter files,
 parameter overrides, remappings and extra arguments resolved. Both
-`launch/bringup.launch.py` (ros2 launch) and `meta_mpc_ros.ros.launcher` (the
+`launch/bringup.launch.py` (ros2 launch) and `meta_mpc_ros.ros.graph.launcher` (the
 embedded launcher) turn those entries into processes, so the two cannot drift apart.
 This module imports no ROS package: it runs wherever the package does.
 
@@ -25,12 +25,12 @@ import pathlib
 import re
 
 from meta_mpc_ros.paths import share_path
-from meta_mpc_ros.ros.graph_arguments import (argument_spec, ArgumentSpec, GraphError,
+from meta_mpc_ros.ros.graph.arguments import (GraphError, launch_argument, LaunchArgument,
                                               parse_bool, parse_schedule)
 import yaml
 
 # Re-exported: nodes and the launcher read them from here.
-__all__ = ('ArgumentSpec', 'build_graph', 'declared_arguments', 'Graph', 'GraphError',
+__all__ = ('build_graph', 'declared_arguments', 'Graph', 'GraphError', 'LaunchArgument',
            'NodeEntry', 'parse_bool', 'parse_schedule', 'resolve_arguments')
 
 PACKAGE = 'meta_mpc_ros'
@@ -111,11 +111,6 @@ class Graph:
         raise KeyError(f'no node {name!r} in the graph; nodes are '
                        f'{[entry.name for entry in self.nodes + self.skipped]}')
 
-    def missing_files(self):
-        """Return the parameter files of enabled local nodes that do not exist."""
-        return [path for node in self.local_nodes for path in node.parameter_files
-                if not pathlib.Path(path).is_file()]
-
 
 def default_run_dir(root='runs', now=None):
     """
@@ -154,7 +149,7 @@ def load_description(path=None):
     Read and check the graph YAML.
 
     :param path: graph YAML; default config/graph.yaml in the share directory.
-    :return: (arguments: tuple of ArgumentSpec, global_parameters: dict, nodes: list of
+    :return: (arguments: tuple of LaunchArgument, global_parameters: dict, nodes: list of
         dict, global_remappings: dict), every `$reference` checked against the arguments.
     :raises GraphError: when the file does not follow the format.
     """
@@ -166,8 +161,8 @@ def load_description(path=None):
         raise GraphError(f'{path}: cannot read the graph description ({reason})') from None
     if not isinstance(data, dict) or not isinstance(data.get('nodes'), list):
         raise GraphError(f'{path}: expected a mapping with arguments and a list of nodes')
-    arguments = tuple(argument_spec(name, spec, path)
-                      for name, spec in (data.get('arguments') or {}).items())
+    arguments = tuple(launch_argument(name, entry, path)
+                      for name, entry in (data.get('arguments') or {}).items())
     names = {spec.name for spec in arguments}
     global_parameters = data.get('global_parameters') or {}
     _check_references(global_parameters, names, f'{path}: global_parameters')
@@ -193,7 +188,7 @@ def load_description(path=None):
 
 
 def declared_arguments(path=None):
-    """Return the launch arguments (tuple of ArgumentSpec) of the graph YAML at `path`."""
+    """Return the launch arguments (tuple of LaunchArgument) of the graph YAML at `path`."""
     return load_description(path)[0]
 
 

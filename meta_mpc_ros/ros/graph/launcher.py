@@ -23,7 +23,7 @@ import sys
 import time
 
 from meta_mpc_ros.ros.graph import build_graph, declared_arguments, GraphError
-from meta_mpc_ros.ros.graph_process import describe_exit, GraphProcess, node_command
+from meta_mpc_ros.ros.graph.process import describe_exit, GraphProcess, node_command
 
 
 def supervise(process, duration=None, stop_timeout=10.0, requested=None, out=None, err=None):
@@ -43,7 +43,8 @@ def supervise(process, duration=None, stop_timeout=10.0, requested=None, out=Non
     tolerated = set()
     while not requested:
         time.sleep(0.1)
-        for ended in process.poll():
+        exits = process.poll()
+        for ended in exits:
             if required.get(ended.name, True) or ended.name in tolerated:
                 continue
             tolerated.add(ended.name)
@@ -51,8 +52,7 @@ def supervise(process, duration=None, stop_timeout=10.0, requested=None, out=Non
                   f'{describe_exit(ended.returncode)}; the graph runs on without it. Last '
                   f'lines of {process.log_path(ended.name)}:\n{process.tail(ended.name)}',
                   file=err, flush=True)
-        died = next((ended for ended in process.poll()
-                     if required.get(ended.name, True)), None)
+        died = next((ended for ended in exits if required.get(ended.name, True)), None)
         if died is not None:
             print(f'meta-mpc launch: node {died.name!r} exited with '
                   f'{describe_exit(died.returncode)} while the graph was running; stopping '
@@ -210,7 +210,7 @@ def _select(graph, only):
 
 
 def main(argv=None):
-    """Run the launcher on its own: python -m meta_mpc_ros.ros.launcher [ARGS]."""
+    """Run the launcher on its own: python -m meta_mpc_ros.ros.graph.launcher [ARGS]."""
     parser = argparse.ArgumentParser(prog='meta-mpc launch', description=__doc__.split(
         '\n\n')[0].strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)

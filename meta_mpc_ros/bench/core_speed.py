@@ -77,8 +77,9 @@ def median_ms(function, repeats, warmup=3, synchronize=None):
 
 def make_model(hidden, device, seed=0):
     """Return a DynamicsModel of the millirobot's sizes with random weights."""
-    config = ModelConfig(MILLIROBOT_STATE.dim, MILLIROBOT_ACTION.dim,
-                         MILLIROBOT_STATE.model_input_indices, tuple(hidden))
+    config = ModelConfig(state_dim=MILLIROBOT_STATE.dim, action_dim=MILLIROBOT_ACTION.dim,
+                         input_indices=MILLIROBOT_STATE.model_input_indices,
+                         hidden_sizes=tuple(hidden))
     return DynamicsModel(config).reset_parameters(torch.Generator().manual_seed(seed)).to(
         device)
 
@@ -122,8 +123,8 @@ def planner_rows(args, model, label, device, synchronize, peers):
         num_samples, horizon = (int(v) for v in size.split('x'))
         for dtype_name, dtype in DTYPES.items():
             predictor = Predictor(model, Adapted(params), dtype)
-            planner = MPPI(MPPIConfig(num_samples, horizon, temperature=TEMPERATURE,
-                                      noise_sigma=(NOISE_SIGMA,)),
+            planner = MPPI(MPPIConfig(num_samples=num_samples, horizon=horizon,
+                                      temperature=TEMPERATURE, noise_sigma=(NOISE_SIGMA,)),
                            build_cost(COST_TERMS, MILLIROBOT_STATE), MILLIROBOT_ACTION.low,
                            MILLIROBOT_ACTION.high, MILLIROBOT_STATE.dim,
                            torch.Generator(device).manual_seed(0), device)

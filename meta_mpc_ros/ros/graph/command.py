@@ -2,8 +2,8 @@
 
 
 def add_parser(subparsers):
-    """Register `meta-mpc launch` (options in meta_mpc_ros.ros.launcher)."""
-    from meta_mpc_ros.ros import launcher
+    """Register `meta-mpc launch` (options in meta_mpc_ros.ros.graph.launcher)."""
+    from meta_mpc_ros.ros.graph import launcher
     parser = subparsers.add_parser(
         'launch', help='start the node graph (as ros2 launch meta_mpc_ros bringup.launch.py)',
         description=launcher.__doc__.strip().splitlines()[0])

@@ -37,8 +37,11 @@ def check_adapter_fits(adapter, method):
 
 
 def default_adapter(method):
-    """Return the adapter a checkpoint trained with `method` is meant for."""
-    return {'mb': 'mb'}.get(method, method)
+    """Return the adapter a checkpoint trained with `method` is meant for (the first)."""
+    for name, spec in ADAPTERS.items():
+        if spec.training_method == method:
+            return name
+    raise ValueError(f'no adapter is trained with {method!r}')
 
 
 def adapter_for(checkpoint, adapter, meta_params, de_steps=1, de_learning_rate=1e-3):

@@ -2,7 +2,7 @@
 Run the node graph for a stretch of sim time while watching it from this process.
 
 The demo and `meta-mpc bench ros` use this: the graph's nodes run as separate
-processes (graph_process), and a monitor node here records, with wall-clock receive
+processes (graph.process), and a monitor node here records, with wall-clock receive
 times, the sim clock, odometry, commands, plan stamps, terrain labels and diagnostics,
 so that latency, control rate and tracking can be measured. CPU use per node comes from
 /proc. The process's environment must already isolate DDS (ROS_DOMAIN_ID etc.).
@@ -16,7 +16,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import read_status
 from meta_mpc_ros.ros.graph import build_graph
-from meta_mpc_ros.ros.graph_process import GraphProcess
+from meta_mpc_ros.ros.graph.process import GraphProcess
 from nav_msgs.msg import Odometry, Path
 import rclpy
 from rclpy.context import Context

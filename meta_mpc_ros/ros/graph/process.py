@@ -193,22 +193,6 @@ class GraphProcess:
         return [NodeExit(name, process.returncode) for name, process in
                 self._processes.items() if process.poll() is not None]
 
-    def wait(self, timeout=None):
-        """
-        Wait until some node exits.
-
-        :param timeout: seconds, or None to wait as long as it takes.
-        :return: the first NodeExit, or None if all still run after timeout.
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            exits = self.poll()
-            if exits:
-                return exits[0]
-            if deadline is not None and time.monotonic() >= deadline:
-                return None
-            time.sleep(0.05)
-
     def stop(self, sig=signal.SIGINT, timeout=10.0):
         """
         Stop every node: send `sig`, wait up to `timeout` s, then SIGKILL the rest.

@@ -2,18 +2,28 @@
 Launch arguments of the node graph: their kinds, how values are checked and typed.
 
 `config/graph.yaml` declares each argument once (default, description, kind, choices);
-`meta_mpc_ros.ros.graph` builds the graph from them. No ROS package is imported.
+`meta_mpc_ros.ros.graph` builds the graph from them. An argument's choices are listed, or
+read from a registry of the package (`registry: adapters`), so that adding an adapter
+or a planner offers it to ros2 launch as well. No ROS package is imported.
 """
 
 from dataclasses import dataclass
-import math
+import importlib
 import pathlib
 import re
+
+from meta_mpc_ros.sim import conditions
 
 ARGUMENT_TYPES = ('bool', 'string', 'name', 'file', 'directory', 'schedule', 'topic')
 _NAME = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
 # A ROS topic name, absolute or relative: tokens of letters, digits and _, not starting
 # with a digit, separated by single slashes.
+# Registries that an argument's `registry:` may name: name -> (module, attribute).
+REGISTRIES = {
+    'adapters': ('meta_mpc_ros.core.adapters', 'ADAPTERS'),
+    'planners': ('meta_mpc_ros.core.controller', 'PLANNERS'),
+    'tasks': ('meta_mpc_ros.core.reference', 'TASKS'),
+}
 _TOPIC = re.compile(r'^/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$')
 
 
@@ -22,7 +32,7 @@ class GraphError(ValueError):
 
 
 @dataclass(frozen=True)
-class ArgumentSpec:
+class LaunchArgument:
     """
     One launch argument: name, default (typed), description, kind and choices.
 
@@ -63,15 +73,22 @@ class ArgumentSpec:
         if self.kind == 'topic' and not _TOPIC.match(value):
             raise GraphError(f'{self.name}: {value!r} is not a topic name (e.g. /robot/odom)')
         if self.kind == 'schedule':
-            parse_schedule(value)
+            parse_schedule(value, self.name)
         if self.kind == 'file' and value:
-            path = pathlib.Path(value).expanduser().resolve()
+            path = self._path(value)
             if not path.is_file():
                 raise GraphError(f'{self.name}: no such file {value!r}')
             return str(path)
         if self.kind == 'directory' and value:
-            return str(pathlib.Path(value).expanduser().resolve())
+            return str(self._path(value))
         return value
+
+    def _path(self, value):
+        """Return a file or directory value as an absolute path (~ and ~user expanded)."""
+        try:
+            return pathlib.Path(value).expanduser().resolve()
+        except RuntimeError as error:     # ~user of a user that does not exist
+            raise GraphError(f'{self.name}: {value!r}: {error}') from None
 
 
 def parse_bool(value, name='value'):
@@ -93,43 +110,37 @@ def parse_bool(value, name='value'):
     raise GraphError(f'{name}: expected true or false, got {value!r}')
 
 
-def parse_schedule(text):
+def parse_schedule(text, name='terrain_schedule'):
     """
-    Check a terrain schedule 'T:SPEC;T:SPEC' and return it as [(time_s, spec), ...].
+    Check a condition schedule launch argument (sim.conditions.parse_schedule).
 
-    Times are sim-time seconds, non-negative and increasing; SPEC is a condition spec
-    as the simulator reads it (`carpet`, `slope_deg=8,payload_kg=0.02`); the simulator
-    checks the condition names themselves.
-
-    :param text: the schedule; '' is an empty schedule.
-    :return: list of (float, str)
+    :return: list of (time_s, spec)
     :raises GraphError: when the syntax or the times are wrong.
     """
-    events = []
-    for item in filter(None, (part.strip() for part in text.split(';'))):
-        time_text, colon, spec = item.partition(':')
-        try:
-            time_s = float(time_text)
-        except ValueError:
-            time_s = math.nan
-        if not colon or not spec.strip() or not math.isfinite(time_s) or time_s < 0.0:
-            raise GraphError(f'terrain_schedule: {item!r} is not TIME:SPEC with TIME >= 0 s '
-                             "(e.g. '20.0:slippery_slope,payload;40.0:carpet')")
-        if events and time_s <= events[-1][0]:
-            raise GraphError(f'terrain_schedule: times must increase, {time_s} follows '
-                             f'{events[-1][0]}')
-        events.append((time_s, spec.strip()))
-    return events
+    try:
+        return conditions.parse_schedule(text, name)
+    except ValueError as error:
+        raise GraphError(str(error)) from None
 
 
-def argument_spec(name, spec, path):
-    """Return the ArgumentSpec of one `arguments:` item, checking its fields."""
-    if not isinstance(spec, dict) or 'default' not in spec or 'description' not in spec:
+def launch_argument(name, entry, path):
+    """Return the LaunchArgument of one `arguments:` item, checking its fields."""
+    if not isinstance(entry, dict) or 'default' not in entry or 'description' not in entry:
         raise GraphError(f'{path}: argument {name!r} needs a default and a description')
-    kind = 'bool' if isinstance(spec['default'], bool) else spec.get('type', 'string')
+    kind = 'bool' if isinstance(entry['default'], bool) else entry.get('type', 'string')
     if kind not in ARGUMENT_TYPES:
         raise GraphError(f'{path}: argument {name!r} has unknown type {kind!r}')
-    choices = tuple(spec['choices']) if 'choices' in spec else None
-    argument = ArgumentSpec(name, spec['default'], str(spec['description']), kind, choices)
+    if 'choices' in entry and 'registry' in entry:
+        raise GraphError(f'{path}: argument {name!r} has both choices and a registry')
+    choices = tuple(entry['choices']) if 'choices' in entry else None
+    if 'registry' in entry:
+        if entry['registry'] not in REGISTRIES:
+            raise GraphError(f'{path}: argument {name!r}: unknown registry '
+                             f'{entry["registry"]!r}; known: {", ".join(REGISTRIES)}')
+        module, attribute = REGISTRIES[entry['registry']]
+        choices = tuple(getattr(importlib.import_module(module), attribute))
+    argument = LaunchArgument(name=name, default=entry['default'],
+                              description=str(entry['description']), kind=kind,
+                              choices=choices)
     argument.parse(argument.default)
     return argument
