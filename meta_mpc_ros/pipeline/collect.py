@@ -94,7 +94,7 @@ def collect(robot_config, count, seed, checkpoint_path=None, adapter='grbal', wo
     :param workers: processes (0: one per CPU core; 1: in this process).
     :param progress: optional callable(done, total).
     :param mapper: optional callable(function, jobs) -> results in order (e.g. the Ray
-        tasks of `results.grid.Executor.map`); replaces the process pool when given.
+        tasks of `results.grid.Executor.map_jobs`); replaces the process pool when given.
     :return: TrajectoryDataset with metadata (robot, seed, policy, steps, control_dt).
     """
     plans = plan_episodes(robot_config, count, seed)

@@ -30,7 +30,7 @@ def iterate(config, method, out, rounds, episodes, seed, initial_data=(), worker
     :param work_dir: where the rounds' checkpoints and logs go (default: next to out).
     :param slim: write `out` without the resume state (the rounds keep theirs).
     :param mapper: optional callable(function, jobs) that runs the collection episodes
-        (`results.grid.Executor.map`: Ray tasks); default the process pool of `workers`.
+        (`results.grid.Executor.map_jobs`: Ray tasks); default the process pool of `workers`.
     :param progress: show training progress bars.
 
     :return: the last round's training summary, with `rounds` listing every round's

@@ -31,6 +31,7 @@ import json
 import pathlib
 import time
 
+from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent, RandomPolicy
 from meta_mpc_ros.pipeline.episodes import run_episode
@@ -46,10 +47,10 @@ from meta_mpc_ros.results.legged_training import (BUDGET_SETTINGS, FAMILIES,
 from meta_mpc_ros.sim.registry import make_env
 import numpy as np
 
-METHODS = ('MB', 'MB+DE', 'GrBAL', 'ReBAL', 'Continual')
-# method -> (checkpoint key, adapter)
-METHOD_MODELS = {'MB': ('mb', 'mb'), 'MB+DE': ('mb', 'de'), 'GrBAL': ('grbal', 'grbal'),
-                 'ReBAL': ('rebal', 'rebal'), 'Continual': ('continual', 'continual')}
+# method label -> (checkpoint key: the training method, adapter), from the adapter
+# registry (legged_training.TRAINED trains every training method it names).
+METHOD_MODELS = {spec.label: (spec.training_method, name) for name, spec in ADAPTERS.items()}
+METHODS = tuple(METHOD_MODELS)
 PAPER = {
     'claim': 'the adaptive methods (GrBAL and ReBAL) reach higher returns on the held-out '
              'tasks than MB and MB+DE, and on some tasks even exceed the MB oracle trained on '

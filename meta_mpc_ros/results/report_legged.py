@@ -2,7 +2,13 @@
 
 from meta_mpc_ros.results.markdown import number, table
 
-METHODS = ('MB', 'MB+DE', 'GrBAL', 'ReBAL', 'Continual', 'Oracle')
+NOT_METHODS = ('Oracle', 'Random', 'oracle_valid')
+
+
+def methods_of(data):
+    """Return the methods legged.json scored (the adapter registry's labels), then Oracle."""
+    summary = next(iter(data['families'].values()))['summary']
+    return tuple(m for m in summary if m not in NOT_METHODS) + ('Oracle',)
 
 
 def ci(mean, half_width, digits=3):
@@ -16,6 +22,7 @@ def ci(mean, half_width, digits=3):
 
 def legged_section(data, _):
     """Return section 3: returns and normalised returns on held-out tasks."""
+    columns = methods_of(data)
     first = next(iter(data['families'].values()))
     episodes, steps = first['evaluation']['episodes'], first['evaluation']['steps']
     text = ('Closed-loop MPPI on every evaluated held-out task of each family; returns are '
@@ -39,10 +46,10 @@ def legged_section(data, _):
         for task, entry in result['results'].items():
             methods = entry['methods']
             rows.append([task] + [ci(methods[m]['return_mean'], methods[m]['return_ci'])
-                                  for m in METHODS + ('Random',)])
+                                  for m in columns + ('Random',)])
         normalised_rows = [[task] + [ci(entry['methods'][m]['normalised'],
                                         entry['methods'][m]['normalised_ci'])
-                                     for m in METHODS]
+                                     for m in columns]
                            for task, entry in result['results'].items()
                            if entry['oracle_check']['beats_random']]
         seconds = result['job_seconds']
@@ -55,10 +62,10 @@ def legged_section(data, _):
                  f'{jobs}; evaluation {family_evaluation_seconds(result) / 60:.1f} CPU-min '
                  '(episodes timed by their own clock)._\n\n'
                  'Raw returns:\n\n'
-                 + table(['test task'] + list(METHODS) + ['random'], rows))
+                 + table(['test task'] + list(columns) + ['random'], rows))
         if normalised_rows:
             text += ('\nR / R_oracle (where the oracle beats random):\n\n'
-                     + table(['test task'] + list(METHODS), normalised_rows))
+                     + table(['test task'] + list(columns), normalised_rows))
     return text
 
 
@@ -116,20 +123,21 @@ def oracle_table(data):
 
 def summary_table(data):
     """Return the per-family summary: R / R_oracle where defined, else raw returns."""
+    columns = methods_of(data)
     rows = []
     for family, result in data['families'].items():
         summary = result['summary']
         if summary['oracle_valid'] and summary['MB']['normalised'] is not None:
             rows.append([family, 'R / R_oracle'] + [
-                ci(summary[m]['normalised'], summary[m]['normalised_ci']) for m in METHODS]
+                ci(summary[m]['normalised'], summary[m]['normalised_ci']) for m in columns]
                 + [ci(summary['Random']['normalised'], summary['Random']['normalised_ci'])])
         else:
             rows.append([family, 'raw return (oracle not valid)'] + [
                 ci(summary[m]['return_mean'], summary[m]['return_ci'])
-                for m in METHODS + ('Random',)])
+                for m in columns + ('Random',)])
     return ('Per family, mean over its evaluated test tasks (per seed, then over seeds), '
             'normalised where the oracle is valid:\n\n'
-            + table(['family', 'score'] + list(METHODS) + ['random'], rows))
+            + table(['family', 'score'] + list(columns) + ['random'], rows))
 
 
 def ordering(summary):
