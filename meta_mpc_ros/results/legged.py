@@ -31,8 +31,8 @@ import json
 import pathlib
 
 from meta_mpc_ros.pipeline.agents import RandomPolicy
-from meta_mpc_ros.pipeline.episodes import run_episode
-from meta_mpc_ros.pipeline.evaluate import evaluate
+from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
+from meta_mpc_ros.pipeline.evaluate import evaluate, EvaluateRequest
 from meta_mpc_ros.pipeline.train import robot_specs
 from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, RUNS, Stopwatch,
                                          write_json)
@@ -59,7 +59,9 @@ PAPER = {
 def evaluate_job(job):
     """Pool entry point: one method on one task; return its report without episodes."""
     config, checkpoint, adapter, task, episodes, seed = job
-    report, _ = evaluate(config, checkpoint, adapter, task, episodes, seed, threads=1)
+    report, _ = evaluate(EvaluateRequest(robot_config=config, checkpoint_path=checkpoint,
+                                         adapter=adapter, condition=task, episodes=episodes,
+                                         seed=seed, threads=1))
     return report
 
 
@@ -71,8 +73,9 @@ def random_returns(config, task, episodes, seed):
         for episode_seed in np.random.SeedSequence(seed).generate_state(episodes):
             policy = RandomPolicy(env.action_spec, np.random.default_rng(int(episode_seed)),
                                   config.collection.random_hold_steps)
-            run = run_episode(env, policy, int(episode_seed), config.evaluation.episode_steps,
-                              until_done=False)
+            run = run_episode(EpisodeRequest(env=env, policy=policy, seed=int(episode_seed),
+                                             steps=config.evaluation.episode_steps,
+                                             until_done=False))
             returns.append(-float(np.sum(run.costs)))
     finally:
         env.close()

@@ -11,10 +11,11 @@ import multiprocessing
 import pathlib
 
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.pipeline.collect import collect, collect_episode, EpisodePlan, merge
+from meta_mpc_ros.pipeline.collect import (collect, collect_episode, CollectEpisodeRequest,
+                                           CollectRequest, EpisodePlan, merge)
 from meta_mpc_ros.pipeline.config import load_robot_config
-from meta_mpc_ros.pipeline.iterate import iterate
-from meta_mpc_ros.pipeline.train import robot_specs, train
+from meta_mpc_ros.pipeline.iterate import iterate, IterateRequest
+from meta_mpc_ros.pipeline.train import robot_specs, train, TrainRequest
 from meta_mpc_ros.results.common import RUNS, Stopwatch
 from meta_mpc_ros.sim.registry import environment_class
 import numpy as np
@@ -117,8 +118,8 @@ def pool_map(function, jobs, workers):
 
 
 def _collect_job(job):
-    """Pool entry point: collect one planned episode (collect_episode's arguments)."""
-    return collect_episode(*job)
+    """Pool entry point: collect one planned episode (a CollectEpisodeRequest)."""
+    return collect_episode(job)
 
 
 def iterate_on_task(config, condition, out, rounds, random_episodes, seed, workers):
@@ -140,8 +141,9 @@ def iterate_on_task(config, condition, out, rounds, random_episodes, seed, worke
         count = config.collection.episodes_per_iteration + (random_episodes if round_index == 0
                                                             else 0)
         plans = [EpisodePlan(int(rng.integers(2 ** 31)), '', condition) for _ in range(count)]
-        jobs = [(config, plan, None if checkpoint is None else str(checkpoint), 'mb')
-                for plan in plans]
+        jobs = [CollectEpisodeRequest(robot_config=config, plan=plan, adapter='mb',
+                                      checkpoint_path=None if checkpoint is None
+                                      else str(checkpoint)) for plan in plans]
         trajectories = [t for result in pool_map(_collect_job, jobs, workers if checkpoint
                                                  else 1) for t in result]
         datasets.append(TrajectoryDataset(trajectories, {
@@ -150,7 +152,8 @@ def iterate_on_task(config, condition, out, rounds, random_episodes, seed, worke
             'control_dt': control_dt}))
         merged = merge(datasets)
         round_out = out.with_name(f'{out.stem}_round{round_index}{out.suffix}')
-        summary = train(config, 'mb', merged, round_out, warm_start=checkpoint, progress=False)
+        summary = train(TrainRequest(robot_config=config, method='mb', dataset=merged,
+                                     out=round_out, warm_start=checkpoint, progress=False))
         history.append({'round': round_index, 'transitions': merged.steps,
                         'sim_hours': summary['sim_hours'],
                         'best_validation_loss': summary['best_validation_loss'],
@@ -189,15 +192,19 @@ def train_family(family, budget_name, seed, runs=RUNS):
         initial = []
         if budget.random_episodes:
             # Random episodes need no planning: one process is faster than spawning.
-            collect(config, budget.random_episodes, seed + 7919, workers=1).save(random_path)
+            collect(CollectRequest(robot_config=config, episodes=budget.random_episodes,
+                                   seed=seed + 7919, workers=1)).save(random_path)
             initial = [random_path]
-        grbal = iterate(config, 'grbal', checkpoints['grbal'], budget.rounds,
-                        config.collection.episodes_per_iteration, seed, initial_data=initial,
-                        workers=budget.workers, save_data=data_path)
+        grbal = iterate(IterateRequest(robot_config=config, method='grbal',
+                                       out=checkpoints['grbal'], rounds=budget.rounds,
+                                       episodes=config.collection.episodes_per_iteration,
+                                       seed=seed, initial_data=initial,
+                                       workers=budget.workers, save_data=data_path))
         data = TrajectoryDataset.load(data_path)
         for method in ('mb', 'rebal'):
-            train(config, method, data, checkpoints[method],
-                  iterations=budget.aggregate_iterations, progress=False)
+            train(TrainRequest(robot_config=config, method=method, dataset=data,
+                               out=checkpoints[method], iterations=budget.aggregate_iterations,
+                               progress=False))
         oracles, checkpoints['oracle'] = {}, {}
         for index, task in enumerate(held_out_tasks(family, budget)):
             path = directory / f'oracle_{index}.pt'

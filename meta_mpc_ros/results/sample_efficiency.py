@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 import json
 import pathlib
 
-from meta_mpc_ros.pipeline.iterate import iterate
+from meta_mpc_ros.pipeline.iterate import iterate, IterateRequest
 from meta_mpc_ros.pipeline.train import robot_specs
 from meta_mpc_ros.results import legged
 from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, RUNS, Stopwatch,
@@ -92,9 +92,10 @@ def mb_iterate(config, directory, rounds, seed, workers, initial_data=()):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     with Stopwatch() as watch:
-        summary = iterate(config, 'mb', directory / 'mb_iterate.pt', rounds,
-                          config.collection.episodes_per_iteration, seed,
-                          initial_data=list(initial_data), workers=workers)
+        summary = iterate(IterateRequest(robot_config=config, method='mb',
+                                         out=directory / 'mb_iterate.pt', rounds=rounds,
+                                         episodes=config.collection.episodes_per_iteration,
+                                         seed=seed, initial_data=initial_data, workers=workers))
     torch.set_num_threads(threads)
     history = [dict(r, checkpoint=str(directory / f'mb_iterate_round{r["round"]}.pt'))
                for r in summary['rounds']]
