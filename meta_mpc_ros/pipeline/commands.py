@@ -67,7 +67,7 @@ def add_parser(subparsers):
 
     evaluate = subparsers.add_parser('evaluate', help='closed-loop episodes in the simulator')
     evaluate.add_argument('--checkpoint', default='', help='default: the shipped model')
-    evaluate.add_argument('--adapter', default='', choices=('',) + tuple(ADAPTERS),
+    evaluate.add_argument('--adapter', default=None, choices=tuple(ADAPTERS),
                           help='default: the one the checkpoint was trained for (grbal '
                           'for the shipped model)')
     evaluate.add_argument('--robot', default='millirobot')
