@@ -70,9 +70,9 @@ def tiny_models(tmp_path_factory):
     """
     import dataclasses
 
-    from meta_mpc_ros.pipeline.collect import collect
+    from meta_mpc_ros.pipeline.collect import collect, CollectRequest
     from meta_mpc_ros.pipeline.config import load_robot_config
-    from meta_mpc_ros.pipeline.train import train
+    from meta_mpc_ros.pipeline.train import train, TrainRequest
 
     folder = tmp_path_factory.mktemp('tiny_models')
     config = load_robot_config('millirobot')
@@ -80,13 +80,15 @@ def tiny_models(tmp_path_factory):
         config, model=dataclasses.replace(config.model, hidden_sizes=(64, 64), context_dim=8),
         training=dataclasses.replace(config.training, iterations=150, eval_every=50,
                                      validation_windows=64))
-    dataset = collect(config, 12, seed=0, workers=1)
+    dataset = collect(CollectRequest(robot_config=config, episodes=12, seed=0, workers=1))
     paths = {'data': folder / 'random.npz'}
     dataset.save(paths['data'])
     for method in ('mb', 'grbal', 'rebal'):
         paths[method] = folder / f'{method}.pt'
-        train(config, method, dataset, paths[method], progress=False)
+        train(TrainRequest(robot_config=config, method=method, dataset=dataset,
+                           out=paths[method], progress=False))
     paths['continual'] = folder / 'continual.pt'
-    train(config, 'continual', dataset, paths['continual'], warm_start=paths['grbal'],
-          iterations=50, progress=False)
+    train(TrainRequest(robot_config=config, method='continual', dataset=dataset,
+                       out=paths['continual'], warm_start=paths['grbal'], iterations=50,
+                       progress=False))
     return paths

@@ -9,7 +9,7 @@ last transition to the window, adapt (GrBAL from theta*, DE from its last parame
 ReBAL's context), hand the adapted model to the controller, and act.
 """
 
-from meta_mpc_ros.core.adapters import Window
+from meta_mpc_ros.core.adapters import ADAPTERS, Window
 from meta_mpc_ros.core.buffer import TransitionBuffer
 from meta_mpc_ros.core.controller import MPCController
 from meta_mpc_ros.core.costs import build_cost
@@ -17,6 +17,12 @@ from meta_mpc_ros.core.session import AdaptationSession
 from meta_mpc_ros.shipped import adapter_for
 import numpy as np
 import torch
+
+
+def check_adapter(name):
+    """Raise ValueError unless `name` is a key of core.adapters.ADAPTERS."""
+    if name not in ADAPTERS:
+        raise ValueError(f'unknown adapter {name!r}; choose one of {tuple(ADAPTERS)}')
 
 
 class RandomPolicy:

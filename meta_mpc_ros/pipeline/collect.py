@@ -15,8 +15,8 @@ import os
 
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.pipeline.agents import AdaptiveAgent, RandomPolicy
-from meta_mpc_ros.pipeline.episodes import run_episode
+from meta_mpc_ros.pipeline.agents import AdaptiveAgent, check_adapter, RandomPolicy
+from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
 from meta_mpc_ros.sim.registry import environment_class, make_env
 import numpy as np
 
@@ -55,73 +55,126 @@ def _make_env(robot, plan, steps):
     return make_env(robot, condition=plan.condition, max_episode_steps=steps)
 
 
-def collect_episode(robot_config, plan, checkpoint_path=None, adapter='grbal', device='cpu'):
+@dataclass(frozen=True, kw_only=True)
+class CollectEpisodeRequest:
+    """
+    One planned episode for `collect_episode` to run (picklable: a pool job).
+
+    :param robot_config: pipeline.config.RobotConfig (collection settings, controller).
+    :param plan: EpisodePlan (seed, task, condition).
+    :param checkpoint_path: act with this model's adaptive controller (with exploration
+        noise); None acts randomly.
+    :param adapter: with a checkpoint, a key of core.adapters.ADAPTERS.
+    :param device: where the model runs ('cpu' or 'cuda').
+    """
+
+    robot_config: object
+    plan: EpisodePlan
+    checkpoint_path: str = None
+    adapter: str = 'grbal'
+    device: str = 'cpu'
+
+    def __post_init__(self):
+        check_adapter(self.adapter)
+
+
+def collect_episode(request):
     """
     Run one planned episode and return its trajectories (one per condition segment).
 
-    :param checkpoint_path: act with this model's adaptive controller (with exploration
-        noise); None acts randomly.
+    :param request: CollectEpisodeRequest.
     """
     import torch
     torch.set_num_threads(1)
+    robot_config, plan, device = request.robot_config, request.plan, request.device
     settings = robot_config.collection
     env = _make_env(robot_config.robot, plan, settings.episode_steps)
     rng = np.random.default_rng(plan.seed)
-    if checkpoint_path is None:
+    if request.checkpoint_path is None:
         policy = RandomPolicy(env.action_spec, rng, settings.random_hold_steps)
     else:
-        checkpoint = load_checkpoint(checkpoint_path, device, robot=robot_config.robot)
-        policy = AdaptiveAgent(checkpoint, adapter, robot_config.controller,
+        checkpoint = load_checkpoint(request.checkpoint_path, device, robot=robot_config.robot)
+        policy = AdaptiveAgent(checkpoint, request.adapter, robot_config.controller,
                                robot_config.cost_terms(env), robot_config.training.past_steps,
                                robot_config.evaluation, device, settings.controller_noise, rng)
     try:
-        episode = run_episode(env, policy, plan.seed, settings.episode_steps, until_done=False)
+        episode = run_episode(EpisodeRequest(env=env, policy=policy, seed=plan.seed,
+                                             steps=settings.episode_steps, until_done=False))
     finally:
         env.close()
     return episode.trajectories()
 
 
-def _worker(arguments):
-    """Pool entry point: collect one episode (arguments are picklable)."""
-    return collect_episode(*arguments)
-
-
-def collect(robot_config, count, seed, checkpoint_path=None, adapter='grbal', workers=0,
-            progress=None, mapper=None):
+@dataclass(frozen=True, kw_only=True)
+class CollectRequest:
     """
-    Collect `count` episodes in parallel.
+    Episodes for `collect` to gather.
 
+    :param robot_config: pipeline.config.RobotConfig.
+    :param episodes: how many episodes, drawn from the training distribution.
+    :param seed: seeds the episode plans (tasks, conditions, episode seeds).
+    :param checkpoint_path: act with this model's adaptive controller (with exploration
+        noise); None acts randomly.
+    :param adapter: with a checkpoint, a key of core.adapters.ADAPTERS.
     :param workers: processes (0: one per CPU core; 1: in this process).
     :param progress: optional callable(done, total).
     :param mapper: optional callable(function, jobs) -> results in order (e.g. the Ray
         tasks of `results.grid.Executor.map_jobs`); replaces the process pool when given.
+    """
+
+    robot_config: object
+    episodes: int
+    seed: int = 0
+    checkpoint_path: object = None
+    adapter: str = 'grbal'
+    workers: int = 0
+    progress: object = None
+    mapper: object = None
+
+    def __post_init__(self):
+        if self.episodes < 1 or self.workers < 0:
+            raise ValueError(f'episodes must be at least 1 and workers >= 0, not '
+                             f'{self.episodes} and {self.workers}')
+        check_adapter(self.adapter)
+
+
+def collect(request):
+    """
+    Collect episodes in parallel.
+
+    :param request: CollectRequest.
     :return: TrajectoryDataset with metadata (robot, seed, policy, steps, control_dt).
     """
-    plans = plan_episodes(robot_config, count, seed)
-    workers = workers or os.cpu_count() or 1
-    arguments = [(robot_config, plan, None if checkpoint_path is None else str(checkpoint_path),
-                  adapter) for plan in plans]
+    robot_config, checkpoint_path = request.robot_config, request.checkpoint_path
+    progress = request.progress
+    plans = plan_episodes(robot_config, request.episodes, request.seed)
+    workers = request.workers or os.cpu_count() or 1
+    jobs = [CollectEpisodeRequest(
+        robot_config=robot_config, plan=plan, adapter=request.adapter,
+        checkpoint_path=None if checkpoint_path is None else str(checkpoint_path))
+        for plan in plans]
     trajectories = []
-    if mapper is not None:
-        trajectories = [t for result in mapper(_worker, arguments) for t in result]
+    if request.mapper is not None:
+        trajectories = [t for result in request.mapper(collect_episode, jobs) for t in result]
     elif workers == 1:
-        for done, item in enumerate(arguments, 1):
-            trajectories += _worker(item)
+        for done, job in enumerate(jobs, 1):
+            trajectories += collect_episode(job)
             if progress:
-                progress(done, len(arguments))
+                progress(done, len(jobs))
     else:
         context = multiprocessing.get_context('spawn')
-        with context.Pool(min(workers, len(arguments))) as pool:
-            for done, result in enumerate(pool.imap(_worker, arguments), 1):
+        with context.Pool(min(workers, len(jobs))) as pool:
+            for done, result in enumerate(pool.imap(collect_episode, jobs), 1):
                 trajectories += result
                 if progress:
-                    progress(done, len(arguments))
+                    progress(done, len(jobs))
     env = make_env(robot_config.robot)
     control_dt = env.control_dt
     env.close()
     dataset = TrajectoryDataset(trajectories, {
-        'robot': robot_config.robot, 'seed': seed, 'episodes': count,
-        'policy': 'random' if checkpoint_path is None else f'{adapter}:{checkpoint_path}',
+        'robot': robot_config.robot, 'seed': request.seed, 'episodes': request.episodes,
+        'policy': ('random' if checkpoint_path is None
+                   else f'{request.adapter}:{checkpoint_path}'),
         'control_dt': control_dt})
     dataset.metadata['steps'] = dataset.steps
     return dataset

@@ -67,7 +67,7 @@ def add_parser(subparsers):
 
     evaluate = subparsers.add_parser('evaluate', help='closed-loop episodes in the simulator')
     evaluate.add_argument('--checkpoint', default='', help='default: the shipped model')
-    evaluate.add_argument('--adapter', default='', choices=('',) + tuple(ADAPTERS),
+    evaluate.add_argument('--adapter', default=None, choices=tuple(ADAPTERS),
                           help='default: the one the checkpoint was trained for (grbal '
                           'for the shipped model)')
     evaluate.add_argument('--robot', default='millirobot')
@@ -105,12 +105,14 @@ def _progress(label):
 
 def run_collect(args):
     """Collect episodes into a dataset file."""
-    from meta_mpc_ros.pipeline.collect import collect
+    from meta_mpc_ros.pipeline.collect import collect, CollectRequest
     config = _config(args)
     count = args.episodes or config.collection.episodes_per_iteration
     start = time.perf_counter()
-    dataset = collect(config, count, args.seed, args.checkpoint or None, args.adapter,
-                      args.workers, _progress('collect'))
+    dataset = collect(CollectRequest(
+        robot_config=config, episodes=count, seed=args.seed,
+        checkpoint_path=args.checkpoint or None, adapter=args.adapter, workers=args.workers,
+        progress=_progress('collect')))
     dataset.save(args.out)
     control_dt = dataset.metadata['control_dt']
     print(f'wrote {args.out}: {len(dataset)} trajectories, {dataset.steps} transitions '
@@ -132,11 +134,13 @@ def run_train(args):
         segments = [tuple(item) for item in yaml.safe_load(pathlib.Path(args.segments)
                                                            .read_text())]
     if args.iterate:
-        from meta_mpc_ros.pipeline.iterate import iterate
-        summary = iterate(config, args.method, args.out, args.iterate, args.episodes,
-                          args.seed, args.data, args.workers, args.iterations or None,
-                          args.save_data or None, args.random_episodes or None,
-                          args.log_dir or None, args.slim)
+        from meta_mpc_ros.pipeline.iterate import iterate, IterateRequest
+        summary = iterate(IterateRequest(
+            robot_config=config, method=args.method, out=args.out, rounds=args.iterate,
+            episodes=args.episodes, seed=args.seed, initial_data=args.data,
+            workers=args.workers, iterations=args.iterations or None,
+            save_data=args.save_data or None, random_episodes=args.random_episodes or None,
+            work_dir=args.log_dir or None, slim=args.slim))
     else:
         if not args.data:
             raise SystemExit('meta-mpc train: --data is required (or use --iterate)')
@@ -145,12 +149,11 @@ def run_train(args):
         except (OSError, ValueError) as error:   # a bad path, bag, remap or joint name
             print(f'meta-mpc train: error: {error}', file=sys.stderr)
             return 2
-        summary = training.train(config, args.method, dataset, args.out,
-                                 resume=args.resume or None,
-                                 warm_start=args.warm_start or None,
-                                 iterations=args.iterations or None,
-                                 log_dir=args.log_dir or None,
-                                 keep_training_state=not args.slim, device=args.device)
+        summary = training.train(training.TrainRequest(
+            robot_config=config, method=args.method, dataset=dataset, out=args.out,
+            resume=args.resume or None, warm_start=args.warm_start or None,
+            iterations=args.iterations or None, log_dir=args.log_dir or None,
+            keep_training_state=not args.slim, device=args.device))
     print(json.dumps({key: summary[key] for key in (
         'method', 'iterations', 'best_validation_loss', 'seconds', 'transitions',
         'sim_hours', 'tasks')}, indent=1))
@@ -173,7 +176,7 @@ def run_evaluate(args):
     """Evaluate a checkpoint in closed loop and write the report."""
     from meta_mpc_ros.core.checkpoint import load_checkpoint
     from meta_mpc_ros.shipped import default_adapter, resolve_checkpoint
-    from meta_mpc_ros.pipeline.evaluate import evaluate, write_report
+    from meta_mpc_ros.pipeline.evaluate import evaluate, EvaluateRequest, write_report
     config = _config(args)
     adapter = args.adapter
     if not adapter:
@@ -182,9 +185,11 @@ def run_evaluate(args):
         print(f'adapter {adapter} (from the checkpoint; choose another with --adapter)')
     checkpoint = resolve_checkpoint(args.checkpoint, config.robot, adapter)
     switch = (args.switch_step, args.switch_condition) if args.switch_condition else None
-    report, runs = evaluate(config, checkpoint, adapter, args.condition, args.episodes,
-                            args.seed, args.task, switch, args.steps or None, args.device,
-                            record_frames=bool(args.video))
+    report, runs = evaluate(EvaluateRequest(
+        robot_config=config, checkpoint_path=checkpoint, adapter=adapter,
+        condition=args.condition, episodes=args.episodes, seed=args.seed, task=args.task,
+        switch=switch, steps=args.steps or None, device=args.device,
+        record_frames=bool(args.video)))
     reference = None
     if config.robot == 'millirobot':
         from meta_mpc_ros.sim.registry import make_env

@@ -50,30 +50,64 @@ class Episode:
                 for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
-def run_episode(env, policy, seed, steps=None, options=None, switch=None,
-                record_frames=False, frame_every=1, prediction_horizon=0,
-                until_done=True):
+def check_switch(switch):
+    """Raise ValueError unless `switch` is None or a (step >= 0, condition spec) pair."""
+    if switch is not None and (len(switch) != 2 or switch[0] < 0):
+        raise ValueError(f'switch must be a (step >= 0, condition spec) pair, not {switch!r}')
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpisodeRequest:
     """
-    Run a policy for one episode.
+    One episode for `run_episode` to run.
 
     :param env: a registry environment.
     :param policy: RandomPolicy or AdaptiveAgent (reset/act/observe).
     :param seed: reset seed.
-    :param steps: step limit (default: until the env ends the episode).
+    :param steps: step limit (None: until the env ends the episode).
     :param options: reset options (task, condition).
     :param switch: optional (step, condition spec): change the world at that step.
     :param record_frames: keep rendered frames (every `frame_every` steps).
+    :param frame_every: with `record_frames`, keep every `frame_every`-th frame.
     :param prediction_horizon: K for the K-step prediction error (0: not measured).
     :param until_done: stop when the task ends (path finished, episode truncated);
         collection runs the full `steps` instead, stopping only if the robot falls.
+    """
+
+    env: object
+    policy: object
+    seed: int
+    steps: int = None
+    options: dict = None
+    switch: tuple = None
+    record_frames: bool = False
+    frame_every: int = 1
+    prediction_horizon: int = 0
+    until_done: bool = True
+
+    def __post_init__(self):
+        if self.steps is not None and self.steps < 0:
+            raise ValueError(f'steps must be None or >= 0, not {self.steps}')
+        if self.frame_every < 1 or self.prediction_horizon < 0:
+            raise ValueError('frame_every must be >= 1 and prediction_horizon >= 0')
+        check_switch(self.switch)
+
+
+def run_episode(request):
+    """
+    Run a policy for one episode.
+
+    :param request: EpisodeRequest.
     :return: Episode
     """
-    state, _ = env.reset(seed=seed, options=options)
+    env, policy, switch = request.env, request.policy, request.switch
+    state, _ = env.reset(seed=request.seed, options=request.options)
     policy.reset(env)
     episode = Episode(states=[state])
-    measure = prediction_horizon > 0 and isinstance(policy, AdaptiveAgent)
+    horizon = request.prediction_horizon
+    measure = horizon > 0 and isinstance(policy, AdaptiveAgent)
     pending = deque()
-    limit = steps if steps is not None else 10 ** 9
+    limit = request.steps if request.steps is not None else 10 ** 9
     for t in range(limit):
         if switch is not None and t == switch[0]:
             env.set_condition(switch[1])
@@ -91,12 +125,12 @@ def run_episode(env, policy, seed, steps=None, options=None, switch=None,
         episode.costs.append(-reward)
         episode.infos.append(info)
         episode.conditions.append(condition)
-        if record_frames and t % frame_every == 0:
+        if request.record_frames and t % request.frame_every == 0:
             episode.frames.append(env.render())
-        if measure and t - pending[0][0] + 1 == prediction_horizon:
+        if measure and t - pending[0][0] + 1 == horizon:
             _score_prediction(policy, episode, *pending.popleft())
         state = next_state
-        if info.get('fallen') or (until_done and (terminated or truncated)):
+        if info.get('fallen') or (request.until_done and (terminated or truncated)):
             break
     return episode
 

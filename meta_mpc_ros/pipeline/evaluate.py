@@ -8,12 +8,13 @@ cost (lower is better); beside it are per-episode costs, tracking distance, the 
 prediction error before and after adaptation, and the time per control step.
 """
 
+from dataclasses import dataclass
 import json
 import pathlib
 
 from meta_mpc_ros.core.checkpoint import load_checkpoint
-from meta_mpc_ros.pipeline.agents import AdaptiveAgent
-from meta_mpc_ros.pipeline.episodes import run_episode
+from meta_mpc_ros.pipeline.agents import AdaptiveAgent, check_adapter
+from meta_mpc_ros.pipeline.episodes import check_switch, EpisodeRequest, run_episode
 from meta_mpc_ros.sim.registry import make_env
 import numpy as np
 import torch
@@ -43,55 +44,94 @@ def summarise(episode, switch_step=None):
     return result
 
 
-def evaluate(robot_config, checkpoint_path, adapter, condition, episodes, seed, task=None,
-             switch=None, steps=None, device='cpu', record_frames=False, threads=2):
+@dataclass(frozen=True, kw_only=True)
+class EvaluateRequest:
+    """
+    Closed-loop episodes for `evaluate` to run.
+
+    :param robot_config: pipeline.config.RobotConfig (controller, cost, evaluation).
+    :param checkpoint_path: the checkpoint to plan with.
+    :param adapter: a key of core.adapters.ADAPTERS.
+    :param condition: condition spec at the start of each episode.
+    :param episodes: how many episodes; their seeds are drawn from `seed`.
+    :param seed: seeds the episodes.
+    :param task: the millirobot's path (None: figure8); other robots have none.
+    :param switch: optional (step, spec) condition change mid-episode.
+    :param steps: episode length in control steps (None or 0: the config's or the env's).
+    :param device: where the model runs ('cpu' or 'cuda').
+    :param record_frames: keep rendered frames (for `write_report`'s video).
+    :param threads: torch threads while the episodes run (restored afterwards).
+    """
+
+    robot_config: object
+    checkpoint_path: object
+    adapter: str
+    condition: str
+    episodes: int = 1
+    seed: int = 0
+    task: str = None
+    switch: tuple = None
+    steps: int = None
+    device: str = 'cpu'
+    record_frames: bool = False
+    threads: int = 2
+
+    def __post_init__(self):
+        check_adapter(self.adapter)
+        if self.episodes < 1 or self.threads < 1:
+            raise ValueError('episodes and threads must be at least 1')
+        if self.steps is not None and self.steps < 0:
+            raise ValueError(f'steps must be None or >= 0, not {self.steps}')
+        check_switch(self.switch)
+
+
+def evaluate(request):
     """
     Run closed-loop episodes and return (report dict, list of Episode).
 
-    :param condition: condition spec at the start of each episode.
-    :param switch: optional (step, spec) condition change mid-episode.
-    :param steps: episode length in control steps (default: the config's or the env's).
+    :param request: EvaluateRequest.
     """
     previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(request.threads)
     try:
-        return _evaluate(robot_config, checkpoint_path, adapter, condition, episodes, seed,
-                         task, switch, steps, device, record_frames)
+        return _evaluate(request)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _evaluate(robot_config, checkpoint_path, adapter, condition, episodes, seed, task,
-              switch, steps, device, record_frames):
+def _evaluate(request):
     """Run the episodes of `evaluate` (with torch's thread count already set)."""
-    checkpoint = load_checkpoint(checkpoint_path, device, robot=robot_config.robot)
-    kwargs = {'condition': condition}
+    robot_config, switch, device = request.robot_config, request.switch, request.device
+    checkpoint = load_checkpoint(request.checkpoint_path, device, robot=robot_config.robot)
+    kwargs = {'condition': request.condition}
     if robot_config.robot == 'millirobot':
-        kwargs['task'] = task or 'figure8'
-        if record_frames:
+        kwargs['task'] = request.task or 'figure8'
+        if request.record_frames:
             kwargs.update(render_mode='rgb_array', render_width=320, render_height=240)
-    steps = steps or robot_config.evaluation.episode_steps or None
+    steps = request.steps or robot_config.evaluation.episode_steps or None
     env = make_env(robot_config.robot, **kwargs)
-    agent = AdaptiveAgent(checkpoint, adapter, robot_config.controller,
+    agent = AdaptiveAgent(checkpoint, request.adapter, robot_config.controller,
                           robot_config.cost_terms(env), robot_config.training.past_steps,
                           robot_config.evaluation, device)
-    seeds = np.random.SeedSequence(seed).generate_state(episodes)
+    seeds = np.random.SeedSequence(request.seed).generate_state(request.episodes)
     runs = []
     try:
         for episode_seed in seeds:
-            runs.append(run_episode(env, agent, int(episode_seed), steps, switch=switch,
-                                    record_frames=record_frames,
-                                    prediction_horizon=robot_config.training.future_steps))
+            runs.append(run_episode(EpisodeRequest(
+                env=env, policy=agent, seed=int(episode_seed), steps=steps, switch=switch,
+                record_frames=request.record_frames,
+                prediction_horizon=robot_config.training.future_steps)))
     finally:
         env.close()
     details = [summarise(run, switch[0] if switch else None) for run in runs]
     report = {
         'cost': float(np.mean([d['cost'] for d in details])),
         'cost_std': float(np.std([d['cost'] for d in details])),
-        'robot': robot_config.robot, 'task': kwargs.get('task'), 'condition': condition,
-        'switch': list(switch) if switch else None, 'adapter': adapter,
-        'checkpoint': str(checkpoint_path), 'checkpoint_hash': checkpoint.digest,
-        'method': checkpoint.method, 'episodes': episodes, 'seed': seed,
+        'robot': robot_config.robot, 'task': kwargs.get('task'),
+        'condition': request.condition, 'switch': list(switch) if switch else None,
+        'adapter': request.adapter, 'checkpoint': str(request.checkpoint_path),
+        'checkpoint_hash': checkpoint.digest, 'method': checkpoint.method,
+        'episodes': request.episodes, 'seed': request.seed,
         'prediction_horizon': robot_config.training.future_steps, 'details': details}
     for key in ('prediction_error_before', 'prediction_error_after', 'step_ms_median',
                 'distance_mean_m'):

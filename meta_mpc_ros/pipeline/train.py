@@ -8,6 +8,7 @@ turned into trajectories with the state estimator the live graph uses.
 
 import csv
 import dataclasses
+from dataclasses import dataclass
 import pathlib
 import time
 
@@ -88,33 +89,69 @@ def _state_to_dict(state):
             'generator': state.generator, 'step_size': state.best_step_size}
 
 
-def train(robot_config, method, dataset, out, resume=None, warm_start=None, iterations=None,
-          log_dir=None, progress=True, keep_training_state=True, device='cpu'):
-    """
-    Train and save a checkpoint.
+def check_method(name):
+    """Raise ValueError unless `name` is a key of core.objectives.METHODS."""
+    if name not in METHODS:
+        raise ValueError(f'unknown training method {name!r}; choose one of {tuple(METHODS)}')
 
+
+@dataclass(frozen=True, kw_only=True)
+class TrainRequest:
+    """
+    A checkpoint for `train` to train and save.
+
+    :param robot_config: pipeline.config.RobotConfig (model and training settings).
     :param method: a training method, a key of core.objectives.METHODS.
     :param dataset: TrajectoryDataset.
     :param out: checkpoint path to write.
-    :param resume: a checkpoint written by this function to continue (same data).
+    :param resume: a checkpoint written by `train` to continue (same data).
     :param warm_start: a checkpoint whose theta* starts training (Algorithm 1 rounds).
-    :param iterations: override the config's iteration count.
-    :param log_dir: where training.csv goes (default: next to `out`).
+    :param iterations: override the config's iteration count (None or 0: the config's).
+    :param log_dir: where training.csv goes (None: next to `out`).
+    :param progress: show a progress bar.
     :param keep_training_state: store the optimiser state so `resume` can continue.
     :param device: where meta-training runs ('cpu' or 'cuda').
+    """
+
+    robot_config: object
+    method: str
+    dataset: object
+    out: object
+    resume: object = None
+    warm_start: object = None
+    iterations: int = None
+    log_dir: object = None
+    progress: bool = True
+    keep_training_state: bool = True
+    device: str = 'cpu'
+
+    def __post_init__(self):
+        check_method(self.method)
+        if self.iterations is not None and self.iterations < 0:
+            raise ValueError(f'iterations must be None or >= 0, not {self.iterations}')
+
+
+def train(request):
+    """
+    Train and save a checkpoint.
+
+    :param request: TrainRequest.
     :return: dict summary (best validation loss, the one before training, iterations,
         seconds, data volume).
     """
+    robot_config, method, dataset = request.robot_config, request.method, request.dataset
+    iterations = request.iterations
     config = dataclasses.replace(robot_config.training, method=method,
                                  **({'iterations': iterations} if iterations else {}))
     state_spec, action_spec, control_dt = robot_specs(robot_config.robot)
     train_set, validation_set = dataset.split(config.validation_fraction, config.seed)
     trainer = _make_trainer(robot_config, config, (state_spec, action_spec), train_set,
-                            validation_set, resume, warm_start, device)
-    out = pathlib.Path(out)
-    log_path = pathlib.Path(log_dir or out.parent) / f'{out.stem}_training.csv'
+                            validation_set, request.resume, request.warm_start,
+                            request.device)
+    out = pathlib.Path(request.out)
+    log_path = pathlib.Path(request.log_dir or out.parent) / f'{out.stem}_training.csv'
     start = time.perf_counter()
-    final = _run_logged(trainer, log_path, progress)
+    final = _run_logged(trainer, log_path, request.progress)
     summary = {
         'method': method, 'robot': robot_config.robot, 'iterations': final.iteration,
         'best_validation_loss': final.best_validation,
@@ -128,7 +165,7 @@ def train(robot_config, method, dataset, out, resume=None, warm_start=None, iter
     save_checkpoint(out, trainer.model, method, robot_config.robot, state_spec, action_spec,
                     trainer.detached_step_size() if learns_step_size(method) else None,
                     summary,
-                    _state_to_dict(final) if keep_training_state else None)
+                    _state_to_dict(final) if request.keep_training_state else None)
     return summary
 
 

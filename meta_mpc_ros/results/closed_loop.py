@@ -31,12 +31,13 @@ BUDGET = {'smoke': {'tasks': ('straight',), 'conditions': ('carpet', 'payload'),
 def _episode(job):
     """Run one evaluation episode (pool worker); return its row."""
     import torch
-    from meta_mpc_ros.pipeline.evaluate import evaluate
+    from meta_mpc_ros.pipeline.evaluate import evaluate, EvaluateRequest
     torch.set_num_threads(1)
     method, adapter, checkpoint, task, condition, seed, steps = job
     config = load_robot_config('millirobot')
-    report, _ = evaluate(config, checkpoint, adapter, condition, 1, seed, task,
-                         steps=steps or None, threads=1)
+    report, _ = evaluate(EvaluateRequest(
+        robot_config=config, checkpoint_path=checkpoint, adapter=adapter, condition=condition,
+        episodes=1, seed=seed, task=task, steps=steps or None, threads=1))
     detail = report['details'][0]
     return {'method': method, 'task': task, 'condition': condition, 'seed': seed,
             'cost': detail['cost'], 'steps': detail['steps'],

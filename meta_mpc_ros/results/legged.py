@@ -34,7 +34,7 @@ import time
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent, RandomPolicy
-from meta_mpc_ros.pipeline.episodes import run_episode
+from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
 from meta_mpc_ros.pipeline.evaluate import summarise
 from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
 from meta_mpc_ros.pipeline.train import robot_specs
@@ -83,10 +83,12 @@ def evaluate_episode(job):
                                   config.collection.random_hold_steps)
         else:
             checkpoint = load_checkpoint(checkpoint_path, robot=config.robot)
-            policy = AdaptiveAgent(checkpoint, adapter, config.controller, env.cost_terms(),
-                                   config.training.past_steps, config.evaluation)
-        episode = run_episode(env, policy, episode_seed, steps, until_done=False,
-                              prediction_horizon=config.training.future_steps)
+            policy = AdaptiveAgent(checkpoint, adapter, config.controller,
+                                   config.cost_terms(env), config.training.past_steps,
+                                   config.evaluation)
+        episode = run_episode(EpisodeRequest(
+            env=env, policy=policy, seed=episode_seed, steps=steps, until_done=False,
+            prediction_horizon=config.training.future_steps))
     finally:
         env.close()
     detail = summarise(episode)

@@ -18,10 +18,11 @@ import json
 import pathlib
 
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.pipeline.collect import collect_episode, EpisodePlan, merge
+from meta_mpc_ros.pipeline.collect import (collect_episode, CollectEpisodeRequest,
+                                           EpisodePlan, merge)
 from meta_mpc_ros.pipeline.config import load_robot_config
-from meta_mpc_ros.pipeline.iterate import iterate
-from meta_mpc_ros.pipeline.train import robot_specs, train
+from meta_mpc_ros.pipeline.iterate import iterate, IterateRequest
+from meta_mpc_ros.pipeline.train import robot_specs, train, TrainRequest
 from meta_mpc_ros.results.common import RUNS, Stopwatch
 from meta_mpc_ros.sim.registry import environment_class
 import numpy as np
@@ -159,29 +160,27 @@ def iterate_on_task(config, condition, out, budget, seed, mapper, iterations):
     for round_index, count in enumerate(budget.oracle_episodes()):
         rng = np.random.default_rng([seed, round_index])
         plans = [EpisodePlan(int(rng.integers(2 ** 31)), '', condition) for _ in range(count)]
-        jobs = [(config, plan, None if checkpoint is None else str(checkpoint), 'mb')
-                for plan in plans]
-        trajectories = [t for result in mapper(_collect_job, jobs) for t in result]
+        jobs = [CollectEpisodeRequest(robot_config=config, plan=plan, adapter='mb',
+                                      checkpoint_path=None if checkpoint is None
+                                      else str(checkpoint)) for plan in plans]
+        trajectories = [t for result in mapper(collect_episode, jobs) for t in result]
         datasets.append(TrajectoryDataset(trajectories, {
             'robot': config.robot, 'seed': seed, 'episodes': len(plans), 'task': condition,
             'policy': 'random' if checkpoint is None else f'mb:{checkpoint}',
             'control_dt': control_dt}))
         merged = merge(datasets)
         round_out = out.with_name(f'{out.stem}_round{round_index}{out.suffix}')
-        summary = train(config, 'mb', merged, round_out, warm_start=checkpoint, progress=False)
+        summary = train(TrainRequest(robot_config=config, method='mb', dataset=merged,
+                                     out=round_out, warm_start=checkpoint, progress=False))
         history.append({'round': round_index, 'transitions': merged.steps,
                         'sim_hours': summary['sim_hours'],
                         'best_validation_loss': summary['best_validation_loss'],
                         'seconds': summary['seconds']})
         checkpoint = round_out
-    final = train(config, 'mb', merged, out, iterations=iterations, progress=False)
+    final = train(TrainRequest(robot_config=config, method='mb', dataset=merged, out=out,
+                               iterations=iterations, progress=False))
     return {'rounds': history, 'transitions': merged.steps, 'sim_hours': final['sim_hours'],
             'best_validation_loss': final['best_validation_loss']}
-
-
-def _collect_job(job):
-    """Grid entry point: collect one planned episode (collect_episode's arguments)."""
-    return collect_episode(*job)
 
 
 def grbal_job(job):
@@ -189,10 +188,11 @@ def grbal_job(job):
     config, directory, budget, seed, executor = job
     directory = pathlib.Path(directory)
     with Stopwatch() as watch:
-        summary = iterate(config, 'grbal', directory / 'grbal.pt', budget.rounds,
-                          budget.episodes, seed, random_episodes=budget.random_episodes,
-                          save_data=directory / 'data.npz', mapper=executor.map_jobs,
-                          progress=False)
+        summary = iterate(IterateRequest(
+            robot_config=config, method='grbal', out=directory / 'grbal.pt',
+            rounds=budget.rounds, episodes=budget.episodes, seed=seed,
+            random_episodes=budget.random_episodes, save_data=directory / 'data.npz',
+            mapper=executor.map_jobs, progress=False))
     return {'rounds': summary['rounds'], 'sim_hours': summary['sim_hours'],
             'seconds': watch.seconds}
 
@@ -209,8 +209,9 @@ def oracle_job(job):
 def aggregate_job(job):
     """Grid entry point: MB, ReBAL or continual on GrBAL's aggregated data."""
     config, method, data_path, out, iterations, warm_start = job
-    summary = train(config, method, TrajectoryDataset.load(data_path), out,
-                    warm_start=warm_start, iterations=iterations, progress=False)
+    summary = train(TrainRequest(robot_config=config, method=method,
+                                 dataset=TrajectoryDataset.load(data_path), out=out,
+                                 warm_start=warm_start, iterations=iterations, progress=False))
     return {'seconds': summary['seconds'], 'iterations': summary['iterations'],
             'best_validation_loss': summary['best_validation_loss']}
 

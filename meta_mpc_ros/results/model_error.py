@@ -27,9 +27,9 @@ from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.dataset import Trajectory
 from meta_mpc_ros.core.session import AdaptationSession, carried_window_errors
 from meta_mpc_ros.pipeline.agents import RandomPolicy
-from meta_mpc_ros.pipeline.collect import collect_episode, EpisodePlan
+from meta_mpc_ros.pipeline.collect import collect_episode, CollectEpisodeRequest, EpisodePlan
 from meta_mpc_ros.pipeline.config import load_robot_config
-from meta_mpc_ros.pipeline.episodes import run_episode
+from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
 from meta_mpc_ros.results.common import (check_budget, figure_path, RUNS, Stopwatch,
                                          write_json)
 from meta_mpc_ros.shipped import adapter_for, shipped_checkpoint
@@ -64,8 +64,9 @@ def condition_trajectories(robot_config, condition, episodes, seed):
     trajectories = []
     task = 'figure8' if robot_config.robot == 'millirobot' else ''
     for index in range(episodes):
-        trajectories += collect_episode(robot_config, EpisodePlan(seed + index, task,
-                                                                  condition))
+        plan = EpisodePlan(seed=seed + index, task=task, condition=condition)
+        trajectories += collect_episode(CollectEpisodeRequest(robot_config=robot_config,
+                                                              plan=plan))
     return trajectories
 
 
@@ -118,8 +119,8 @@ def errors_around_switch(robot_config, checkpoints, start, switch_to, switch_ste
     try:
         policy = RandomPolicy(env.action_spec, np.random.default_rng(seed),
                               robot_config.collection.random_hold_steps)
-        episode = run_episode(env, policy, seed, steps, switch=(switch_step, switch_to),
-                              until_done=False)
+        episode = run_episode(EpisodeRequest(env=env, policy=policy, seed=seed, steps=steps,
+                                             switch=(switch_step, switch_to), until_done=False))
     finally:
         env.close()
     trajectory = episode_trajectory(episode)

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 import json
 import pathlib
 
-from meta_mpc_ros.pipeline.iterate import iterate
+from meta_mpc_ros.pipeline.iterate import iterate, IterateRequest
 from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
 from meta_mpc_ros.pipeline.train import robot_specs
 from meta_mpc_ros.results import legged
@@ -36,7 +36,7 @@ from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, mean_c
 from meta_mpc_ros.results.grid import Executor
 from meta_mpc_ros.results.legged_training import (BUDGET_SETTINGS as MODEL_BASED,
                                                   family_config, held_out_tasks,
-                                                  train_families)
+                                                  run_unit, train_families)
 from meta_mpc_ros.results.model_free import ALGORITHMS, train_model_free_job
 import numpy as np
 
@@ -99,9 +99,11 @@ def mb_iterate(config, directory, budget, seed, executor):
                 pathlib.Path(r['checkpoint']).is_file() for r in manifest['rounds']):
             return manifest['rounds'], manifest['seconds'], True
     with Stopwatch() as watch:
-        summary = iterate(config, 'mb', directory / 'mb_iterate.pt', budget.rounds,
-                          budget.episodes, seed, random_episodes=budget.random_episodes,
-                          mapper=executor.map_jobs, progress=False)
+        summary = iterate(IterateRequest(
+            robot_config=config, method='mb', out=directory / 'mb_iterate.pt',
+            rounds=budget.rounds, episodes=budget.episodes, seed=seed,
+            random_episodes=budget.random_episodes, mapper=executor.map_jobs,
+            progress=False))
     history = [dict(r, checkpoint=str(directory / f'mb_iterate_round{r["round"]}.pt'))
                for r in summary['rounds']]
     manifest_path.write_text(json.dumps({'settings': settings, 'rounds': history,
@@ -249,7 +251,6 @@ def run(budget, seed, out=DOCS, runs=RUNS, executor=None):
                                           dict(model_free.kwargs), name))
                   for name in ALGORITHMS]
         with Stopwatch() as training:
-            from meta_mpc_ros.results.legged_training import run_unit
             (mb_rounds, mb_seconds, mb_cached), *free = executor.map_jobs(run_unit, units)
         with Stopwatch() as evaluation:
             curves = round_curves(config, {'GrBAL': grbal_rounds, 'MB': mb_rounds}, task,

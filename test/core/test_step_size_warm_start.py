@@ -4,7 +4,7 @@ import dataclasses
 
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.pipeline.config import load_robot_config
-from meta_mpc_ros.pipeline.train import load_data, train
+from meta_mpc_ros.pipeline.train import load_data, train, TrainRequest
 import torch
 
 
@@ -26,7 +26,8 @@ def test_psi_survives_a_warm_start_unchanged_and_stays_positive(
     dataset = load_data([tiny_models['data']], config)
     out = tmp_path / 'round1.pt'
     # Zero iterations: the warm-started round must hand psi on exactly as it came.
-    train(config, 'grbal', dataset, out, warm_start=tiny_models['grbal'], progress=False)
+    train(TrainRequest(robot_config=config, method='grbal', dataset=dataset, out=out,
+                       warm_start=tiny_models['grbal'], progress=False))
     second = load_checkpoint(out)
     assert 'psi starts afresh' not in capsys.readouterr().out
     for name, value in first.step_size.items():

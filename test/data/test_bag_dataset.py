@@ -21,7 +21,7 @@ from meta_mpc_ros.data.bag_reader import BagReader, load_messages
 from meta_mpc_ros.data.bag_types import BagReadError
 from meta_mpc_ros.data.bag_writer import BagWriter
 from meta_mpc_ros.pipeline.config import load_robot_config
-from meta_mpc_ros.pipeline.train import load_data, train
+from meta_mpc_ros.pipeline.train import load_data, train, TrainRequest
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.graph import build_graph
 from meta_mpc_ros.ros.graph.process import GraphProcess
@@ -133,7 +133,8 @@ def test_train_from_the_bag_and_load_in_the_adaptive_dynamics_node(
         training=dataclasses.replace(config.training, iterations=40, eval_every=20,
                                      past_steps=8, future_steps=8, validation_windows=16))
     dataset = load_data([recording], config)
-    summary = train(config, 'grbal', dataset, tmp_path / 'from_bag.pt', progress=False)
+    summary = train(TrainRequest(robot_config=config, method='grbal', dataset=dataset,
+                                 out=tmp_path / 'from_bag.pt', progress=False))
     assert summary['transitions'] == dataset.steps > 100
     env = dict(ros_env, PYTHONPATH=str(ROOT) + os.pathsep + ros_env.get('PYTHONPATH', ''))
     graph = build_graph({'checkpoint': str(tmp_path / 'from_bag.pt'), 'record': False},
