@@ -17,7 +17,7 @@ from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.dataset import TrajectoryDataset
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent, check_adapter, RandomPolicy
 from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
-from meta_mpc_ros.sim.registry import environment_class, make_env
+from meta_mpc_ros.sim.registry import environment_class, make_env, robot_specs
 import numpy as np
 
 
@@ -30,18 +30,21 @@ class EpisodePlan:
     condition: str
 
 
-def plan_episodes(robot_config, count, seed):
+def plan_episodes(robot_config, count, seed, condition=None):
     """
     Draw `count` episodes from the training distribution.
 
+    :param condition: run every episode under this condition spec (e.g. a held-out
+        test task, for an oracle) instead of drawing one per episode.
     :return: list of EpisodePlan (deterministic in `seed`).
     """
     env_class = environment_class(robot_config.robot)
     rng = np.random.default_rng(seed)
     tasks = robot_config.collection.tasks
+    fixed = condition
     plans = []
     for _ in range(count):
-        condition = env_class.sample_training_condition(rng)
+        condition = fixed if fixed is not None else env_class.sample_training_condition(rng)
         condition = condition if isinstance(condition, str) else condition.to_spec()
         task = str(rng.choice(tasks)) if robot_config.robot == 'millirobot' else ''
         plans.append(EpisodePlan(int(rng.integers(2 ** 31)), task, condition))
@@ -120,6 +123,8 @@ class CollectRequest:
     :param progress: optional callable(done, total).
     :param mapper: optional callable(function, jobs) -> results in order (e.g. the Ray
         tasks of `results.grid.Executor.map_jobs`); replaces the process pool when given.
+    :param condition: run every episode under this condition spec (None: draw each
+        from the training distribution).
     """
 
     robot_config: object
@@ -130,6 +135,7 @@ class CollectRequest:
     workers: int = 0
     progress: object = None
     mapper: object = None
+    condition: str = None
 
     def __post_init__(self):
         if self.episodes < 1 or self.workers < 0:
@@ -147,7 +153,7 @@ def collect(request):
     """
     robot_config, checkpoint_path = request.robot_config, request.checkpoint_path
     progress = request.progress
-    plans = plan_episodes(robot_config, request.episodes, request.seed)
+    plans = plan_episodes(robot_config, request.episodes, request.seed, request.condition)
     workers = request.workers or os.cpu_count() or 1
     jobs = [CollectEpisodeRequest(
         robot_config=robot_config, plan=plan, adapter=request.adapter,
@@ -168,14 +174,14 @@ def collect(request):
                 trajectories += result
                 if progress:
                     progress(done, len(jobs))
-    env = make_env(robot_config.robot)
-    control_dt = env.control_dt
-    env.close()
-    dataset = TrajectoryDataset(trajectories, {
-        'robot': robot_config.robot, 'seed': request.seed, 'episodes': request.episodes,
-        'policy': ('random' if checkpoint_path is None
-                   else f'{request.adapter}:{checkpoint_path}'),
-        'control_dt': control_dt})
+    metadata = {'robot': robot_config.robot, 'seed': request.seed,
+                'episodes': request.episodes,
+                'policy': ('random' if checkpoint_path is None
+                           else f'{request.adapter}:{checkpoint_path}'),
+                'control_dt': robot_specs(robot_config.robot)[2]}
+    if request.condition is not None:
+        metadata['task'] = request.condition
+    dataset = TrajectoryDataset(trajectories, metadata)
     dataset.metadata['steps'] = dataset.steps
     return dataset
 

@@ -43,6 +43,10 @@ class IterateRequest:
     :param mapper: optional callable(function, jobs) that runs the collection episodes
         (`results.grid.Executor.map_jobs`: Ray tasks); None: the process pool of `workers`.
     :param progress: show training progress bars.
+    :param condition: collect every episode under this condition spec (e.g. an oracle on
+        one held-out task); None draws each from the training distribution.
+    :param schedule: episodes of each round, overriding `rounds`, `episodes` and
+        `random_episodes` (e.g. (3, 7, 7): 3 random, then two rounds of 7).
     """
 
     robot_config: object
@@ -60,9 +64,16 @@ class IterateRequest:
     slim: bool = False
     mapper: object = None
     progress: bool = True
+    condition: str = None
+    schedule: tuple = ()
 
     def __post_init__(self):
         check_method(self.method)
+        object.__setattr__(self, 'schedule', tuple(int(n) for n in self.schedule))
+        if self.schedule:
+            if min(self.schedule) < 1:
+                raise ValueError(f'every round of a schedule needs episodes, not {self.schedule}')
+            object.__setattr__(self, 'rounds', len(self.schedule))
         if self.rounds < 1 or self.episodes < 0 or self.workers < 0:
             raise ValueError(f'rounds must be at least 1, episodes and workers >= 0, not '
                              f'{self.rounds}, {self.episodes} and {self.workers}')
@@ -87,10 +98,12 @@ def iterate(request):
         count = request.episodes or config.collection.episodes_per_iteration
         if checkpoint is None and not datasets:
             count = request.random_episodes or count
+        if request.schedule:
+            count = request.schedule[round_index]
         data = collect(CollectRequest(
             robot_config=config, episodes=count, seed=request.seed + round_index,
             checkpoint_path=checkpoint, adapter=default_adapter(method),
-            workers=request.workers, mapper=request.mapper))
+            workers=request.workers, mapper=request.mapper, condition=request.condition))
         datasets.append(data)
         merged = merge(datasets)
         round_out = work_dir / f'{out.stem}_round{round_index}{out.suffix}'

@@ -18,20 +18,11 @@ from meta_mpc_ros.core.meta_training import (fit_normalizer, learns_step_size, M
                                              Trainer, TrainingState)
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.pipeline.collect import merge
-from meta_mpc_ros.sim.registry import make_env
+from meta_mpc_ros.sim.registry import robot_specs
 import torch
 
 # A rosbag2 storage file given alone (the reader takes it like its directory).
 BAG_SUFFIXES = ('.mcap', '.db3')
-
-
-def robot_specs(robot):
-    """Return (state_spec, action_spec, control_dt) of a registered robot."""
-    env = make_env(robot)
-    try:
-        return env.state_spec, env.action_spec, env.control_dt
-    finally:
-        env.close()
 
 
 def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=None,

@@ -37,14 +37,13 @@ from meta_mpc_ros.pipeline.agents import AdaptiveAgent, RandomPolicy
 from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
 from meta_mpc_ros.pipeline.evaluate import summarise
 from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
-from meta_mpc_ros.pipeline.train import robot_specs
 from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, mean_ci, RUNS,
                                          Stopwatch, write_json)
 from meta_mpc_ros.results.grid import Executor
 from meta_mpc_ros.results.legged_training import (BUDGET_SETTINGS, FAMILIES,
                                                   family_config, held_out_tasks,
                                                   reductions, train_families)
-from meta_mpc_ros.sim.registry import make_env
+from meta_mpc_ros.sim.registry import make_env, robot_specs
 import numpy as np
 
 # method label -> (checkpoint key: the training method, adapter), from the adapter

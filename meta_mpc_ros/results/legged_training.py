@@ -18,14 +18,11 @@ import json
 import pathlib
 
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.pipeline.collect import (collect_episode, CollectEpisodeRequest,
-                                           EpisodePlan, merge)
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.iterate import iterate, IterateRequest
-from meta_mpc_ros.pipeline.train import robot_specs, train, TrainRequest
+from meta_mpc_ros.pipeline.train import train, TrainRequest
 from meta_mpc_ros.results.common import RUNS, Stopwatch
 from meta_mpc_ros.sim.registry import environment_class
-import numpy as np
 
 FAMILIES = ('half_cheetah_disabled_joint', 'half_cheetah_hills', 'half_cheetah_pier',
             'ant_crippled_leg')
@@ -83,16 +80,18 @@ class Budget:
 
 
 BUDGET_SETTINGS = {
-    # Small rounds from the start, as the paper: 3 random episodes, then 7 rounds of 2
-    # controller episodes, all of 1000 steps: 17,000 transitions per family (and per
-    # oracle, in 3 rounds: 3 random, then 7 and 7). Up to 300 iterations per round, 3000
-    # for MB, ReBAL and the oracle's final MB, 150 for continual (~0.4 s each: 4
-    # unrolled second-order steps). MPPI with 250 samples (config: 500) halves the cost of
-    # every controller episode. 5 evaluation episodes of 1000 steps on the first test
-    # task of each family (half_cheetah_hills has 4). Sized to run in about 1.5 h on this
-    # 2-core machine shared with other jobs (docs/RESULTS.md gives the measured times).
-    'full': Budget(rounds=8, random_episodes=3, episodes=2, episode_steps=1000,
-                   iterations=300, aggregate_iterations=3000, continual_iterations=150,
+    # Small rounds from the start, as the paper: 10 random episodes (random episodes
+    # cost almost nothing to simulate, and 3 left round 0's model, and so every later
+    # round's controller, too poor to leave the start), then 7 rounds of 3 controller
+    # episodes, all of 1000 steps: 31,000 transitions per family (and per oracle on its
+    # test task, in 3 rounds: 10 random, then 11 and 10). Up to 600 iterations per round
+    # (warm-started), 4000 for MB, ReBAL and the oracle's final MB, 300 for continual
+    # (~0.4 s each: 4 unrolled second-order steps). MPPI with 250 samples (config: 500)
+    # halves the cost of every controller episode. 5 evaluation episodes of 1000 steps
+    # on the first test task of each family (half_cheetah_hills has 4). Sized to run in
+    # about 1.5 h on this 2-core machine (docs/RESULTS.md gives the measured times).
+    'full': Budget(rounds=8, random_episodes=10, episodes=3, episode_steps=1000,
+                   iterations=600, aggregate_iterations=4000, continual_iterations=300,
                    num_samples=250, eval_episodes=5, eval_steps=1000, test_tasks=1,
                    oracle_rounds=3),
     'smoke': Budget(rounds=2, random_episodes=2, episodes=1, episode_steps=40, iterations=3,
@@ -155,31 +154,17 @@ def iterate_on_task(config, condition, out, budget, seed, mapper, iterations):
         and 'sim_hours' of the aggregated data, 'best_validation_loss' of the final model.
     """
     out = pathlib.Path(out)
-    control_dt = robot_specs(config.robot)[2]
-    datasets, checkpoint, history = [], None, []
-    for round_index, count in enumerate(budget.oracle_episodes()):
-        rng = np.random.default_rng([seed, round_index])
-        plans = [EpisodePlan(int(rng.integers(2 ** 31)), '', condition) for _ in range(count)]
-        jobs = [CollectEpisodeRequest(robot_config=config, plan=plan, adapter='mb',
-                                      checkpoint_path=None if checkpoint is None
-                                      else str(checkpoint)) for plan in plans]
-        trajectories = [t for result in mapper(collect_episode, jobs) for t in result]
-        datasets.append(TrajectoryDataset(trajectories, {
-            'robot': config.robot, 'seed': seed, 'episodes': len(plans), 'task': condition,
-            'policy': 'random' if checkpoint is None else f'mb:{checkpoint}',
-            'control_dt': control_dt}))
-        merged = merge(datasets)
-        round_out = out.with_name(f'{out.stem}_round{round_index}{out.suffix}')
-        summary = train(TrainRequest(robot_config=config, method='mb', dataset=merged,
-                                     out=round_out, warm_start=checkpoint, progress=False))
-        history.append({'round': round_index, 'transitions': merged.steps,
-                        'sim_hours': summary['sim_hours'],
-                        'best_validation_loss': summary['best_validation_loss'],
-                        'seconds': summary['seconds']})
-        checkpoint = round_out
+    data_path = out.with_name(f'{out.stem}_data.npz')
+    summary = iterate(IterateRequest(
+        robot_config=config, method='mb', out=out.with_name(f'{out.stem}_last{out.suffix}'),
+        rounds=len(budget.oracle_episodes()), schedule=budget.oracle_episodes(),
+        condition=condition, seed=seed, save_data=data_path, mapper=mapper,
+        progress=False))
+    merged = TrajectoryDataset.load(data_path)
     final = train(TrainRequest(robot_config=config, method='mb', dataset=merged, out=out,
                                iterations=iterations, progress=False))
-    return {'rounds': history, 'transitions': merged.steps, 'sim_hours': final['sim_hours'],
+    return {'rounds': summary['rounds'], 'transitions': merged.steps,
+            'sim_hours': final['sim_hours'],
             'best_validation_loss': final['best_validation_loss']}
 
 

@@ -29,7 +29,6 @@ import pathlib
 
 from meta_mpc_ros.pipeline.iterate import iterate, IterateRequest
 from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
-from meta_mpc_ros.pipeline.train import robot_specs
 from meta_mpc_ros.results import legged
 from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, mean_ci, RUNS,
                                          Stopwatch, write_json)
@@ -38,6 +37,7 @@ from meta_mpc_ros.results.legged_training import (BUDGET_SETTINGS as MODEL_BASED
                                                   family_config, held_out_tasks,
                                                   run_unit, train_families)
 from meta_mpc_ros.results.model_free import ALGORITHMS, train_model_free_job
+from meta_mpc_ros.sim.registry import robot_specs
 import numpy as np
 
 FAMILY = 'half_cheetah_disabled_joint'
@@ -75,7 +75,7 @@ BUDGET_SETTINGS = {
     # 4 envs x 1024 steps per update, minibatches of 256 (SB3's 64 trains 4x slower on
     # this CPU); the rest are the libraries' defaults.
     'full': Budget(steps=500_000, measurements=10,
-                   kwargs=(('n_steps', 1024), ('batch_size', 256)), curve_episodes=3),
+                   kwargs=(('n_steps', 1024), ('batch_size', 256)), curve_episodes=5),
     'smoke': Budget(steps=256, measurements=2, envs=2,
                     kwargs=(('n_steps', 64), ('batch_size', 64)), curve_episodes=2),
 }

@@ -6,6 +6,7 @@ subpackage meta_mpc_ros.sim.legged is installed, imported only when first needed
 `ENVIRONMENTS` is computed on first access, like everything here.
 """
 
+import functools
 import importlib
 
 
@@ -50,6 +51,21 @@ def make_env(name, **kwargs):
     :return: gymnasium.Env
     """
     return environment_class(name)(**kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def robot_specs(robot):
+    """
+    Return (state_spec, action_spec, control_dt) of a registered robot.
+
+    Built once per process (an environment is built, read and closed) and cached: the
+    specs are frozen dataclasses.
+    """
+    env = make_env(robot)
+    try:
+        return env.state_spec, env.action_spec, env.control_dt
+    finally:
+        env.close()
 
 
 def __getattr__(name):

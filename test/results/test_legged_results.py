@@ -9,6 +9,7 @@ section 3's cached GrBAL run, as in `meta-mpc bench all`.
 import json
 import math
 
+from meta_mpc_ros.core.dataset import TrajectoryDataset
 from meta_mpc_ros.results import legged, sample_efficiency
 from meta_mpc_ros.results.grid import Executor
 from meta_mpc_ros.results.legged_training import BUDGET_SETTINGS
@@ -58,9 +59,15 @@ def test_legged_smoke(folders, legged_report):
         assert [r['transitions'] for r in entry['data']['rounds']] == ROUNDS
         assert math.isclose(entry['data']['sim_hours'],
                             entry['data']['transitions'] * entry['control_dt'] / 3600)
-        for volume in entry['oracle_data'].values():
+        for index, volume in enumerate(entry['oracle_data'].values()):
             # The oracle gets the same data volume, on the test task only.
             assert volume['transitions'] == entry['data']['transitions']
+            oracle_data = TrajectoryDataset.load(
+                runs / 'legged' / family / f'smoke_seed{SEED}' / f'oracle_{index}_data.npz')
+            assert {t.task for t in oracle_data.trajectories} == {entry['test_tasks'][index]}
+            assert [r['transitions'] for r in volume['rounds']] == [
+                sum(SMOKE.oracle_episodes()[:r + 1]) * SMOKE.episode_steps
+                for r in range(len(SMOKE.oracle_episodes()))]
         assert set(entry['job_seconds']) >= {'grbal', 'mb', 'rebal', 'continual'}
         assert entry['cached'] is False
         task = entry['results'][entry['test_tasks'][0]]
