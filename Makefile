@@ -108,8 +108,11 @@ models-continual: models-grbal
 # Every result experiment, then docs/RESULTS.md; it prints (and RESULTS.md states) its
 # wall time and budget. Sections 3 and 4 run as Ray tasks: a local Ray on all cores, or
 # the cluster at RAY_ADDRESS (`make results RAY_ADDRESS=auto` on a cluster's head node).
+# BUDGET=paper runs sections 3 and 4 at the paper's budget (250,000 transitions per
+# family, 3 x 512 models, every test task): meant for a cluster.
+BUDGET ?= full
 results: venv
-	$(BIN)/meta-mpc bench all $(if $(RAY_ADDRESS),--address $(RAY_ADDRESS))
+	$(BIN)/meta-mpc bench all --budget $(BUDGET) $(if $(RAY_ADDRESS),--address $(RAY_ADDRESS))
 
 bench: venv
 	$(BIN)/meta-mpc bench core

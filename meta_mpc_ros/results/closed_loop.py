@@ -15,7 +15,8 @@ import os
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.reference import TASKS
 from meta_mpc_ros.pipeline.config import load_robot_config
-from meta_mpc_ros.results.common import check_budget, figure_path, Stopwatch, write_json
+from meta_mpc_ros.results.common import (figure_path, plan_of, Stopwatch,
+                                         write_json)
 from meta_mpc_ros.shipped import shipped_checkpoint
 from meta_mpc_ros.sim.conditions import TEST_CONDITIONS
 import numpy as np
@@ -50,8 +51,7 @@ def _episode(job):
 
 def run(budget='full', seed=0, out='docs', checkpoints=None, workers=0):
     """Run the closed-loop grid; write closed_loop.json and its figure."""
-    check_budget(budget)
-    plan = BUDGET[budget]
+    plan = plan_of(BUDGET, budget)
     checkpoints = checkpoints or {adapter: str(shipped_checkpoint('millirobot', adapter))
                                   for adapter in METHODS.values()}
     jobs = [(method, adapter, checkpoints[adapter], task, condition, seed + index, plan['steps'])

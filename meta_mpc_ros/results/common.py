@@ -7,7 +7,10 @@ import time
 
 import torch
 
-BUDGETS = ('smoke', 'full')
+# smoke: a minute-long check; full: what fits on this 2-core machine; paper: the paper's
+# budget for the legged grid (sections 3 and 4), meant for a Ray cluster (`--address`).
+# Sections without a budget of their own for 'paper' run their 'full' one (`plan_of`).
+BUDGETS = ('smoke', 'full', 'paper')
 DOCS = pathlib.Path('docs')
 RUNS = pathlib.Path('runs') / 'results'
 
@@ -16,6 +19,12 @@ def check_budget(budget):
     """Raise ValueError for an unknown budget name."""
     if budget not in BUDGETS:
         raise ValueError(f'budget must be one of {BUDGETS}, got {budget!r}')
+
+
+def plan_of(plans, budget):
+    """Return a section's plan for a budget: its own, else its 'full' one (for 'paper')."""
+    check_budget(budget)
+    return plans.get(budget, plans['full'])
 
 
 def machine():

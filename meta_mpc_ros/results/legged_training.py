@@ -94,6 +94,13 @@ BUDGET_SETTINGS = {
                    iterations=600, aggregate_iterations=4000, continual_iterations=300,
                    num_samples=250, eval_episodes=5, eval_steps=1000, test_tasks=1,
                    oracle_rounds=3),
+    # The paper's: 50 rounds of 5 rollouts of 1000 steps (5 random, then 49 x 5 with the
+    # controller: 250,000 transitions per family and per oracle), the 3 x 512 model,
+    # config/<family>.yaml's iterations per round and planner (500 samples), every test
+    # task. Hours on a Ray cluster (`make results BUDGET=paper RAY_ADDRESS=auto`).
+    'paper': Budget(rounds=50, random_episodes=5, episodes=5, episode_steps=1000,
+                    aggregate_iterations=20000, continual_iterations=1500,
+                    hidden_sizes=(512, 512, 512), eval_episodes=5, eval_steps=1000),
     'smoke': Budget(rounds=2, random_episodes=2, episodes=1, episode_steps=40, iterations=3,
                     aggregate_iterations=3, continual_iterations=3, hidden_sizes=(32, 32),
                     num_samples=32, eval_episodes=2, eval_steps=25, test_tasks=1),

@@ -30,7 +30,7 @@ from meta_mpc_ros.pipeline.agents import RandomPolicy
 from meta_mpc_ros.pipeline.collect import collect_episode, CollectEpisodeRequest, EpisodePlan
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
-from meta_mpc_ros.results.common import (check_budget, figure_path, RUNS, Stopwatch,
+from meta_mpc_ros.results.common import (figure_path, plan_of, RUNS, Stopwatch,
                                          write_json)
 from meta_mpc_ros.shipped import adapter_for, shipped_checkpoint
 from meta_mpc_ros.sim.registry import environment_class, make_env
@@ -178,8 +178,7 @@ def run(budget='full', seed=0, out='docs', robots=None, only=None):
         in <out>/results/model_error.json (e.g. half-cheetah after section 3 retrained
         it, leaving the millirobot's as they are).
     """
-    check_budget(budget)
-    plan = BUDGET[budget]
+    plan = plan_of(BUDGET, budget)
     robots = robots or default_robots(budget, seed)
     data = {'budget': budget, 'seed': seed, 'robots': {}}
     if only:

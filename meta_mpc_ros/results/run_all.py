@@ -15,13 +15,16 @@ import pathlib
 import time
 
 from meta_mpc_ros.results import grid
+from meta_mpc_ros.results.common import BUDGETS
 
 SECTIONS = ('legged', 'sample_efficiency', 'model_error', 'closed_loop', 'speed')
 
 
 def add_arguments(parser):
     """Add the options of `meta-mpc bench all`."""
-    parser.add_argument('--budget', default='full', choices=('smoke', 'full'))
+    parser.add_argument('--budget', default='full', choices=BUDGETS,
+                        help="full: sized for this machine; paper: the paper's budget for "
+                             'sections 3 and 4 (a Ray cluster, --address); smoke: a quick check')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--only', default='',
                         help=f'comma-separated sections (default all: {",".join(SECTIONS)})')

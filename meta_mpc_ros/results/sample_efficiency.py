@@ -76,6 +76,9 @@ BUDGET_SETTINGS = {
     # this CPU); the rest are the libraries' defaults.
     'full': Budget(steps=500_000, measurements=10,
                    kwargs=(('n_steps', 1024), ('batch_size', 256)), curve_episodes=5),
+    # The paper's model-free curves run to millions of steps.
+    'paper': Budget(steps=5_000_000, measurements=14, envs=8,
+                    kwargs=(('n_steps', 1024), ('batch_size', 256)), curve_episodes=5),
     'smoke': Budget(steps=256, measurements=2, envs=2,
                     kwargs=(('n_steps', 64), ('batch_size', 64)), curve_episodes=2),
 }

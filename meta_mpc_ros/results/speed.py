@@ -15,7 +15,7 @@ import json
 import pathlib
 import tempfile
 
-from meta_mpc_ros.results.common import check_budget, Stopwatch, write_json
+from meta_mpc_ros.results.common import plan_of, Stopwatch, write_json
 
 BUDGET = {'smoke': {'core': ['--repeats', '3', '--models', '64,64', '--sizes', '100x5'],
                     'sim': ['--seconds', '0.3'], 'ros_seconds': 0},
@@ -34,8 +34,7 @@ def _bench(module, options, path):
 def run(budget='full', seed=0, out='docs'):
     """Run the benchmarks and write speed.json."""
     from meta_mpc_ros.bench import core_speed, ros_graph, sim
-    check_budget(budget)
-    plan = BUDGET[budget]
+    plan = plan_of(BUDGET, budget)
     data = {'budget': budget, 'seed': seed}
     with tempfile.TemporaryDirectory() as folder, Stopwatch() as watch:
         folder = pathlib.Path(folder)

@@ -10,9 +10,12 @@ import json
 import math
 
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.results import legged, sample_efficiency
+from meta_mpc_ros.results import closed_loop, legged, sample_efficiency
+from meta_mpc_ros.results.common import plan_of
 from meta_mpc_ros.results.grid import Executor
-from meta_mpc_ros.results.legged_training import BUDGET_SETTINGS
+from meta_mpc_ros.results.legged_training import (BUDGET_SETTINGS, family_config,
+                                                  held_out_tasks)
+from meta_mpc_ros.sim.registry import environment_class
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -87,6 +90,23 @@ def test_legged_smoke(folders, legged_report):
         assert entry['summary']['oracle_valid'] == check['beats_random']
     assert written['projection']['projected_wall_seconds']['128'] > 0
     assert (docs / 'figures' / 'legged.png').stat().st_size > 10000
+
+
+def test_paper_budget_is_the_papers():
+    paper = BUDGET_SETTINGS['paper']
+    # 50 iterations x 5 rollouts x 1000 steps, the first 5 random.
+    assert paper.transitions(1000)[-1] == 250_000 and paper.random_episodes == 5
+    assert sum(paper.oracle_episodes()) * 1000 == 250_000
+    for family in legged.FAMILIES:
+        config = family_config(family, paper, 0)
+        assert config.model.hidden_sizes == (512, 512, 512)
+        assert config.controller.num_samples == 500
+        assert held_out_tasks(family, paper) == tuple(
+            environment_class(family).TEST_CONDITIONS)
+    # Sections with no paper budget of their own run their full one.
+    assert plan_of(closed_loop.BUDGET, 'paper') == closed_loop.BUDGET['full']
+    with pytest.raises(ValueError):
+        plan_of(closed_loop.BUDGET, 'huge')
 
 
 def test_oracle_counts_only_when_it_clearly_beats_random():
