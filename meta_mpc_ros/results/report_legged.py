@@ -77,8 +77,7 @@ def scaling(data):
             for cpus, seconds in projection['projected_wall_seconds'].items()]
     where = 'a local Ray' if executor.get('address') == 'local' else \
         f'{executor["kind"]} at {executor.get("address", "this machine")}'
-    return (f'\n**Cost and scale-out.** This run: {where} on {executor["cpus"]} CPUs '
-            f'(this machine, shared with other jobs), '
+    return (f'\n**Cost and scale-out.** This run: {where} on {executor["cpus"]} CPUs, '
             f'{data["wall_seconds"] / 60:.0f} min wall time (training '
             f'{data["train_wall_seconds"] / 60:.0f} min, evaluation '
             f'{data["evaluate_wall_seconds"] / 60:.0f} min) for '
