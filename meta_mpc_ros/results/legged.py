@@ -14,9 +14,9 @@ a crippled leg), with the settings of config/<family>.yaml and the budget
 3. an MB oracle per held-out test task: the same Algorithm 1 (same rounds, episodes
    and episode length, so the same data volume) with MB, every episode on that test
    task, and a final MB trained afresh on all of it as MB is;
-4. closed-loop MPPI episodes on every test task for MB, MB+DE, GrBAL, ReBAL, continual
-   and the oracle, and a random policy, all with the same evaluation seeds (initial
-   states). Each episode is one job of the grid (`results.grid`: a Ray task).
+4. closed-loop episodes (config/<family>.yaml's planner) on every test task for MB,
+   MB+DE, GrBAL, ReBAL, continual and the oracle, and a random policy, all with the same
+   evaluation seeds (initial states). Each episode is one job of the grid (`results.grid`: a Ray task).
 
 Scores: means over seeds with 95 % confidence intervals (Student's t). The oracle
 must beat the random policy by a clear margin (its 95 % interval entirely above the
@@ -317,6 +317,8 @@ def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES, executor=None):
     report = {'experiment': 'legged', 'budget': budget, 'seed': seed,
               'budget_settings': asdict(settings), 'executor': executor.describe(),
               'reductions': reductions(budget), 'paper': PAPER,
+              'planner': ', '.join(sorted({family_config(f, settings, seed).controller.planner
+                                          for f in families})),
               'normalisation': 'normalised = R / R_oracle (the paper, Fig. 4: oracle = 1, '
                                'zero return = 0), only where the oracle beats the random '
                                "policy clearly (its 95 % interval above the random policy's);"

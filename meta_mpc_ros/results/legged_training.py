@@ -44,7 +44,7 @@ class Budget:
         the oracle's final MB on its own.
     :param continual_iterations: iterations of `continual`, warm-started from GrBAL.
     :param hidden_sizes: the MLP's hidden layers.
-    :param num_samples: MPPI samples per control step.
+    :param num_samples: the planner's samples per control step.
     :param eval_episodes: evaluation episodes (seeds) per method and test task.
     :param eval_steps: control steps per evaluation episode.
     :param test_tasks: evaluate the first n test tasks of each family (0: all).
@@ -86,13 +86,15 @@ BUDGET_SETTINGS = {
     # episodes, all of 1000 steps: 31,000 transitions per family (and per oracle on its
     # test task, in 3 rounds: 10 random, then 11 and 10). Up to 600 iterations per round
     # (warm-started), 4000 for MB, ReBAL and the oracle's final MB, 300 for continual
-    # (~0.4 s each: 4 unrolled second-order steps). MPPI with 250 samples (config: 500)
-    # halves the cost of every controller episode. 5 evaluation episodes of 1000 steps
-    # on the first test task of each family (half_cheetah_hills has 4). Sized to run in
-    # about 1.5 h on this 2-core machine (docs/RESULTS.md gives the measured times).
+    # (~0.4 s each: 4 unrolled second-order steps). Random shooting with 250 samples
+    # (config: 500) halves the cost of every controller episode. 10 evaluation episodes
+    # of 1000 steps (the random policy's returns spread so widely that 5 could not tell
+    # any oracle from it) on the first test task of each family (half_cheetah_hills has
+    # 4). Sized to run in about 1 h on this 2-core machine (docs/RESULTS.md gives the
+    # measured times).
     'full': Budget(rounds=8, random_episodes=10, episodes=3, episode_steps=1000,
                    iterations=600, aggregate_iterations=4000, continual_iterations=300,
-                   num_samples=250, eval_episodes=5, eval_steps=1000, test_tasks=1,
+                   num_samples=250, eval_episodes=10, eval_steps=1000, test_tasks=1,
                    oracle_rounds=3),
     # The paper's: 50 rounds of 5 rollouts of 1000 steps (5 random, then 49 x 5 with the
     # controller: 250,000 transitions per family and per oracle), the 3 x 512 model,
@@ -335,7 +337,8 @@ def reductions(budget_name):
         f'{budget.continual_iterations} (official: 100 epochs per iteration)',
         f'one training seed per family; the {budget.eval_episodes} seeds are evaluation '
         'seeds (initial states)',
-        f'planner: MPPI, {config.controller.num_samples} samples, horizons {horizons} '
+        f'planner: {config.controller.planner}, {config.controller.num_samples} samples, '
+        f'horizons {horizons} '
         '(official: random shooting, 500 samples, H = 10)',
         f'evaluation: {budget.eval_episodes} seeds x {config.evaluation.episode_steps} steps '
         'per method and test task (official episodes: 1000 steps)'] + (

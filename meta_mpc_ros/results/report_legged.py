@@ -25,7 +25,8 @@ def legged_section(data, _):
     columns = methods_of(data)
     first = next(iter(data['families'].values()))
     episodes, steps = first['evaluation']['episodes'], first['evaluation']['steps']
-    text = ('Closed-loop MPPI on every evaluated held-out task of each family; returns are '
+    planner = data.get('planner', 'mppi').replace('_', ' ')
+    text = (f'Closed-loop {planner} on every evaluated held-out task of each family; returns are '
             "the environment's (forward velocity minus control cost, summed over the "
             f'episode). {episodes} evaluation seeds (initial states) x {steps} steps per '
             'method and task; every cell is the mean over seeds with its 95 % confidence '
