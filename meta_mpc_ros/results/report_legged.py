@@ -303,7 +303,7 @@ def claim_verdict(data, model_free):
     best_free = max(data['curves'][name][-1]['return_mean'] for name in model_free)
     if full['target'] < 0.1 * best_free:
         text += ('\nThe model-based methods reach a return of only '
-                 f'{number(full["target"])} at this budget (section 3, "Likely reason"), '
+                 f'{number(full["target"])} at this budget (section 3, "Likely reasons"), '
                  'under a tenth of what the model-free methods end with, so every R here is '
                  "low and easy for them too; the paper's ~1000x was measured at comparable "
                  'returns, which this budget does not reach.\n')
