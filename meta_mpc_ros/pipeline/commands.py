@@ -20,6 +20,10 @@ def add_parser(subparsers):
     collect.add_argument('--checkpoint', default='',
                          help="act with this model's adaptive controller (default: random)")
     collect.add_argument('--adapter', default='grbal', choices=tuple(ADAPTERS))
+    collect.add_argument('--condition', default='',
+                         help='run every episode under this condition (e.g. a held-out test '
+                              'task: disabled_joint=0, payload); default: draw each from the '
+                              'training distribution')
     collect.add_argument('--seed', type=int, default=0)
     collect.add_argument('--workers', type=int, default=0, help='processes (0: all cores)')
     collect.add_argument('--out', required=True, help='dataset file to write (.npz)')
@@ -106,13 +110,20 @@ def _progress(label):
 def run_collect(args):
     """Collect episodes into a dataset file."""
     from meta_mpc_ros.pipeline.collect import collect, CollectRequest
+    from meta_mpc_ros.sim.registry import make_env
     config = _config(args)
     count = args.episodes or config.collection.episodes_per_iteration
+    if args.condition:
+        try:    # a condition this robot does not know: one line, before any worker starts
+            make_env(config.robot, condition=args.condition).close()
+        except ValueError as error:
+            print(f'meta-mpc collect: error: {error}', file=sys.stderr)
+            return 2
     start = time.perf_counter()
     dataset = collect(CollectRequest(
         robot_config=config, episodes=count, seed=args.seed,
         checkpoint_path=args.checkpoint or None, adapter=args.adapter, workers=args.workers,
-        progress=_progress('collect')))
+        progress=_progress('collect'), condition=args.condition or None))
     dataset.save(args.out)
     control_dt = dataset.metadata['control_dt']
     print(f'wrote {args.out}: {len(dataset)} trajectories, {dataset.steps} transitions '

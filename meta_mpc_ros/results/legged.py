@@ -16,7 +16,8 @@ a crippled leg), with the settings of config/<family>.yaml and the budget
    task, and a final MB trained afresh on all of it as MB is;
 4. closed-loop episodes (config/<family>.yaml's planner) on every test task for MB,
    MB+DE, GrBAL, ReBAL, continual and the oracle, and a random policy, all with the same
-   evaluation seeds (initial states). Each episode is one job of the grid (`results.grid`: a Ray task).
+   evaluation seeds (initial states). Each episode is one job of the grid
+   (`results.grid`: a Ray task).
 
 Scores: means over seeds with 95 % confidence intervals (Student's t). The oracle
 must beat the random policy by a clear margin (its 95 % interval entirely above the

@@ -91,3 +91,18 @@ def test_too_little_data_to_train_on_is_one_line(capsys, tmp_path):
                             str(tmp_path / 'model.pt'), '--config',
                             str(ROOT / 'config' / 'millirobot.yaml'))
     assert_one_line(status, lines, 'meta-mpc train: error:', 'transitions a window needs')
+
+
+def test_collect_on_one_condition_and_a_bad_one_is_one_line(capsys, tmp_path):
+    out = tmp_path / 'payload.npz'
+    status = cli.main(['collect', '--robot', 'millirobot', '--episodes', '1', '--workers', '1',
+                       '--condition', 'payload', '--out', str(out)])
+    assert status == 0
+    dataset = TrajectoryDataset.load(out)
+    assert {trajectory.task for trajectory in dataset.trajectories} == {'payload'}
+    assert dataset.metadata['task'] == 'payload'
+    capsys.readouterr()
+    status, lines = run_cli(capsys, 'collect', '--robot', 'half_cheetah_disabled_joint',
+                            '--condition', 'disabled_joint=9', '--out', str(tmp_path / 'x.npz'))
+    assert_one_line(status, lines, 'meta-mpc collect: error:', 'disabled_joint')
+    assert not (tmp_path / 'x.npz').exists()

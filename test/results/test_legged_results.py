@@ -10,7 +10,7 @@ import json
 import math
 
 from meta_mpc_ros.core.dataset import TrajectoryDataset
-from meta_mpc_ros.results import closed_loop, legged, sample_efficiency
+from meta_mpc_ros.results import closed_loop, legged, report_legged, sample_efficiency
 from meta_mpc_ros.results.common import plan_of
 from meta_mpc_ros.results.grid import Executor
 from meta_mpc_ros.results.legged_training import (BUDGET_SETTINGS, family_config,
@@ -197,3 +197,25 @@ def test_steps_to_reach_and_ratio():
     full = rows[1.0]
     assert full['steps']['PPO'] is None and full['lower_bound']['PPO']
     assert full['ratios']['PPO'] == 250
+
+
+def test_sections_3_and_4_render_from_the_json(folders, legged_report):
+    docs, runs = folders
+    if not (docs / 'results' / 'sample_efficiency.json').is_file():
+        sample_efficiency.run('smoke', SEED, out=docs, runs=runs, executor=Executor('serial'))
+    data = json.loads((docs / 'results' / 'legged.json').read_text())
+    text = report_legged.legged_section(data, None)
+    assert f"Closed-loop {data['planner'].replace('_', ' ')}" in text
+    failing = []
+    for family, entry in data['families'].items():
+        assert f'### {family}' in text
+        for task, result in entry['results'].items():
+            if not result['oracle_check']['beats_random']:
+                failing.append(f'- {family}, {task}:')
+    # Every test task whose oracle does not beat random is named with its reason.
+    if failing:
+        assert '**Likely reasons**' in text
+        assert all(line in text for line in failing)
+    curves = json.loads((docs / 'results' / 'sample_efficiency.json').read_text())
+    assert 'Environment steps to reach return R' in \
+        report_legged.sample_efficiency_section(curves, None)
