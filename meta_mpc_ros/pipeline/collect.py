@@ -41,13 +41,12 @@ def plan_episodes(robot_config, count, seed, condition=None):
     env_class = environment_class(robot_config.robot)
     rng = np.random.default_rng(seed)
     tasks = robot_config.collection.tasks
-    fixed = condition
     plans = []
     for _ in range(count):
-        condition = fixed if fixed is not None else env_class.sample_training_condition(rng)
-        condition = condition if isinstance(condition, str) else condition.to_spec()
+        drawn = condition if condition is not None else env_class.sample_training_condition(rng)
+        drawn = drawn if isinstance(drawn, str) else drawn.to_spec()
         task = str(rng.choice(tasks)) if robot_config.robot == 'millirobot' else ''
-        plans.append(EpisodePlan(int(rng.integers(2 ** 31)), task, condition))
+        plans.append(EpisodePlan(int(rng.integers(2 ** 31)), task, drawn))
     return plans
 
 
