@@ -89,7 +89,7 @@ class TrajectoryDataset:
                 np.concatenate([t.actions for t in self.trajectories]),
                 np.concatenate([t.states[1:] for t in self.trajectories]))
 
-    def split(self, validation_fraction, seed):
+    def split(self, validation_fraction, seed, min_steps=1):
         """
         Split into (train, validation) by whole trajectories, the same way every time.
 
@@ -100,30 +100,46 @@ class TrajectoryDataset:
         same data (GrBAL's rounds, MB, ReBAL, continual) is judged on the same
         trajectories. Their tasks are mostly unseen in training (the meta-learning
         question). The held-out share of transitions is `validation_fraction` on
-        average; each side keeps at least one trajectory. A dataset of one trajectory
-        is cut in time instead.
+        average; each side keeps at least one trajectory. A dataset of one trajectory,
+        or one whose held-out side would outweigh its training side, has its longest
+        trajectory cut in time instead.
 
         :param validation_fraction: share of trajectories held out, in (0, 1).
         :param seed: int mixed into the hash.
+        :param min_steps: transitions a cut-off tail keeps at least (a training window's
+            length), where the trajectory is long enough to leave training as many.
         """
         if not self.trajectories:
             raise ValueError('cannot split an empty dataset')
         if len(self.trajectories) == 1:
-            run = self.trajectories[0]
-            cut = max(1, int(round(run.steps * (1.0 - validation_fraction))))
-            return (TrajectoryDataset([Trajectory(run.states[:cut + 1], run.actions[:cut],
-                                                  run.task)], self.metadata),
-                    TrajectoryDataset([Trajectory(run.states[cut:], run.actions[cut:],
-                                                  run.task)], self.metadata))
+            return self._cut_in_time(0, validation_fraction, min_steps)
         keys = [trajectory_key(run, seed) for run in self.trajectories]
         held = [key < validation_fraction for key in keys]
         if not any(held):
             held[keys.index(min(keys))] = True
         if all(held):
             held[keys.index(max(keys))] = False
+        steps = [run.steps for run in self.trajectories]
+        if 2 * sum(n for n, out in zip(steps, held) if out) > self.steps:
+            # Validation would be the larger side (a long recording beside short pieces):
+            # cut the longest trajectory in time instead.
+            return self._cut_in_time(steps.index(max(steps)), validation_fraction, min_steps)
         return (TrajectoryDataset([run for run, out in zip(self.trajectories, held)
                                    if not out], self.metadata),
                 TrajectoryDataset([run for run, out in zip(self.trajectories, held) if out],
+                                  self.metadata))
+
+    def _cut_in_time(self, index, validation_fraction, min_steps):
+        """Return (train, validation): trajectory `index` cut in time, its tail held out."""
+        run = self.trajectories[index]
+        cut = int(round(run.steps * (1.0 - validation_fraction)))
+        if run.steps >= 2 * min_steps:
+            cut = min(cut, run.steps - min_steps)
+        cut = max(1, cut)
+        others = self.trajectories[:index] + self.trajectories[index + 1:]
+        return (TrajectoryDataset(others + [Trajectory(run.states[:cut + 1], run.actions[:cut],
+                                                       run.task)], self.metadata),
+                TrajectoryDataset([Trajectory(run.states[cut:], run.actions[cut:], run.task)],
                                   self.metadata))
 
     def save(self, path):

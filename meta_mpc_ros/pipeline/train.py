@@ -135,7 +135,8 @@ def train(request):
     config = dataclasses.replace(robot_config.training, method=method,
                                  **({'iterations': iterations} if iterations else {}))
     state_spec, action_spec, control_dt = robot_specs(robot_config.robot)
-    train_set, validation_set = dataset.split(config.validation_fraction, config.seed)
+    train_set, validation_set = dataset.split(config.validation_fraction, config.seed,
+                                              config.past_steps + config.future_steps)
     trainer = _make_trainer(robot_config, config, (state_spec, action_spec), train_set,
                             validation_set, request.resume, request.warm_start,
                             request.device)

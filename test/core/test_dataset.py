@@ -104,3 +104,16 @@ def test_bad_trajectories_are_rejected():
         Trajectory(np.array([[0.0], [np.nan]]), np.zeros((1, 1)), 'x')
     with pytest.raises(ValueError, match='actions'):
         Trajectory(np.zeros((3, 1)), np.zeros((3, 1)), 'x')
+
+
+def test_a_long_recording_beside_a_short_piece_is_cut_in_time():
+    rng = np.random.default_rng(0)
+    long = Trajectory(rng.normal(size=(201, 3)), rng.normal(size=(200, 2)), 'a')
+    short = Trajectory(rng.normal(size=(2, 3)), rng.normal(size=(1, 2)), 'a')
+    for seed in range(20):
+        train, validation = TrajectoryDataset([long, short], {}).split(0.1, seed)
+        # Training keeps the larger side whichever trajectory the hash would hold out.
+        assert train.steps > validation.steps >= 1
+        assert train.steps + validation.steps == 201
+    # A cut-off tail keeps a whole training window when asked to.
+    assert TrajectoryDataset([long, short], {}).split(0.1, 0, min_steps=32)[1].steps >= 32
