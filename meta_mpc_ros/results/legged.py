@@ -15,12 +15,19 @@ a crippled leg), with the settings of config/<family>.yaml and the budget
    and episode length, so the same data volume) with MB, every episode on that test
    task, and a final MB trained afresh on all of it as MB is;
 4. closed-loop episodes (config/<family>.yaml's planner) on every test task for MB,
-   MB+DE, GrBAL, ReBAL, continual and the oracle, and a random policy, all with the same
-   evaluation seeds (initial states). Each episode is one job of the grid
+   MB+DE, GrBAL, ReBAL, continual and the oracle, and two random policies, all with the
+   same evaluation seeds (initial states). Each episode is one job of the grid
    (`results.grid`: a Ray task).
 
+The random policies (RANDOM_POLICIES): 'Random' draws a uniform action every step, the
+usual reference of normalised scores (D4RL's random score); 'Random (held)' is the data
+collection's, each uniform action held for config collection.random_hold_steps. Held
+actions make the body lurch in one direction for up to 0.1-0.2 s, so its returns spread
+several times wider (and on the ant drift forward); both are reported, and the oracle is
+checked against each.
+
 Scores: means over seeds with 95 % confidence intervals (Student's t). The oracle
-must beat the random policy by a clear margin (its 95 % interval entirely above the
+must beat the random policy ('Random') by a clear margin (its 95 % interval entirely above the
 random policy's) before anything is normalised by it: then R / R_oracle (the paper's:
 oracle = 1, zero return = 0) and (R - R_random) / (R_oracle - R_random). Where it does
 not, the normalised scores are None and the report shows raw returns. Models and data
@@ -51,6 +58,10 @@ import numpy as np
 # registry (legged_training.TRAINED trains every training method it names).
 METHOD_MODELS = {spec.label: (spec.training_method, name) for name, spec in ADAPTERS.items()}
 METHODS = tuple(METHOD_MODELS)
+# label -> how its uniform actions are held: 'every_step' or 'collection' (the config's
+# collection.random_hold_steps).
+RANDOM_POLICIES = {'Random': 'every_step', 'Random (held)': 'collection'}
+REFERENCES = ('Oracle',) + tuple(RANDOM_POLICIES)
 PAPER = {
     'claim': 'the adaptive methods (GrBAL and ReBAL) reach higher returns on the held-out '
              'tasks than MB and MB+DE, and on some tasks even exceed the MB oracle trained on '
@@ -70,8 +81,8 @@ def evaluate_episode(job):
     """
     Grid entry point: one closed-loop episode of one method on one task.
 
-    :param job: (config, checkpoint path or None for the random policy, adapter, task,
-        episode seed, steps).
+    :param job: (config, checkpoint path or None for a random policy, adapter (for a
+        random policy: its RANDOM_POLICIES value), task, episode seed, steps).
     :return: dict return, steps, prediction_error_before/after, step_ms_median, seconds.
     """
     config, checkpoint_path, adapter, task, episode_seed, steps = job
@@ -79,8 +90,8 @@ def evaluate_episode(job):
     env = make_env(config.robot, condition=task, max_episode_steps=None)
     try:
         if checkpoint_path is None:
-            policy = RandomPolicy(env.action_spec, np.random.default_rng(episode_seed),
-                                  config.collection.random_hold_steps)
+            hold = (1, 1) if adapter == 'every_step' else config.collection.random_hold_steps
+            policy = RandomPolicy(env.action_spec, np.random.default_rng(episode_seed), hold)
         else:
             checkpoint = load_checkpoint(checkpoint_path, robot=config.robot)
             policy = AdaptiveAgent(checkpoint, adapter, config.controller,
@@ -118,18 +129,27 @@ def _row(episodes):
 
 def oracle_check(rows):
     """
-    Return whether the oracle beats the random policy by a clear margin on a task.
+    Return whether the oracle beats the random policies by a clear margin on a task.
 
     Clear margin: the oracle's 95 % interval lies entirely above the random policy's.
+    'beats_random' (which gates normalisation) is against 'Random'; 'beats_held_random'
+    against 'Random (held)' where it was run.
 
-    :param rows: method -> row, with 'Oracle' and 'Random'.
-    :return: dict beats_random, oracle_low, random_high, gap (oracle - random means).
+    :param rows: method -> row, with 'Oracle' and 'Random' (and maybe 'Random (held)').
+    :return: dict beats_random, oracle_low, random_high, gap (oracle - random means),
+        beats_held_random (None where not run).
     """
-    oracle, random = rows['Oracle'], rows['Random']
+    oracle = rows['Oracle']
     low = oracle['return_mean'] - (oracle['return_ci'] or 0.0)
-    high = random['return_mean'] + (random['return_ci'] or 0.0)
-    return {'beats_random': bool(low > high), 'oracle_low': low, 'random_high': high,
-            'gap': oracle['return_mean'] - random['return_mean']}
+
+    def upper(row):
+        return row['return_mean'] + (row['return_ci'] or 0.0)
+
+    held = rows.get('Random (held)')
+    return {'beats_random': bool(low > upper(rows['Random'])), 'oracle_low': low,
+            'random_high': upper(rows['Random']),
+            'gap': oracle['return_mean'] - rows['Random']['return_mean'],
+            'beats_held_random': None if held is None else bool(low > upper(held))}
 
 
 def normalise(returns, oracle_mean, random_mean, valid=True):
@@ -165,11 +185,11 @@ def evaluation_jobs(family, manifest, budget, seed):
     seeds = episode_seeds(seed, budget.eval_episodes)
     keys, jobs = [], []
     for task in held_out_tasks(family, budget):
-        for method in METHODS + ('Oracle', 'Random'):
+        for method in METHODS + REFERENCES:
             if method == 'Oracle':
                 checkpoint, adapter = checkpoints['oracle'][task], 'mb'
-            elif method == 'Random':
-                checkpoint, adapter = None, None
+            elif method in RANDOM_POLICIES:
+                checkpoint, adapter = None, RANDOM_POLICIES[method]
             else:
                 key, adapter = METHOD_MODELS[method]
                 checkpoint = checkpoints[key]
@@ -206,7 +226,7 @@ def summarise_family(results):
     tasks = list(results)
     valid = all(results[t]['oracle_check']['beats_random'] for t in tasks)
     summary = {'oracle_valid': valid}
-    for method in METHODS + ('Oracle', 'Random'):
+    for method in METHODS + REFERENCES:
         per_seed = np.mean([results[t]['methods'][method]['returns'] for t in tasks], axis=0)
         mean, ci = mean_ci(per_seed)
         entry = {'return_mean': mean, 'return_ci': ci, 'normalised': None,
@@ -226,7 +246,7 @@ def plot(families, path):
 
     Raw returns, not R / R_oracle: the ratio is undefined where the oracle does not
     beat random; the table gives it where it is defined. The dotted line is the
-    random policy.
+    random policy (uniform every step), the dash-dotted one the held random policy.
     """
     names = list(families)
     figure, axes = figure_axes(1, len(names), figsize=(3.4 * len(names), 4.2), squeeze=False)
@@ -239,6 +259,9 @@ def plot(families, path):
         axis.bar(np.arange(len(methods)), means, yerr=errors, capsize=3, color=colours)
         axis.axhline(summary['Random']['return_mean'], color='k', ls=':', lw=1,
                      label='random policy')
+        if 'Random (held)' in summary:
+            axis.axhline(summary['Random (held)']['return_mean'], color='k', ls='-.', lw=1,
+                         label='random, held actions')
         axis.axhline(0.0, color='grey', lw=0.5)
         axis.set_xticks(np.arange(len(methods)))
         axis.set_xticklabels(methods, rotation=45, fontsize=8)

@@ -2,7 +2,12 @@
 
 from meta_mpc_ros.results.markdown import number, table
 
-NOT_METHODS = ('Oracle', 'Random', 'oracle_valid')
+NOT_METHODS = ('Oracle', 'Random', 'Random (held)', 'oracle_valid')
+
+
+def randoms_of(summary_or_methods):
+    """Return the random policies a result holds ('Random (held)' is newer)."""
+    return tuple(m for m in ('Random', 'Random (held)') if m in summary_or_methods)
 
 
 def methods_of(data):
@@ -47,7 +52,7 @@ def legged_section(data, _):
         for task, entry in result['results'].items():
             methods = entry['methods']
             rows.append([task] + [ci(methods[m]['return_mean'], methods[m]['return_ci'])
-                                  for m in columns + ('Random',)])
+                                  for m in columns + randoms_of(methods)])
         normalised_rows = [[task] + [ci(entry['methods'][m]['normalised'],
                                         entry['methods'][m]['normalised_ci'])
                                      for m in columns]
@@ -102,42 +107,62 @@ def family_evaluation_seconds(result):
 
 def oracle_table(data):
     """Return the oracle-against-random check, per family and test task."""
-    rows = []
+    rows, held_rows = [], []
     for family, result in data['families'].items():
         for task, entry in result['results'].items():
             check, methods = entry['oracle_check'], entry['methods']
-            rows.append([family, task, ci(methods['Oracle']['return_mean'],
-                                          methods['Oracle']['return_ci']),
-                         ci(methods['Random']['return_mean'], methods['Random']['return_ci']),
-                         'yes' if check['beats_random'] else '**no**'])
-    valid = sum(row[-1] == 'yes' for row in rows)
-    return ('**Oracle against random** (the oracle is MB trained on the test task with as '
+            row = [family, task, ci(methods['Oracle']['return_mean'],
+                                    methods['Oracle']['return_ci'])]
+            for name, key in (('Random', 'beats_random'),
+                              ('Random (held)', 'beats_held_random')):
+                if name in methods:
+                    row += [ci(methods[name]['return_mean'], methods[name]['return_ci']),
+                            'yes' if check.get(key) else '**no**']
+            rows.append(row)
+            held_rows.append(check.get('beats_held_random'))
+    valid = sum(row[4] == 'yes' for row in rows)
+    has_held = any(held is not None for held in held_rows)
+    header = ['family', 'test task', 'oracle return', 'random return', 'oracle beats random']
+    held_note = ''
+    if has_held:
+        header += ['held random return', 'oracle beats held random']
+        held_note = ('; "held random" is the data collection\'s random policy, each uniform '
+                     'action held for several steps: the random data the models start from')
+    text = ('**Oracle against random** (the oracle is MB trained on the test task with as '
             'much data as the methods; it counts only if its 95 % interval lies above the '
-            "random policy's):\n\n"
-            + table(['family', 'test task', 'oracle return', 'random return',
-                     'oracle beats random'], rows)
-            + f'\nThe oracle beats random clearly on {valid} of {len(rows)} test tasks'
-            + ('.' if valid == len(rows) else '; where it does not, the tables below show '
-               'raw returns only, and nothing is normalised by it.') + '\n\n')
+            "random policy's; the random policy draws a uniform action every step, the usual "
+            f'reference of normalised scores{held_note}):\n\n')
+    text += (table(header, rows)
+             + f'\nThe oracle beats random clearly on {valid} of {len(rows)} test tasks'
+             + ('.' if valid == len(rows) else '; where it does not, the tables below show '
+                'raw returns only, and nothing is normalised by it.'))
+    if has_held:
+        beaten = sum(bool(held) for held in held_rows)
+        text += (f' Against the held random policy it is clearly better on {beaten} of '
+                 f'{len(rows)}.')
+    return text + '\n\n'
 
 
 def summary_table(data):
     """Return the per-family summary: R / R_oracle where defined, else raw returns."""
     columns = methods_of(data)
+    randoms = randoms_of(first_family(data)['summary'])
     rows = []
     for family, result in data['families'].items():
         summary = result['summary']
         if summary['oracle_valid'] and summary['MB']['normalised'] is not None:
             rows.append([family, 'R / R_oracle'] + [
                 ci(summary[m]['normalised'], summary[m]['normalised_ci']) for m in columns]
-                + [ci(summary['Random']['normalised'], summary['Random']['normalised_ci'])])
+                + [ci(summary[m]['normalised'], summary[m]['normalised_ci'])
+                   for m in randoms])
         else:
             rows.append([family, 'raw return (oracle not valid)'] + [
                 ci(summary[m]['return_mean'], summary[m]['return_ci'])
-                for m in columns + ('Random',)])
+                for m in columns + randoms])
     return ('Per family, mean over its evaluated test tasks (per seed, then over seeds), '
             'normalised where the oracle is valid:\n\n'
-            + table(['family', 'score'] + list(columns) + ['random'], rows))
+            + table(['family', 'score'] + list(columns) + [m.lower() for m in randoms],
+                    rows))
 
 
 def ordering(summary):

@@ -74,7 +74,7 @@ def test_legged_smoke(folders, legged_report):
         assert set(entry['job_seconds']) >= {'grbal', 'mb', 'rebal', 'continual'}
         assert entry['cached'] is False
         task = entry['results'][entry['test_tasks'][0]]
-        assert set(task['methods']) == set(legged.METHODS) | {'Oracle', 'Random'}
+        assert set(task['methods']) == set(legged.METHODS) | set(legged.REFERENCES)
         for row in task['methods'].values():
             assert len(row['returns']) == SMOKE.eval_episodes
             assert all(finite(value) for value in row['returns'])
@@ -123,6 +123,27 @@ def test_oracle_counts_only_when_it_clearly_beats_random():
                                  'Random': row([0.0] * 5)})
     assert tight['beats_random']
     assert tight['oracle_low'] == pytest.approx(10.0 - 2.776 * math.sqrt(0.625 / 5), 1e-3)
+    assert tight['beats_held_random'] is None
+    # The held random policy is checked too, but only 'Random' gates normalisation.
+    both = legged.oracle_check({'Oracle': row([9.0, 9.5, 10.0, 10.5, 11.0]),
+                                'Random': row([0.0] * 5),
+                                'Random (held)': row([8.0, 12.0, 10.0, 9.0, 11.0])})
+    assert both['beats_random'] and both['beats_held_random'] is False
+
+
+def test_the_reference_random_policy_draws_every_step_the_held_one_holds():
+    config = family_config('half_cheetah_hills', BUDGET_SETTINGS['smoke'], 0)
+    task = held_out_tasks('half_cheetah_hills', BUDGET_SETTINGS['smoke'])[0]
+    low, high = config.collection.random_hold_steps
+    assert low > 1
+    returns = {}
+    for label, hold in legged.RANDOM_POLICIES.items():
+        first = legged.evaluate_episode((config, None, hold, task, 3, 30))
+        again = legged.evaluate_episode((config, None, hold, task, 3, 30))
+        assert first['steps'] == 30 and first['return'] == again['return']
+        returns[label] = first['return']
+    # Same seed, different action streams: different returns.
+    assert returns['Random'] != returns['Random (held)']
 
 
 def test_legged_normalisation_is_the_ratio_to_the_oracle():
