@@ -62,6 +62,10 @@ METHODS = tuple(METHOD_MODELS)
 # collection.random_hold_steps).
 RANDOM_POLICIES = {'Random': 'every_step', 'Random (held)': 'collection'}
 REFERENCES = ('Oracle',) + tuple(RANDOM_POLICIES)
+NORMALISATION = ('normalised = R / R_oracle (the paper, Fig. 4: oracle = 1, zero return = 0), '
+                 'only where the oracle beats the random policy (a uniform action every '
+                 "step) clearly (its 95 % interval above the random policy's); "
+                 'normalised_vs_random = (R - R_random) / (R_oracle - R_random)')
 PAPER = {
     'claim': 'the adaptive methods (GrBAL and ReBAL) reach higher returns on the held-out '
              'tasks than MB and MB+DE, and on some tasks even exceed the MB oracle trained on '
@@ -343,11 +347,7 @@ def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES, executor=None):
               'reductions': reductions(budget), 'paper': PAPER,
               'planner': ', '.join(sorted({family_config(f, settings, seed).controller.planner
                                           for f in families})),
-              'normalisation': 'normalised = R / R_oracle (the paper, Fig. 4: oracle = 1, '
-                               'zero return = 0), only where the oracle beats the random '
-                               "policy clearly (its 95 % interval above the random policy's);"
-                               ' normalised_vs_random = (R - R_random) / (R_oracle - '
-                               'R_random)',
+              'normalisation': NORMALISATION,
               'families': {}}
     with Stopwatch() as total:
         with Stopwatch() as training:
@@ -398,9 +398,14 @@ def run(budget, seed, out=DOCS, runs=RUNS, families=FAMILIES, executor=None):
 
 
 def replot(out=DOCS):
-    """Redraw legged.png and recompute the projection from the legged.json under `out`."""
+    """
+    Redraw legged.png, recompute the projection and restate the normalisation.
+
+    Reads and rewrites the legged.json under `out`; the scores are left as they are.
+    """
     path = pathlib.Path(out) / 'results' / 'legged.json'
     report = json.loads(path.read_text())
+    report['normalisation'] = NORMALISATION
     report['projection'] = projection(report['families'], report['executor']['cpus'])
     path.write_text(json.dumps(report, indent=1, default=float))
     plot(report['families'], figure_path('legged', out))

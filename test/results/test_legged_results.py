@@ -233,10 +233,30 @@ def test_sections_3_and_4_render_from_the_json(folders, legged_report):
         for task, result in entry['results'].items():
             if not result['oracle_check']['beats_random']:
                 failing.append(f'- {family}, {task}:')
-    # Every test task whose oracle does not beat random is named with its reason.
+    # Every test task whose oracle does not beat random is named with its reason, and
+    # every family where the ordering does not hold with its models' errors.
+    failing += [f'- {family}: K-step prediction error' for family, entry in
+                data['families'].items() if not report_legged.ordering(entry['summary'])[0]]
     if failing:
         assert '**Likely reasons**' in text
         assert all(line in text for line in failing)
     curves = json.loads((docs / 'results' / 'sample_efficiency.json').read_text())
     assert 'Environment steps to reach return R' in \
         report_legged.sample_efficiency_section(curves, None)
+
+
+def test_a_missed_ordering_names_the_models_errors():
+    def row(value, error):
+        return {'return_mean': value, 'return_ci': 1.0, 'prediction_error_after': error}
+
+    rows = {'GrBAL': row(10.0, 0.1), 'ReBAL': row(5.0, 0.3), 'MB': row(20.0, 0.2),
+            'MB+DE': row(15.0, 0.2), 'Oracle': row(20.0, 0.05)}
+    result = {'summary': rows, 'results': {'task': {'methods': rows}}}
+    line = report_legged.model_error_line('cheetah', result)
+    # GrBAL predicts at half MB's error, and the oracle at a quarter returns no more.
+    assert "GrBAL's error is 0.5x MB's, yet it returns less" in line
+    assert 'a better model did not buy return' in line
+    rows['Oracle'] = row(30.0, 0.05)
+    assert "GrBAL's gain is too small" in report_legged.model_error_line('cheetah', result)
+    rows['GrBAL'] = row(10.0, 0.4)
+    assert 'still predicts worse than MB' in report_legged.model_error_line('cheetah', result)
