@@ -73,7 +73,8 @@ def legged_section(data, _):
                  f'{jobs}; evaluation {family_evaluation_seconds(result) / 60:.1f} CPU-min '
                  '(episodes timed by their own clock)._\n\n'
                  'Raw returns:\n\n'
-                 + table(['test task'] + list(columns) + ['random'], rows))
+                 + table(['test task'] + list(columns)
+                         + [m.lower() for m in randoms_of(result['summary'])], rows))
         if normalised_rows:
             text += ('\nR / R_oracle (where the oracle beats random):\n\n'
                      + table(['test task'] + list(columns), normalised_rows))
@@ -257,8 +258,9 @@ def model_error_line(family, result):
     """
     Return one family's K-step prediction errors (after adapting) beside the returns.
 
-    Each method's error is measured on its own episodes, so the states differ; what it
-    shows is whether a better model bought a higher return at this planner budget.
+    Each method's error is measured on its own episodes (a mean over steps, which a few
+    diverging predictions can dominate), so the states differ; what it shows is whether
+    a better model bought a higher return at this budget.
     """
     summary = result['summary']
     _, _, adaptive, baseline = ordering(summary)
@@ -278,19 +280,15 @@ def model_error_line(family, result):
     if None in errors.values():
         return text
     ratio = errors[adaptive] / errors[baseline]
-    oracle_ratio = errors['Oracle'] / errors[baseline]
     if ratio < 1.0:
-        text += f" {adaptive}'s error is {number(ratio, 2)}x {baseline}'s, yet it returns less"
-        if returns['Oracle'] <= returns[baseline]:
-            text += (f"; the oracle's is {number(oracle_ratio, 2)}x and it does not return "
-                     'more either: at this planner budget a better model did not buy return.')
-        else:
-            text += (f"; the oracle's is {number(oracle_ratio, 2)}x and it does return more: "
-                     f"the model matters here, but {adaptive}'s gain is too small to show "
-                     "through the returns' spread.")
+        text += (f" {adaptive}'s error is {number(ratio, 2)}x {baseline}'s, yet it returns "
+                 'less: at this budget the return does not follow the model error.')
     else:
         text += (f' {adaptive}, adapted, still predicts worse than {baseline}: the '
                  'adaptation does not make up for a weaker prior here.')
+    lowest = min(errors, key=errors.get)
+    if lowest == 'Oracle' and returns['Oracle'] > max(returns[adaptive], returns[baseline]):
+        text += ' The oracle, trained on the test task, predicts best and returns most.'
     return text
 
 
