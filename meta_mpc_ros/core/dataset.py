@@ -101,13 +101,14 @@ class TrajectoryDataset:
         trajectories. Their tasks are mostly unseen in training (the meta-learning
         question). The held-out share of transitions is `validation_fraction` on
         average; each side keeps at least one trajectory. A dataset of one trajectory,
-        or one whose held-out side would outweigh its training side, has its longest
-        trajectory cut in time instead.
+        one whose held-out side would outweigh its training side, or one where a side
+        would hold no trajectory of `min_steps`, has its longest trajectory cut in time
+        instead.
 
         :param validation_fraction: share of trajectories held out, in (0, 1).
         :param seed: int mixed into the hash.
-        :param min_steps: transitions a cut-off tail keeps at least (a training window's
-            length), where the trajectory is long enough to leave training as many.
+        :param min_steps: transitions a window needs: each side keeps a trajectory this
+            long, and a cut-off tail as many, where the data is long enough for that.
         """
         if not self.trajectories:
             raise ValueError('cannot split an empty dataset')
@@ -120,9 +121,12 @@ class TrajectoryDataset:
         if all(held):
             held[keys.index(max(keys))] = False
         steps = [run.steps for run in self.trajectories]
-        if 2 * sum(n for n, out in zip(steps, held) if out) > self.steps:
-            # Validation would be the larger side (a long recording beside short pieces):
-            # cut the longest trajectory in time instead.
+        windowed = [any(n >= min_steps for n, out in zip(steps, held) if out == side)
+                    for side in (False, True)]
+        if 2 * sum(n for n, out in zip(steps, held) if out) > self.steps or not all(windowed):
+            # Validation would be the larger side (a long recording beside short pieces),
+            # or one side would hold no trajectory of min_steps: cut the longest
+            # trajectory in time instead.
             return self._cut_in_time(steps.index(max(steps)), validation_fraction, min_steps)
         return (TrajectoryDataset([run for run, out in zip(self.trajectories, held)
                                    if not out], self.metadata),

@@ -135,8 +135,10 @@ def train(request):
     config = dataclasses.replace(robot_config.training, method=method,
                                  **({'iterations': iterations} if iterations else {}))
     state_spec, action_spec, control_dt = robot_specs(robot_config.robot)
-    train_set, validation_set = dataset.split(config.validation_fraction, config.seed,
-                                              config.past_steps + config.future_steps)
+    # A window of this method: its past (continual: U - 1 more) and its future.
+    span = (config.past_steps + METHODS[method].extra_past_steps(config)
+            + config.future_steps)
+    train_set, validation_set = dataset.split(config.validation_fraction, config.seed, span)
     trainer = _make_trainer(robot_config, config, (state_spec, action_spec), train_set,
                             validation_set, request.resume, request.warm_start,
                             request.device)

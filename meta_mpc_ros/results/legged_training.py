@@ -90,8 +90,8 @@ BUDGET_SETTINGS = {
     # (config: 500) halves the cost of every controller episode. 20 evaluation episodes
     # of 1000 steps (10 left 95 % intervals of +-50 to +-350 on the pier and the ant, as
     # wide as the gaps between methods) on the first test task of each family
-    # (half_cheetah_hills has 4). Sized to run in about 1 h on this 2-core machine (docs/RESULTS.md gives the
-    # measured times).
+    # (half_cheetah_hills has 4). Sized to run in about 1.5 h on this 2-core machine
+    # (docs/RESULTS.md gives the measured times).
     'full': Budget(rounds=8, random_episodes=10, episodes=3, episode_steps=1000,
                    iterations=600, aggregate_iterations=4000, continual_iterations=300,
                    num_samples=250, eval_episodes=20, eval_steps=1000, test_tasks=1,

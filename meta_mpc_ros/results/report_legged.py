@@ -248,7 +248,7 @@ def likely_reasons(data):
                              'control it better than chance.')
     text = ('\n**Likely reasons** (one training seed; no setting tuned to these numbers):\n\n'
             + ''.join(line + '\n' for line in lines))
-    text += ('- This budget is far below the paper\'s (the reductions above): 250,000 '
+    text += ("- This budget is far below the paper's (the reductions above): 250,000 "
              'transitions per family and a 3 x 512 model there (`--budget paper`, README '
              '"Scaling out").\n')
     return text
@@ -275,7 +275,7 @@ def model_error_line(family, result):
     returns = {m: summary[m]['return_mean'] for m in errors}
     parts = ', '.join(f'{m} {number(errors[m])} (return {number(returns[m])})'
                       for m in errors)
-    text = (f'- {family}: K-step prediction error after adapting, on each method\'s own '
+    text = (f"- {family}: K-step prediction error after adapting, on each method's own "
             f'episodes: {parts}.')
     if None in errors.values():
         return text

@@ -117,3 +117,18 @@ def test_a_long_recording_beside_a_short_piece_is_cut_in_time():
         assert train.steps + validation.steps == 201
     # A cut-off tail keeps a whole training window when asked to.
     assert TrajectoryDataset([long], {}).split(0.1, 0, min_steps=32)[1].steps == 32
+
+
+def test_each_side_keeps_a_whole_window():
+    # Short pieces beside one long recording (a bag split at label changes): whichever
+    # pieces the hash holds out, both sides keep a trajectory a 16-step window fits in.
+    rng = np.random.default_rng(1)
+    long = Trajectory(rng.normal(size=(121, 3)), rng.normal(size=(120, 2)), 'a')
+    pieces = [Trajectory(rng.normal(size=(6, 3)), rng.normal(size=(5, 2)), f'p{i}')
+              for i in range(12)]
+    for seed in range(30):
+        train, validation = TrajectoryDataset([long] + pieces, {}).split(0.3, seed, 16)
+        for side in (train, validation):
+            assert max(run.steps for run in side.trajectories) >= 16
+            WindowSampler(side, 8, 8)
+        assert train.steps + validation.steps == long.steps + 5 * len(pieces)
