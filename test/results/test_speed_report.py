@@ -33,3 +33,20 @@ def test_committed_results_render(tmp_path):
     speed_data = json.loads((tmp_path / 'results' / 'speed.json').read_text())
     first = speed_data['core']['planning'][0]
     assert f'{first["ours_ms"]:.3g}' in text.split('## 5. Speed')[1]
+
+
+def test_the_cost_line_times_sections_bench_all_has_no_record_of():
+    from meta_mpc_ros.results.report import run_summary
+    recorded = {'sections': {'legged': {'wall_seconds': 600.0, 'budget': 'full',
+                                        'executor': 'ray'},
+                             'model_error': {'wall_seconds': 60.0, 'budget': 'full',
+                                             'executor': 'in-process; only cheetah'}}}
+    results = {'make_results': recorded, 'legged': {'wall_seconds': 1.0},
+               'closed_loop': {'wall_seconds': 300.0, 'budget': 'full'},
+               'model_error': {'robots': {'a': {'wall_seconds': 60.0},
+                                          'b': {'wall_seconds': 540.0}}}}
+    line = run_summary(recorded, results)
+    # The recorded legged run wins over its JSON; closed_loop comes from its JSON; the
+    # model-error robots redone last are summed with the others.
+    assert 'legged 10.0 min' in line and 'closed_loop 5.0 min' in line
+    assert 'model_error 10.0 min' in line and '25 min in all' in line
