@@ -22,9 +22,9 @@ a crippled leg), with the settings of config/<family>.yaml and the budget
 The random policies (RANDOM_POLICIES): 'Random' draws a uniform action every step, the
 usual reference of normalised scores (D4RL's random score); 'Random (held)' is the data
 collection's, each uniform action held for config collection.random_hold_steps. Held
-actions make the body lurch in one direction for up to 0.1-0.2 s, so its returns spread
-several times wider (and on the ant drift forward); both are reported, and the oracle is
-checked against each.
+actions make the body lurch one way for up to 0.1-0.2 s: in the committed run its
+returns spread 2-3 times wider on the half-cheetah and drift forward on the ant. Both
+are reported, and the oracle is checked against each.
 
 Scores: means over seeds with 95 % confidence intervals (Student's t). The oracle
 must beat the random policy ('Random') by a clear margin (its 95 % interval entirely above the
