@@ -2,18 +2,19 @@
 
 from meta_mpc_ros.results.markdown import number, table
 
-NOT_METHODS = ('Oracle', 'Random', 'Random (held)', 'oracle_valid')
+NOT_METHODS = ('Oracle', 'oracle_valid')
 
 
 def randoms_of(summary_or_methods):
-    """Return the random policies a result holds ('Random (held)' is newer)."""
-    return tuple(m for m in ('Random', 'Random (held)') if m in summary_or_methods)
+    """Return the random policies a result holds (legged.RANDOM_POLICIES' labels)."""
+    return tuple(m for m in summary_or_methods if m.startswith('Random'))
 
 
 def methods_of(data):
     """Return the methods legged.json scored (the adapter registry's labels), then Oracle."""
     summary = next(iter(data['families'].values()))['summary']
-    return tuple(m for m in summary if m not in NOT_METHODS) + ('Oracle',)
+    randoms = randoms_of(summary)
+    return tuple(m for m in summary if m not in NOT_METHODS + randoms) + ('Oracle',)
 
 
 def ci(mean, half_width, digits=3):
