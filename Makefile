@@ -13,10 +13,10 @@ REQUIREMENTS := $(wildcard requirements/*.txt)
 PACKAGE_SOURCES := setup.py setup.cfg package.xml $(shell find meta_mpc_ros launch config urdf rviz models scripts resource -type f -not -name '*.pyc' 2>/dev/null)
 
 # DDS stays on loopback, and each run gets its own domain so that runs never hear
-# each other. Override ROS_DOMAIN_ID on the command line to pin one.
+# each other (the tests lease free ones, test/conftest.py; the demo draws one). Set
+# ROS_DOMAIN_ID on the command line to pin one.
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export ROS_LOCALHOST_ONLY := 1
-ROS_DOMAIN_ID ?= $(shell $(PYTHON) -c 'import random; print(random.SystemRandom().randint(1, 100))')
 export ROS_DOMAIN_ID
 export MUJOCO_GL ?= egl
 export PYTHONUNBUFFERED := 1

@@ -1,46 +1,78 @@
 """Shared fixtures: DDS isolation for every process a test starts."""
 
+import fcntl
 import importlib.util
 import os
 import pathlib
 import random
 import sys
+import tempfile
 
 import pytest
 
 _RANDOM = random.SystemRandom()
+# A DDS domain is leased by holding an exclusive lock on its file: two test runs on one
+# machine (or a demo beside them) never share a domain, and a run that dies frees its
+# leases with its file descriptors.
+_LEASES = pathlib.Path(tempfile.gettempdir()) / 'meta_mpc_ros_dds_domains'
+_DOMAINS = range(1, 101)
+
+
+def lease_domain(exclude=()):
+    """
+    Lease a DDS domain id no other process on this machine holds.
+
+    :param exclude: ids not to take.
+    :return: (domain id, the open lock file: the lease lasts until it is closed).
+    :raises RuntimeError: if every domain is held.
+    """
+    _LEASES.mkdir(exist_ok=True)
+    candidates = [domain for domain in _DOMAINS if domain not in exclude]
+    _RANDOM.shuffle(candidates)
+    for domain in candidates:
+        handle = open(_LEASES / f'{domain}.lock', 'w')
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return domain, handle
+    raise RuntimeError(f'every DDS domain in {_DOMAINS} is held by another run')
+
 
 # Tests import the installed package (make test installs it into .venv); processes
 # they start must find the same interpreter and keep DDS on loopback.
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 os.environ.setdefault('ROS_LOCALHOST_ONLY', '1')
-os.environ.setdefault('ROS_DOMAIN_ID', str(_RANDOM.randint(1, 100)))
+if 'ROS_DOMAIN_ID' not in os.environ:
+    _RUN_DOMAIN, _RUN_LEASE = lease_domain()
+    os.environ['ROS_DOMAIN_ID'] = str(_RUN_DOMAIN)
 os.environ.setdefault('MUJOCO_GL', 'egl')
 
 
-def fresh_domain_id():
-    """Return a DDS domain id for one test, different from the run's own."""
-    taken = int(os.environ['ROS_DOMAIN_ID'])
-    return _RANDOM.choice([domain for domain in range(1, 101) if domain != taken])
-
-
 def _ros_env():
+    """Return (environment in a leased domain of its own, the lease to close)."""
+    domain, lease = lease_domain(exclude=(int(os.environ['ROS_DOMAIN_ID']),))
     env = dict(os.environ)
-    env['ROS_DOMAIN_ID'] = str(fresh_domain_id())
+    env['ROS_DOMAIN_ID'] = str(domain)
     env['PYTHONUNBUFFERED'] = '1'
-    return env
+    return env, lease
 
 
 @pytest.fixture
 def ros_env():
     """Environment for processes of one test: loopback DDS in a domain of its own."""
-    return _ros_env()
+    env, lease = _ros_env()
+    yield env
+    lease.close()
 
 
 @pytest.fixture(scope='module')
 def module_ros_env():
     """Environment for processes shared by one test module, in a domain of its own."""
-    return _ros_env()
+    env, lease = _ros_env()
+    yield env
+    lease.close()
 
 
 @pytest.fixture(scope='session')
