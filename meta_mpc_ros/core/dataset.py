@@ -187,13 +187,22 @@ class TrajectoryDataset:
         return cls(trajectories, header.get('metadata'))
 
 
+HISTORY_LENGTHS = ('full', 'all')
+
+
 @dataclass
 class WindowBatch:
-    """B windows of M past and K future transitions (float32 tensors)."""
+    """
+    B windows of M past and K future transitions (float32 tensors).
+
+    `history` (B,) int64, or None for all M: how many of its last past transitions each
+    window's history holds for a recurrent encoder (ReBAL), from 0 to M.
+    """
 
     states: torch.Tensor   # (B, M+K+1, nx)
     actions: torch.Tensor  # (B, M+K, nu)
     past_steps: int
+    history: torch.Tensor = None
 
     @property
     def past_states(self):
@@ -217,7 +226,9 @@ class WindowBatch:
 
     def to(self, device):
         """Return the batch on another device."""
-        return WindowBatch(self.states.to(device), self.actions.to(device), self.past_steps)
+        history = None if self.history is None else self.history.to(device)
+        return WindowBatch(self.states.to(device), self.actions.to(device), self.past_steps,
+                           history)
 
 
 class WindowSampler:
@@ -227,11 +238,17 @@ class WindowSampler:
     :param dataset: TrajectoryDataset.
     :param past_steps: M (the adaptation window).
     :param future_steps: K (the transitions the adapted model is scored on).
+    :param history_lengths: 'full' (every history holds all M past transitions) or
+        'all' (each window's history length is drawn uniformly from 0 to M, as an
+        episode's first steps have them).
     """
 
-    def __init__(self, dataset, past_steps, future_steps):
+    def __init__(self, dataset, past_steps, future_steps, history_lengths='full'):
         if past_steps < 1 or future_steps < 1:
             raise ValueError('past_steps and future_steps must be >= 1')
+        if history_lengths not in HISTORY_LENGTHS:
+            raise ValueError(f'history_lengths must be one of {HISTORY_LENGTHS}')
+        self.history_lengths = history_lengths
         self.past_steps = past_steps
         self.future_steps = future_steps
         span = past_steps + future_steps
@@ -247,16 +264,25 @@ class WindowSampler:
         """Return the number of distinct windows."""
         return len(self.starts)
 
-    def batch(self, indices):
-        """Return the WindowBatch of the given window indices."""
+    def batch(self, indices, generator=None):
+        """
+        Return the WindowBatch of the given window indices.
+
+        :param generator: torch.Generator that draws the history lengths (needed when
+            history_lengths is 'all').
+        """
         span = self.past_steps + self.future_steps
         states, actions = [], []
         for run, start in self.starts[np.asarray(indices)]:
             states.append(self.states[run][start:start + span + 1])
             actions.append(self.actions[run][start:start + span])
-        return WindowBatch(torch.stack(states), torch.stack(actions), self.past_steps)
+        history = None
+        if self.history_lengths == 'all':
+            history = torch.randint(self.past_steps + 1, (len(states),), generator=generator)
+        return WindowBatch(torch.stack(states), torch.stack(actions), self.past_steps,
+                           history)
 
     def sample(self, batch_size, generator):
         """Return a WindowBatch of `batch_size` windows drawn with a torch.Generator."""
         return self.batch(torch.randint(len(self.starts), (batch_size,),
-                                        generator=generator).numpy())
+                                        generator=generator).numpy(), generator)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 import math
 import time
 
-from meta_mpc_ros.core.dataset import WindowSampler
+from meta_mpc_ros.core.dataset import HISTORY_LENGTHS, WindowSampler
 from meta_mpc_ros.core.model import Normalizer
 from meta_mpc_ros.core.objectives import METHODS, objective
 from meta_mpc_ros.core.step_size import STEP_SIZE_MODES, StepSize
@@ -46,6 +46,11 @@ class TrainingConfig:
     :param first_order: first-order MAML instead of second order.
     :param unroll_steps: U, consecutive online steps unrolled by the 'continual' method.
     :param continual_decay: the continual adapter's pull back toward theta* per step.
+    :param rollout_steps: R, how transitions are scored: 1 is the paper's one-step loss;
+        R > 1 rolls the (adapted) model out open loop over chunks of R executed actions
+        and compares the states reached, as the planner uses it (core.per_window).
+    :param history_lengths: ReBAL's encoder reads 'full' M-transition histories, or
+        'all' lengths from 0 to M (so an episode's first steps are in distribution).
     :param eval_every: iterations between validation measurements.
     :param patience: evaluations without improvement before stopping (0: never stop).
     :param validation_windows: how many fixed validation windows to score.
@@ -65,6 +70,8 @@ class TrainingConfig:
     first_order: bool = False
     unroll_steps: int = 8
     continual_decay: float = 0.05
+    rollout_steps: int = 1
+    history_lengths: str = 'full'
     validation_fraction: float = 0.1
     eval_every: int = 100
     patience: int = 10
@@ -81,8 +88,10 @@ class TrainingConfig:
             raise ValueError('share_action_columns needs step_size_mode factored')
         if not 0.0 <= self.continual_decay < 1.0:
             raise ValueError('continual_decay must be in [0, 1)')
+        if self.history_lengths not in HISTORY_LENGTHS:
+            raise ValueError(f'history_lengths must be one of {HISTORY_LENGTHS}')
         for name in ('past_steps', 'future_steps', 'batch_size', 'eval_every',
-                     'validation_windows', 'unroll_steps'):
+                     'validation_windows', 'unroll_steps', 'rollout_steps'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be >= 1')
         if self.iterations < 0 or self.patience < 0:
@@ -153,12 +162,14 @@ class Trainer:
         # The continual method scores U consecutive windows: its stretches start M + U - 1
         # transitions before the last future.
         past = config.past_steps + METHODS[config.method].extra_past_steps(config)
-        self.sampler = WindowSampler(train_set, past, config.future_steps)
-        validation_sampler = WindowSampler(validation_set, past, config.future_steps)
+        self.sampler = WindowSampler(train_set, past, config.future_steps,
+                                     config.history_lengths)
+        validation_sampler = WindowSampler(validation_set, past, config.future_steps,
+                                           config.history_lengths)
         fixed = torch.Generator().manual_seed(config.seed + 1)
         count = min(config.validation_windows, len(validation_sampler))
         picks = torch.randperm(len(validation_sampler), generator=fixed)[:count].numpy()
-        self.validation_batch = validation_sampler.batch(picks).to(device)
+        self.validation_batch = validation_sampler.batch(picks, fixed).to(device)
         self.params = dict(self.model.named_parameters())
         self.step_size = make_step_size(self.model, config, device)
         groups = [{'params': list(self.params.values())}]

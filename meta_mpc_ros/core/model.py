@@ -203,20 +203,41 @@ class DynamicsModel(nn.Module):
             inputs = torch.cat([inputs, context.expand(*inputs.shape[:-1], -1)], dim=-1)
         return self.network(inputs)
 
-    def encode(self, params, states, actions):
+    def encode(self, params, states, actions, history=None):
         """
         Summarise a window of transitions into a ReBAL context.
+
+        An empty history's context is the encoder's initial state, zeros (null_context):
+        trained with history lengths from 0 to M, the model knows it.
 
         :param params: name -> tensor dict holding the `encoder.*` entries.
         :param states: (W, M+1, nx) states of W windows.
         :param actions: (W, M, nu).
+        :param history: (W,) int64, how many of each window's last transitions to read
+            (0 to M), or None for all M.
         :return: (W, context_dim) the encoder's last hidden state.
         """
         steps = torch.cat([self.normalized_inputs(states[:, :-1], actions),
                            self.normalized_target(states[:, :-1], states[:, 1:])], dim=-1)
         encoder_params = {name[len('encoder.'):]: value for name, value in params.items()
                           if name.startswith('encoder.')}
-        _, hidden = functional_call(self.encoder, encoder_params, (steps,))
+        if history is None:
+            return self._last_hidden(functional_call(self.encoder, encoder_params, (steps,)))
+        # Each history is its window's last L steps: move them to the front and pack.
+        length = steps.shape[1]
+        history = history.to(steps.device)
+        index = (torch.arange(length, device=steps.device) + (length - history)[:, None]) \
+            .clamp(max=length - 1)
+        aligned = steps.gather(1, index[:, :, None].expand(-1, -1, steps.shape[-1]))
+        packed = nn.utils.rnn.pack_padded_sequence(aligned, history.clamp(min=1).cpu(),
+                                                   batch_first=True, enforce_sorted=False)
+        hidden = self._last_hidden(functional_call(self.encoder, encoder_params, (packed,)))
+        return hidden * (history > 0)[:, None].to(hidden.dtype)
+
+    @staticmethod
+    def _last_hidden(output):
+        """Return (W, context_dim) the last layer's final hidden state of a GRU/LSTM call."""
+        _, hidden = output
         if isinstance(hidden, tuple):
             hidden = hidden[0]
         return hidden[-1]

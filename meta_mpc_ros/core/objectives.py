@@ -8,10 +8,14 @@ GrBAL (MAML with a learned step size psi, after Finn et al. and Li et al.):
 
 batched over the B windows with per-window weights (core.per_window); second order
 unless `first_order`, in which case the inner gradient is treated as a constant. ReBAL
-scores the future with the context its encoder reads from the past. MB fits all M+K
-transitions with theta directly. The continual adapter's psi is meta-learned by
-unrolling U consecutive online steps on one stretch of trajectory
-(per_window.continual_future_losses).
+scores the future with the context its encoder reads from the past (trained on every
+history length from 0 to M when the batch says so, so that an episode's first steps
+have a context the model has seen). MB fits all M+K transitions with theta directly.
+Every objective scores its transitions one step ahead (the paper's setting,
+`rollout_steps` R = 1) or by open-loop rollouts over chunks of R executed actions, as
+the planner uses the model (core.per_window.rollout_errors). The continual adapter's
+psi is meta-learned by unrolling U consecutive online steps on one stretch of
+trajectory (per_window.continual_future_losses).
 
 METHODS is the registry of training methods: name -> TrainingMethod (its objective,
 whether it learns psi, how many extra past transitions its windows need). The trainer,
@@ -21,16 +25,37 @@ the `meta-mpc train --method` choices and the checkpoints read it.
 from dataclasses import dataclass
 
 from meta_mpc_ros.core.adapters import Window
-from meta_mpc_ros.core.per_window import adapted_future_losses, continual_future_losses
+from meta_mpc_ros.core.per_window import (adapted_future_losses, continual_future_losses,
+                                          rollout_errors)
 import torch
+from torch.func import functional_call
 
 
-def mb_objective(model, params, batch):
-    """Return the MSE over all M+K transitions of each window (a scalar)."""
-    return model.loss(params, batch.states[:, :-1], batch.actions, batch.states[:, 1:])
+def sequence_loss(model, params, states, actions, context=None, rollout_steps=1):
+    """
+    Return the loss of theta (and a context) on sequences of transitions (a scalar).
+
+    :param states: (B, T+1, nx);  actions: (B, T, nu).
+    :param context: (B, context_dim) or None.
+    :param rollout_steps: R; 1 is the one-step normalised MSE, else open-loop rollouts
+        over chunks of R (core.per_window.rollout_errors).
+    """
+    if context is not None:
+        context = context[:, None, :]
+    if rollout_steps == 1:
+        return model.loss(params, states[:, :-1], actions, states[:, 1:], context)
+    return rollout_errors(
+        model, lambda state, action: functional_call(model, params, (state, action, context)),
+        states, actions, rollout_steps).mean()
 
 
-def grbal_objective(model, params, step_size, batch, first_order=False):
+def mb_objective(model, params, batch, rollout_steps=1):
+    """Return the loss over all M+K transitions of each window (a scalar)."""
+    return sequence_loss(model, params, batch.states, batch.actions,
+                         rollout_steps=rollout_steps)
+
+
+def grbal_objective(model, params, step_size, batch, first_order=False, rollout_steps=1):
     """
     Return the post-adaptation loss on the K future transitions (a scalar).
 
@@ -38,8 +63,10 @@ def grbal_objective(model, params, step_size, batch, first_order=False):
     :param step_size: a StepSize, a name -> tensor psi, or a scalar tensor.
     :param batch: WindowBatch.
     :param first_order: ignore second derivatives (first-order MAML).
+    :param rollout_steps: R, how the future is scored (see sequence_loss).
     """
-    return adapted_future_losses(model, params, step_size, batch, first_order).mean()
+    return adapted_future_losses(model, params, step_size, batch, first_order,
+                                 rollout_steps).mean()
 
 
 def continual_objective(model, params, step_size, batch, first_order, config):
@@ -53,15 +80,20 @@ def continual_objective(model, params, step_size, batch, first_order, config):
     """
     return continual_future_losses(
         model, params, step_size, batch.states, batch.actions, config.past_steps,
-        config.future_steps, config.unroll_steps, config.continual_decay, first_order).mean()
+        config.future_steps, config.unroll_steps, config.continual_decay, first_order,
+        config.rollout_steps).mean()
 
 
-def rebal_objective(model, params, batch):
-    """Return the loss on the K future transitions given the past's context (a scalar)."""
-    context = model.encode(params, batch.past_states, batch.past_actions)
-    future = batch.future_states
-    return model.loss(params, future[:, :-1], batch.future_actions, future[:, 1:],
-                      context[:, None, :])
+def rebal_objective(model, params, batch, rollout_steps=1):
+    """
+    Return the loss on the K future transitions given the past's context (a scalar).
+
+    The encoder reads each window's last `batch.history` transitions (all M when the
+    batch has no history lengths); a history of 0 gives the zero context.
+    """
+    context = model.encode(params, batch.past_states, batch.past_actions, batch.history)
+    return sequence_loss(model, params, batch.future_states, batch.future_actions, context,
+                         rollout_steps)
 
 
 @dataclass(frozen=True)
@@ -88,15 +120,16 @@ class TrainingMethod:
 METHODS = {
     'mb': TrainingMethod(
         lambda model, params, step_size, batch, first_order, config:
-            mb_objective(model, params, batch),
+            mb_objective(model, params, batch, config.rollout_steps),
         description='MB: fit all M+K transitions of each window'),
     'grbal': TrainingMethod(
         lambda model, params, step_size, batch, first_order, config:
-            grbal_objective(model, params, step_size, batch, first_order),
+            grbal_objective(model, params, step_size, batch, first_order,
+                            config.rollout_steps),
         learns_step_size=True, description='GrBAL: one inner step, scored on the future'),
     'rebal': TrainingMethod(
         lambda model, params, step_size, batch, first_order, config:
-            rebal_objective(model, params, batch),
+            rebal_objective(model, params, batch, config.rollout_steps),
         needs_context=True, description='ReBAL: recurrent context of the past'),
     'continual': TrainingMethod(
         continual_objective, learns_step_size=True,
@@ -109,6 +142,9 @@ def objective(method, model, params, step_size, batch, first_order=False, config
     """Return the objective of `method`, a key of METHODS (a scalar)."""
     if method not in METHODS:
         raise ValueError(f'unknown training method {method!r}')
+    if config is None:
+        from meta_mpc_ros.core.meta_training import TrainingConfig
+        config = TrainingConfig(method=method)
     return METHODS[method].objective(model, params, step_size, batch, first_order, config)
 
 

@@ -18,6 +18,12 @@ by one batched product. D and X come from one batched forward and backward of th
 inner loss with theta shared by all windows; autograd through them gives the exact
 second-order meta-gradient, and detaching them gives first-order MAML.
 
+The future can be scored one step ahead (the paper's loss) or, as the planner uses the
+model, by open-loop rollouts: `rollout_steps` R cuts the scored transitions into
+chunks of R, each rolled out from the true state at its start over the executed
+actions, and compares the states reached (core.per_window.rollout_errors). R = 1 is
+the one-step loss.
+
 Shapes: B windows, M past and K future transitions, nx = state_dim, nu = action_dim.
 """
 
@@ -138,10 +144,56 @@ def adapted_layer(future_inputs, weight, bias, corrections, weight_step, bias_st
     return output
 
 
-def future_losses(model, params, step_size, corrections, states, actions):
-    """Return (B,) each window's loss with the adapted parameters `corrections` describe."""
-    inputs, target = _normalized(model, states, actions)
-    return _losses(_forward(model, params, step_size, corrections, inputs)[0], target)
+def rollout_errors(model, predict_delta, states, actions, rollout_steps):
+    """
+    Return (B,) each sequence's error of open-loop rollouts over chunks of R transitions.
+
+    The T transitions are cut into chunks of R = `rollout_steps` (the last may be
+    shorter); each chunk starts from the true state at its start and is rolled out over
+    its executed actions. The error of a predicted state s^ against the state reached s
+    is ((s^ - s) / delta_std)^2, averaged over the nx entries and the T predictions, so
+    that with R = 1 it is exactly the normalised one-step MSE. All chunks advance
+    together: R sequential model calls on (B, C) states, C = ceil(T / R).
+
+    :param predict_delta: (states (B, C, nx), actions (B, C, nu)) -> (B, C, nx) the
+        normalised delta the model predicts (the network output).
+    :param states: (B, T+1, nx);  actions: (B, T, nu).
+    :param rollout_steps: R >= 1.
+    :return: (B,) errors.
+    """
+    batch, steps = actions.shape[:2]
+    chunks = -(-steps // rollout_steps)
+    padded = chunks * rollout_steps
+    # Pad the sequences to whole chunks by repeating the last transition; the padding's
+    # errors are masked out.
+    pad = padded - steps
+    if pad:
+        actions = torch.cat([actions, actions[:, -1:].expand(-1, pad, -1)], dim=1)
+        states = torch.cat([states, states[:, -1:].expand(-1, pad, -1)], dim=1)
+    valid = (torch.arange(padded, device=states.device) < steps).view(chunks, rollout_steps)
+    starts = torch.arange(chunks, device=states.device) * rollout_steps
+    predicted, total = states[:, starts], 0.0
+    for offset in range(rollout_steps):
+        delta = predict_delta(predicted, actions[:, starts + offset])
+        predicted = predicted + model.delta_mean + model.delta_std * delta
+        error = ((predicted - states[:, starts + offset + 1]) / model.delta_std).pow(2)
+        total = total + (error.mean(dim=-1) * valid[:, offset]).sum(dim=1)
+    return total / steps
+
+
+def future_losses(model, params, step_size, corrections, states, actions, rollout_steps=1):
+    """
+    Return (B,) each window's loss with the adapted parameters `corrections` describe.
+
+    :param rollout_steps: R, see rollout_errors (1: the one-step loss, in one batch).
+    """
+    if rollout_steps == 1:
+        inputs, target = _normalized(model, states, actions)
+        return _losses(_forward(model, params, step_size, corrections, inputs)[0], target)
+    return rollout_errors(
+        model, lambda state, action: _forward(model, params, step_size, corrections,
+                                              model.normalized_inputs(state, action))[0],
+        states, actions, rollout_steps)
 
 
 def adapted_parameters(model, params, step_size, states, actions):
@@ -176,7 +228,8 @@ def _entrywise(step):
     return psi
 
 
-def adapted_future_losses(model, params, step_size, batch, first_order=False):
+def adapted_future_losses(model, params, step_size, batch, first_order=False,
+                          rollout_steps=1):
     """
     Return each window's loss on its K future transitions after GrBAL's inner step.
 
@@ -184,6 +237,7 @@ def adapted_future_losses(model, params, step_size, batch, first_order=False):
     :param step_size: see step_for.
     :param batch: WindowBatch.
     :param first_order: treat the inner gradient as a constant (first-order MAML).
+    :param rollout_steps: R, how the future is scored (see rollout_errors).
     :return: (B,) losses.
     """
     statistics, _ = past_statistics(model, params, step_size, no_corrections(model),
@@ -191,11 +245,12 @@ def adapted_future_losses(model, params, step_size, batch, first_order=False):
                                     create_graph=not first_order)
     corrections = [[(1.0, past_inputs, delta)] for past_inputs, delta in statistics]
     return future_losses(model, params, step_size, corrections, batch.future_states,
-                         batch.future_actions)
+                         batch.future_actions, rollout_steps)
 
 
 def continual_future_losses(model, params, step_size, states, actions, past_steps,
-                            future_steps, unroll_steps, decay, first_order=False):
+                            future_steps, unroll_steps, decay, first_order=False,
+                            rollout_steps=1):
     """
     Return the losses of `unroll_steps` consecutive online steps of the continual adapter.
 
@@ -209,6 +264,7 @@ def continual_future_losses(model, params, step_size, states, actions, past_step
 
     :param states: (B, M + U - 1 + K + 1, nx) one stretch of one trajectory per row.
     :param actions: (B, M + U - 1 + K, nu).
+    :param rollout_steps: R, how each future is scored (see rollout_errors).
     :return: (B, U) future losses of each window after each step.
     """
     corrections = no_corrections(model)
@@ -223,5 +279,6 @@ def continual_future_losses(model, params, step_size, states, actions, past_step
                        + [(1.0, past_inputs, delta)]
                        for layer, (past_inputs, delta) in zip(corrections, statistics)]
         losses.append(future_losses(model, params, step_size, corrections,
-                                    states[:, future.start:future.stop + 1], actions[:, future]))
+                                    states[:, future.start:future.stop + 1], actions[:, future],
+                                    rollout_steps))
     return torch.stack(losses, dim=1)

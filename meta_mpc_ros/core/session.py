@@ -4,7 +4,8 @@ An adaptation session: one adapter stepped over the windows of one run, as it ru
 The adaptive-dynamics node, the in-process agent and the results all step adapters
 through this class, so that every method is scored the way it runs in closed loop:
 GrBAL and ReBAL restart from theta* at every window; MB+DE and continual carry their
-parameters from window to window until `reset()` (a new episode).
+parameters from window to window until `reset()` (a new episode), with whatever
+state they hand themselves (Adapted.state, passed back as `adapt(..., state=...)`).
 """
 
 from meta_mpc_ros.core.adapters import Window, window_loss
@@ -25,6 +26,7 @@ class AdaptationSession:
         self.adapter = adapter
         self.meta_params = meta_params
         self.current_params = meta_params
+        self.current_state = None
         self.resets = 0
 
     def null_context(self):
@@ -34,6 +36,7 @@ class AdaptationSession:
     def reset(self):
         """Start over from theta* (a new episode)."""
         self.current_params = self.meta_params
+        self.current_state = None
 
     def step(self, window):
         """
@@ -45,13 +48,15 @@ class AdaptationSession:
             dropped: the next window starts from theta*).
         """
         start = self.meta_params if self.adapter.restarts_from_meta else self.current_params
-        adapted = self.adapter.adapt(self.model, start, window)
+        carried = {} if self.current_state is None else {'state': self.current_state}
+        adapted = self.adapter.adapt(self.model, start, window, **carried)
         tensors = list(adapted.params.values()) + [adapted.context]
         if not all(bool(torch.isfinite(value).all()) for value in tensors if value is not None):
             self.reset()
             raise ValueError('the adapted model is not finite; starting over from theta*')
         if not self.adapter.restarts_from_meta:
             self.current_params = adapted.params
+            self.current_state = adapted.state
         self.resets += adapted.reset
         return adapted
 

@@ -117,10 +117,16 @@ class AdaptiveAgent:
         self.buffer.append(next_state, np.zeros_like(action))
 
     def adapt(self):
-        """Adapt to the current window if it is full; return the Adapted model or None."""
-        if len(self.buffer) < self.window + 1:
+        """
+        Adapt to the current window; return the Adapted model or None.
+
+        The window is the last M transitions, or, for an adapter that reads short
+        histories (ReBAL), all there are from the first on.
+        """
+        size = min(len(self.buffer) - 1, self.window)
+        if size < (1 if getattr(self.adapter, 'reads_short_history', False) else self.window):
             return None
-        states, actions = self.buffer.window(self.window)
+        states, actions = self.buffer.window(size)
         window = Window.from_arrays(states, actions, self.device)
         return self.session.step(window)
 
