@@ -136,11 +136,15 @@ class TrajectoryDataset:
     def _cut_in_time(self, index, validation_fraction, min_steps):
         """Return (train, validation): trajectory `index` cut in time, its tail held out."""
         run = self.trajectories[index]
+        others = self.trajectories[:index] + self.trajectories[index + 1:]
+        # The head stays in training: it must hold a whole window itself only when no
+        # other trajectory does (three 40-step episodes and a 32-step window: the tail
+        # keeps 32, training the head's 8 beside two whole episodes).
+        head = 1 if any(other.steps >= min_steps for other in others) else min_steps
         cut = int(round(run.steps * (1.0 - validation_fraction)))
-        if run.steps >= 2 * min_steps:
+        if run.steps >= head + min_steps:
             cut = min(cut, run.steps - min_steps)
         cut = max(1, cut)
-        others = self.trajectories[:index] + self.trajectories[index + 1:]
         return (TrajectoryDataset(others + [Trajectory(run.states[:cut + 1], run.actions[:cut],
                                                        run.task)], self.metadata),
                 TrajectoryDataset([Trajectory(run.states[cut:], run.actions[cut:], run.task)],

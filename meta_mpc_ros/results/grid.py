@@ -8,10 +8,12 @@ order the jobs run: `Executor('serial')` and `Executor('ray')` give the same res
 (test/results/test_grid.py checks it on a tiny grid).
 
 - `Executor('ray')` starts a local Ray on all cores of this machine (`os.cpu_count()`),
-  or joins the cluster at `address` (or at the RAY_ADDRESS environment variable).
-  Every task asks for one CPU and runs torch on one thread. A task may map jobs itself
-  (an Algorithm-1 run maps its collection episodes): Ray lends the waiting task's CPU
-  to its children, so nesting does not deadlock.
+  or joins the cluster at `address` (or at the RAY_ADDRESS environment variable), with
+  Ray's token authentication wherever this machine has a token (docs/cluster.md).
+  Every task asks for one CPU, runs torch on one thread, and runs in the folder the
+  command runs in, so that relative paths (runs/...) name the same files as serially.
+  A task may map jobs itself (an Algorithm-1 run maps its collection episodes): Ray
+  lends the waiting task's CPU to its children, so nesting does not deadlock.
 - `Executor('serial')` runs the jobs one after the other, in this process, also on one
   torch thread.
 """
@@ -19,11 +21,29 @@ order the jobs run: `Executor('serial')` and `Executor('ray')` give the same res
 import os
 
 KINDS = ('ray', 'serial')
+# Where Ray looks for a cluster's token, in this order (docs/cluster.md).
+TOKEN_SOURCES = 'RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token'
 
 
-def _call(function, job):
-    """Run one job on one torch thread (the planner and the small models are faster so)."""
+class ClusterError(ValueError):
+    """A Ray cluster could not be joined for a reason the user can fix (one line)."""
+
+
+def _call(function, job, folder=None):
+    """
+    Run one job on one torch thread (the planner and the small models are faster so).
+
+    :param folder: the folder to run in: the driver's, so that the jobs' relative paths
+        (runs/...) name the same files on every node as in the command's own process.
+    """
     import torch
+    if folder is not None and folder != os.getcwd():
+        try:
+            os.chdir(folder)
+        except OSError as error:
+            raise ClusterError(f'a Ray node cannot enter {folder} ({error.strerror}): every '
+                               'node needs the checkout at the same path (docs/cluster.md)') \
+                from None
     torch.set_num_threads(1)
     return function(job)
 
@@ -66,8 +86,7 @@ class Executor:
         import ray
         if not ray.is_initialized():
             if self.address:
-                ray.init(address=self.address, log_to_driver=True,
-                         runtime_env={'env_vars': {'PYTHONUNBUFFERED': '1'}})
+                _join(self.address)
             else:
                 # Ray starts its workers at nice 15; on a shared machine that starves the
                 # grid behind any other job, so a local Ray keeps them at normal priority.
@@ -95,7 +114,8 @@ class Executor:
                 torch.set_num_threads(threads)
         import ray
         remote = self._start()
-        return ray.get([remote.remote(function, job) for job in jobs])
+        folder = os.getcwd()
+        return ray.get([remote.remote(function, job, folder) for job in jobs])
 
     def shutdown(self):
         """Stop the local Ray this executor started (a joined cluster keeps running)."""
@@ -104,6 +124,62 @@ class Executor:
             if ray.is_initialized():
                 ray.shutdown()
         self._remote = None
+
+
+def _join(address):
+    """Join the Ray cluster at `address`; raise ClusterError when it refuses our token."""
+    import ray
+    token = _token_authentication()
+    try:
+        ray.init(address=address, log_to_driver=True,
+                 runtime_env={'env_vars': {'PYTHONUNBUFFERED': '1'}})
+    except ConnectionError as error:
+        reasons, cause = [], error
+        while cause is not None:
+            reasons.append(str(cause))
+            cause = cause.__cause__ or cause.__context__
+        if 'InvalidAuthToken' not in ' '.join(reasons):
+            raise
+        what = ("a different token from the head's" if token else
+                f'no token ({TOKEN_SOURCES})')
+        raise ClusterError(f'the Ray cluster at {address} runs token authentication and this '
+                           f"machine has {what}: copy the head's ~/.ray/auth_token here "
+                           '(docs/cluster.md)') from None
+
+
+def _token_authentication():
+    """
+    Turn on Ray's token authentication for joining a cluster where a token is at hand.
+
+    Ray 2.60's `ray start --head` authenticates with a token wherever one exists (a local
+    `ray.init()` writes ~/.ray/auth_token), but a driver given an explicit address sends
+    it only under RAY_AUTH_MODE=token. So an unset RAY_AUTH_MODE becomes token when Ray
+    finds a token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token, in Ray's
+    order); a head without authentication ignores it. A RAY_AUTH_MODE that is set is
+    kept.
+
+    :return: whether the driver authenticates with a token.
+    """
+    import ray
+    # Ray's own check (the one `ray.init(address='auto')` makes): it sets RAY_AUTH_MODE
+    # and refreshes the configuration Ray read when it was imported.
+    from ray._private.authentication.authentication_token_setup import (
+        maybe_enable_token_auth_if_token_available)
+    from ray._raylet import AuthenticationTokenLoader
+    mode = os.environ.get('RAY_AUTH_MODE')
+    if mode not in (None, 'token'):
+        return False
+    try:
+        found = AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True)
+    except ray.exceptions.AuthenticationError as error:
+        # RAY_AUTH_TOKEN_PATH names a file that cannot be read.
+        raise ClusterError(str(error.message)) from None
+    if not found:
+        if mode == 'token':
+            raise ClusterError(f'RAY_AUTH_MODE is token but there is no token ({TOKEN_SOURCES}):'
+                               " copy the head's ~/.ray/auth_token here (docs/cluster.md)")
+        return False
+    return maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def add_arguments(parser):

@@ -132,3 +132,21 @@ def test_each_side_keeps_a_whole_window():
             assert max(run.steps for run in side.trajectories) >= 16
             WindowSampler(side, 8, 8)
         assert train.steps + validation.steps == long.steps + 5 * len(pieces)
+
+
+def test_equal_episodes_cut_in_time_keep_a_window_on_each_side():
+    # Three 40-step episodes and a 32-step window (the legged smoke budget's round 1):
+    # where the hash holds out two of them (80 > 120 / 2), the longest is cut in time.
+    # The other two give training its windows, so the tail keeps a whole window: 32
+    # held out, 8 + 40 + 40 trained on (a 10 % cut would leave a 4-step tail).
+    rng = np.random.default_rng(2)
+    episodes = [Trajectory(rng.normal(size=(41, 3)), rng.normal(size=(40, 2)), 'a')
+                for _ in range(3)]
+    cut = 0
+    for seed in range(200):
+        train, validation = TrajectoryDataset(episodes, {}).split(0.1, seed, 32)
+        for side in (train, validation):
+            WindowSampler(side, 16, 16)
+        assert train.steps + validation.steps == 120
+        cut += validation.steps == 32
+    assert cut > 0  # the cut-in-time branch was reached
