@@ -235,15 +235,16 @@ def update_sizes(args, model, params, adapter, adapted, window):
 
     payload, delta = encoded()
     whole = pack_update(adapted, False, info)
-    decoded = unpack_update(payload, model, params, 'bench', params[next(iter(params))].device)
+    device = next(iter(params.values())).device
+    decoded = unpack_update(payload, model, params, 'bench', device)
     error = max(float((decoded[0].params[name] - value).abs().max())
                 for name, value in adapted.params.items())
     return {'update_kb_whole': len(whole) / 1e3, 'update_kb': len(payload) / 1e3,
             'smaller_x': len(whole) / len(payload), 'rank': delta.rank,
             'truncation_error': delta.error, 'max_abs_error': error,
             'encode_ms': median_ms(encoded, args.repeats),
-            'decode_ms': median_ms(lambda: unpack_update(payload, model, params, 'bench'),
-                                   args.repeats)}
+            'decode_ms': median_ms(lambda: unpack_update(payload, model, params, 'bench',
+                                                         device), args.repeats)}
 
 
 def model_sizes(args):
