@@ -1,31 +1,46 @@
 """
-`meta-mpc bench core`: planner, adaptation and meta-training speed on this machine.
+`meta-mpc bench core`: planner, adaptation and meta-training speed against this machine's peak.
 
-For the paper's 3 x 512 model and a smaller 2 x 128 one (--models) it times, in one
-run and with the same model, K and H:
+For the paper's 3 x 512 model and a smaller 2 x 128 one (--models), each (K, H, dtype)
+cell times these in interleaved rounds (bench.timing: each round calls every one once,
+in a rotating order, so a load that comes and goes hits all of them alike):
 
+    peak          the GEMM peak in the planning dtype on the same threads: the fastest
+                  of torch.mm (MKL) and a oneDNN matmul on 1024 x 1024 by 1024 x 1024
     ours          MPPI step (sample, roll out, score, update) with the millirobot's cost
-    floor         H forward passes of batch K: what any sampling planner must pay
+    floor         H forward passes of batch K through the same Predictor (a second
+                  reference: what any sampling planner that uses it pays)
     pytorch_mppi  pytorch_mppi's MPPI.command with the same dynamics, equivalent cost
     mbrl          mbrl-lib's MPPIOptimizer.optimize (1 iteration) maximising minus our
                   TrajectoryCost of the same Predictor's rollouts
 
-(peers.py sets the peers up) and prints medians in ms, our overhead over the floor, the
-control rate and each peer's time over ours ('-' where a peer is not installed). It also
-times one GrBAL adaptation step (M = 16 and 32) and one (meta-)training step per method
-(bench.training, with torchopt's MAML step as the peer).
+(peers.py sets the peers up). A cell reports the model FLOPs of one plan (2 x the
+multiply-adds of H x K forward passes; biases, activations and the cost are not
+counted), our median and interquartile range, the GFLOP/s that makes and its fraction
+of the peak, the control rate, and each peer's median, range, time over ours and the
+verdict of the ranges ('overlap' where they overlap: no win is claimed). The header
+names the CPU; a warning is printed when the load average is over the thread count.
+It also times one GrBAL adaptation step (M = 16 and 32) with the size of its model
+update whole and as a delta against theta* (core.parameter_delta), and one
+(meta-)training step per method (bench.training, with torchopt's MAML step as the
+peer). `--device cuda` times the same on a GPU (the peak then is torch.mm's).
 """
 
+import json
 import statistics
-import time
 
 from meta_mpc_ros.bench.peers import load_peers, MbrlMPPIPeer, peer_version, PytorchMPPIPeer
 from meta_mpc_ros.bench.report import print_table
+from meta_mpc_ros.bench.timing import (cpu_model, interleaved_ms, load_average, load_warning,
+                                       peak_gflops, peak_products, spread, verdict)
 from meta_mpc_ros.bench.training import training_rows
-from meta_mpc_ros.core.adapters import Adapted, GrBALAdapter, Window
+from meta_mpc_ros.core.adapters import Adapted, ContinualAdapter, GrBALAdapter, Window
 from meta_mpc_ros.core.costs import build_cost, CostContext
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
+from meta_mpc_ros.core.model_update import pack_update, unpack_update, UpdateInfo
+from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
+from meta_mpc_ros.core.planning.common import rollout
 from meta_mpc_ros.core.planning.mppi import MPPI, MPPIConfig
 from meta_mpc_ros.core.predictor import Predictor
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
@@ -38,6 +53,13 @@ NOISE_SIGMA = 4.0  # rad/s, every planner
 TEMPERATURE = 1.0  # lambda, every planner
 PEERS = {'pytorch_mppi': PytorchMPPIPeer, 'mbrl': MbrlMPPIPeer}
 SECTIONS = ('planning', 'adaptation', 'training')
+PLANNING_COLUMNS = ['model', 'K', 'H', 'dtype', 'gflop', 'peak_gflops', 'ours_ms',
+                    'ours_spread', 'ours_gflops', 'of_peak', 'floor_ms', 'ours_hz',
+                    'pytorch_mppi_ms', 'pytorch_mppi_spread', 'vs_pytorch_mppi',
+                    'pytorch_mppi_verdict', 'mbrl_ms', 'mbrl_spread', 'vs_mbrl', 'mbrl_verdict']
+ADAPTATION_COLUMNS = ['model', 'M', 'adapter', 'grbal_adapt_ms', 'update_kb_whole', 'update_kb',
+                      'smaller_x', 'rank', 'truncation_error', 'max_abs_error', 'encode_ms',
+                      'decode_ms']
 
 
 def add_arguments(parser):
@@ -61,18 +83,8 @@ def add_arguments(parser):
 
 def median_ms(function, repeats, warmup=3, synchronize=None):
     """Return the median wall time of `function()` in ms."""
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(repeats):
-        if synchronize:
-            synchronize()
-        start = time.perf_counter()
-        function()
-        if synchronize:
-            synchronize()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return statistics.median(interleaved_ms({'f': function}, repeats, warmup,
+                                            synchronize)['f'])
 
 
 def make_model(hidden, device, seed=0):
@@ -108,9 +120,17 @@ def start_state(device):
     return state
 
 
+def model_gflop(model, num_samples, horizon):
+    """Return the GFLOP of one plan's rollout: 2 x the multiply-adds of H x K forward passes."""
+    config = model.config
+    widths = (config.input_dim,) + tuple(config.hidden_sizes) + (config.state_dim,)
+    return 2.0 * sum(a * b for a, b in zip(widths[:-1], widths[1:])) * num_samples * horizon \
+        / 1e9
+
+
 def planner_rows(args, model, label, device, synchronize, peers):
     """
-    Time ours, the floor and each available peer for each (K, H) and dtype.
+    Time ours, the GEMM peak, the forward-pass floor and each peer, interleaved, per cell.
 
     :param peers: dict peer name -> imported module (load_peers), only those to time.
     :return: list of row dicts; a peer that is not timed has None in its columns.
@@ -128,50 +148,103 @@ def planner_rows(args, model, label, device, synchronize, peers):
                            build_cost(COST_TERMS, MILLIROBOT_STATE), MILLIROBOT_ACTION.low,
                            MILLIROBOT_ACTION.high, MILLIROBOT_STATE.dim,
                            torch.Generator(device).manual_seed(0), device)
-            batch_states = state.expand(num_samples, -1).contiguous()
-            batch_actions = torch.full((num_samples, MILLIROBOT_ACTION.dim), 10.0,
-                                       device=device)
-
-            def floor():
-                current = batch_states
-                for _ in range(horizon):
-                    current = predictor(current, batch_actions)
-
-            floor_ms = median_ms(floor, args.repeats, synchronize=synchronize)
-            ours_ms = median_ms(lambda: planner.plan(predictor, state, context), args.repeats,
-                                synchronize=synchronize)
-            row = {'model': label, 'K': num_samples, 'H': horizon, 'dtype': dtype_name,
-                   'floor_ms': floor_ms, 'ours_ms': ours_ms,
-                   'overhead_pct': 100.0 * (ours_ms - floor_ms) / floor_ms,
-                   'ours_hz': 1e3 / ours_ms}
+            actions = torch.rand(num_samples, horizon, MILLIROBOT_ACTION.dim,
+                                 generator=torch.Generator().manual_seed(1)).to(device) * \
+                float(MILLIROBOT_ACTION.high[0])
+            contestants, flops = peak_products(dtype, device)
+            contestants['ours'] = lambda: planner.plan(predictor, state, context)
+            contestants['floor'] = lambda: rollout(predictor, state, actions)
             for name, peer_class in PEERS.items():
-                peer_ms = None
                 if peers.get(name) is not None:
                     peer = peer_class(peers[name], predictor, COST_TERMS, context, num_samples,
                                       horizon, NOISE_SIGMA, TEMPERATURE, device)
-                    peer_ms = median_ms(lambda: peer.plan(state), args.repeats,
-                                        synchronize=synchronize)
-                row[f'{name}_ms'] = peer_ms
-                row[f'vs_{name}'] = peer_ms / ours_ms if peer_ms else None
-            rows.append(row)
+                    contestants[name] = (lambda peer=peer: peer.plan(state))
+            times = interleaved_ms(contestants, args.repeats, synchronize=synchronize)
+            rows.append(planner_row(label, num_samples, horizon, dtype_name, times, flops,
+                                    model_gflop(model, num_samples, horizon)))
     return rows
+
+
+def planner_row(label, num_samples, horizon, dtype_name, times, peak_flops, gflop):
+    """Return one cell's row from its interleaved times (see run's table)."""
+    peak = peak_gflops(times, peak_flops)
+    ours = spread(times['ours'])
+    floor_ms = spread(times['floor'])[0]
+    row = {'model': label, 'K': num_samples, 'H': horizon, 'dtype': dtype_name,
+           'gflop': gflop, 'peak_gflops': peak, 'peak_floor_ms': 1e3 * gflop / peak,
+           'ours_ms': ours[0], 'ours_spread': _range(ours), 'ours_gflops': gflop / ours[0] * 1e3,
+           'of_peak': gflop / ours[0] * 1e3 / peak, 'floor_ms': floor_ms,
+           'floor_of_peak': gflop / floor_ms * 1e3 / peak, 'ours_hz': 1e3 / ours[0]}
+    for name in PEERS:
+        peer = spread(times[name]) if name in times else None
+        row[f'{name}_ms'] = peer[0] if peer else None
+        row[f'{name}_spread'] = _range(peer) if peer else None
+        row[f'vs_{name}'] = peer[0] / ours[0] if peer else None
+        row[f'{name}_verdict'] = verdict(ours, peer) if peer else None
+    return row
+
+
+def _range(summary):
+    """Return the interquartile range of a (median, low, high) summary as text."""
+    return f'{summary[1]:.3g}-{summary[2]:.3g}'
 
 
 def adaptation_rows(args, model, label, device, synchronize):
-    """Time one GrBAL step for M = 16 and 32."""
+    """
+    Time one GrBAL step for M = 16 and 32, and size its model update.
+
+    The update is measured whole (every parameter) and as a delta against theta*
+    (core.parameter_delta, exact rank-M factors), with the time to make the delta and
+    pack it and the time to unpack it; `continual` rows carry a change built over 20
+    windows, truncated to the node's rank, with its measured error.
+    """
     params = model.meta_parameters()
     step_size = {name: torch.full_like(value, 1e-3) for name, value in params.items()}
-    adapter = GrBALAdapter(step_size)
     generator = torch.Generator().manual_seed(0)
     rows = []
-    for window in (16, 32):
-        states = torch.randn(window + 1, MILLIROBOT_STATE.dim, generator=generator).to(device)
-        actions = torch.rand(window, MILLIROBOT_ACTION.dim, generator=generator).to(device)
-        data = Window(states, actions)
-        milliseconds = median_ms(lambda: adapter.adapt(model, params, data), args.repeats,
-                                 synchronize=synchronize)
-        rows.append({'model': label, 'M': window, 'grbal_adapt_ms': milliseconds})
+    for window_size in (16, 32):
+        windows = [Window(torch.randn(window_size + 1, MILLIROBOT_STATE.dim,
+                                      generator=generator).to(device),
+                          torch.rand(window_size, MILLIROBOT_ACTION.dim,
+                                     generator=generator).to(device))
+                   for _ in range(20)]
+        adapter = GrBALAdapter(step_size)
+        milliseconds = median_ms(lambda: adapter.adapt(model, params, windows[0]),
+                                 args.repeats, synchronize=synchronize)
+        adapted = adapter.adapt(model, params, windows[0])
+        rows.append(dict({'model': label, 'M': window_size, 'adapter': 'grbal',
+                          'grbal_adapt_ms': milliseconds},
+                         **update_sizes(args, model, params, adapter, adapted, windows[0])))
+        carried = ContinualAdapter(step_size, params)
+        adapted = Adapted(params)
+        for window in windows:
+            adapted = carried.adapt(model, adapted.params, window)
+        rows.append(dict({'model': label, 'M': window_size, 'adapter': 'continual',
+                          'grbal_adapt_ms': None},
+                         **update_sizes(args, model, params, carried, adapted, windows[-1])))
     return rows
+
+
+def update_sizes(args, model, params, adapter, adapted, window):
+    """Return the update's sizes whole and as a delta, its rank and error, and its times."""
+    info = UpdateInfo(1, 0, adapter.name, 'bench', 0.0, 0.0, 0.0)
+
+    def encoded():
+        delta = parameter_delta(adapter, model, params, adapted.params, window, CARRIED_RANK)
+        return pack_update(adapted, False, info, delta=delta), delta
+
+    payload, delta = encoded()
+    whole = pack_update(adapted, False, info)
+    device = next(iter(params.values())).device
+    decoded = unpack_update(payload, model, params, 'bench', device)
+    error = max(float((decoded[0].params[name] - value).abs().max())
+                for name, value in adapted.params.items())
+    return {'update_kb_whole': len(whole) / 1e3, 'update_kb': len(payload) / 1e3,
+            'smaller_x': len(whole) / len(payload), 'rank': delta.rank,
+            'truncation_error': delta.error, 'max_abs_error': error,
+            'encode_ms': median_ms(encoded, args.repeats),
+            'decode_ms': median_ms(lambda: unpack_update(payload, model, params, 'bench',
+                                                         device), args.repeats)}
 
 
 def model_sizes(args):
@@ -197,10 +270,15 @@ def run(args):
             peers[name] = module
             notes.append(f'{name} {peer_version(name)}' if module else
                          f'{name} unavailable ({why})')
+    machine = cpu_model() if device.type == 'cpu' else where
     print(f'meta-mpc bench core: models {", ".join(models)} ReLU, state '
-          f'{MILLIROBOT_STATE.dim}, action {MILLIROBOT_ACTION.dim}, {where}, torch '
-          f'{torch.__version__}, median of {args.repeats}'
+          f'{MILLIROBOT_STATE.dim}, action {MILLIROBOT_ACTION.dim}, {where}, {machine}, torch '
+          f'{torch.__version__}, {args.repeats} interleaved rounds'
           + (f'; peers: {", ".join(notes)}' if notes else ''))
+    warnings = [text for text in [load_warning(args.threads)] if text]
+    load_before = load_average()
+    for text in warnings:
+        print(text)
     sections = set(args.sections.split(','))
     unknown = sections - set(SECTIONS)
     if unknown:
@@ -210,14 +288,17 @@ def run(args):
     if 'planning' in sections:
         for label, model in models.items():
             planning += planner_rows(args, model, label, device, synchronize, peers)
-        print_table('MPPI step (ms); floor = H forward passes of batch K; vs_* = peer / ours',
-                    planning, ['model', 'K', 'H', 'dtype', 'floor_ms', 'ours_ms',
-                               'overhead_pct', 'ours_hz', 'pytorch_mppi_ms', 'vs_pytorch_mppi',
-                               'mbrl_ms', 'vs_mbrl'])
+        print_table('MPPI step: GFLOP of the rollout, the GEMM peak (GFLOP/s) timed in the '
+                    'same rounds, ours (median ms, interquartile range), its GFLOP/s and '
+                    'fraction of the peak; floor = H forward passes of batch K (ms); vs_* = '
+                    'peer / ours, with the verdict of the spreads',
+                    planning, PLANNING_COLUMNS)
     if 'adaptation' in sections:
         for label, model in models.items():
             adaptation += adaptation_rows(args, model, label, device, synchronize)
-        print_table('GrBAL adaptation step (ms)', adaptation, ['model', 'M', 'grbal_adapt_ms'])
+        print_table('GrBAL adaptation step (ms); model update whole and as a delta against '
+                    'theta* (KB), its rank, truncation error and times (ms)', adaptation,
+                    ADAPTATION_COLUMNS)
     if 'training' in sections:
         for label, model in models.items():
             training += training_rows(
@@ -227,10 +308,22 @@ def run(args):
         print_table('(meta-)training step, M = K = 16, batch 32 (ms); vs_mb = step / MB step',
                     training, ['model', 'method', 'batch_windows', 'step_ms', 'windows_per_s',
                                'vs_mb'])
+    after = load_warning(args.threads)
+    if after:
+        print(after)
+        warnings.append(after)
+    peaks = {name: statistics.median(row['peak_gflops'] for row in planning
+                                     if row['dtype'] == name)
+             for name in DTYPES if any(row['dtype'] == name for row in planning)}
+    if peaks:
+        print('GEMM peak on these threads, median over the cells (GFLOP/s): ' + ', '.join(
+            f'{name} {value:.0f}' for name, value in peaks.items()))
     if args.json:
-        import json
         with open(args.json, 'w') as stream:
             json.dump({'planning': planning, 'adaptation': adaptation, 'training': training,
                        'models': list(models), 'peers': notes, 'device': where,
+                       'cpu': machine, 'threads': args.threads, 'peak_gflops': peaks,
+                       'load_before': load_before, 'load_after': load_average(),
+                       'warnings': warnings, 'rounds': args.repeats,
                        'torch': torch.__version__}, stream, indent=1)
     return 0

@@ -14,7 +14,7 @@ times them, so it does not seed it.
 
 from importlib import import_module, metadata
 
-from meta_mpc_ros.core.costs import build_cost
+from meta_mpc_ros.core.costs import build_cost, nearest_points
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.planning.common import rollout
 import torch
@@ -69,10 +69,10 @@ class PytorchMPPIPeer:
         position = tracking.position_index.to(device)
 
         def running_cost(states, actions):
-            # The same distance + heading terms per step (cdist, as PathTracking does);
-            # progress is scored once at the end below.
+            # The same distance + heading terms per step (nearest_points, as PathTracking
+            # does); progress is scored once at the end below.
             positions = states.index_select(-1, position)
-            distance, nearest = torch.cdist(positions, context.path_points).min(-1)
+            distance, nearest = nearest_points(positions, context.path_points)
             yaw = torch.atan2(states[:, tracking.sin_index], states[:, tracking.cos_index])
             error = torch.remainder(yaw - context.path_headings[nearest] + torch.pi,
                                     2 * torch.pi) - torch.pi
@@ -82,7 +82,7 @@ class PytorchMPPIPeer:
         def terminal_cost(states, actions):
             # pytorch_mppi passes (rollout_samples, K, H, nx).
             final = states[..., -1, :].index_select(-1, position).reshape(-1, 2)
-            nearest = torch.cdist(final, context.path_points).argmin(-1)
+            nearest = nearest_points(final, context.path_points)[1]
             return -tracking.progress * context.path_arclength[nearest]
 
         low = torch.tensor(MILLIROBOT_ACTION.low, device=device)

@@ -40,6 +40,24 @@ class CostContext:
     goal: torch.Tensor = None
 
 
+def nearest_points(points, path):
+    """
+    Return each point's distance to the nearest path point, and that point's index.
+
+    |p - q|^2 = |p|^2 - 2 p.q + |q|^2 for every pair comes from one matrix product (as
+    torch.cdist does, about 4x faster than broadcasting the differences and accurate to
+    ~1e-4 m here); the nearest q does not depend on |p|^2, and the square root is only
+    taken at the minima, so the (N, L) pairs see one product and one min.
+
+    :param points: (N, 2).
+    :param path: (L, 2).
+    :return: (distance (N,), index (N,) into path).
+    """
+    partial = torch.addmm(path.pow(2).sum(-1), points, path.t(), alpha=-2.0)   # (N, L)
+    smallest, index = partial.min(-1)
+    return (smallest + points.pow(2).sum(-1)).clamp_min_(0.0).sqrt_(), index
+
+
 class PathTracking:
     """
     Distance to the path, heading error, and progress along it (the paper's millirobot cost).
@@ -69,9 +87,7 @@ class PathTracking:
             raise ValueError('path_tracking needs a reference path in the CostContext')
         future = states[:, 1:]
         positions = future.index_select(-1, self.position_index.to(states.device))
-        # cdist computes |p|^2 + |q|^2 - 2 p.q with one matrix product: about 4x
-        # faster than broadcasting the differences, accurate to ~1e-4 m here.
-        distance, nearest = torch.cdist(positions.reshape(-1, 2), context.path_points).min(-1)
+        distance, nearest = nearest_points(positions.reshape(-1, 2), context.path_points)
         nearest = nearest.view(future.shape[:2])
         distance = distance.view(future.shape[:2])
         yaw = torch.atan2(future[..., self.sin_index], future[..., self.cos_index])

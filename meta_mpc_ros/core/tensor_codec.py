@@ -34,7 +34,7 @@ def encode(tensors, metadata=None):
         tensor = tensors[name].detach().cpu().contiguous()
         if tensor.dtype not in _DTYPES:
             raise ValueError(f'{name}: unsupported dtype {tensor.dtype}')
-        data = tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b''
+        data = tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b''
         header[name] = {'dtype': _DTYPES[tensor.dtype], 'shape': list(tensor.shape),
                         'data_offsets': [offset, offset + len(data)]}
         chunks.append(data)

@@ -10,8 +10,8 @@ import json
 import pathlib
 
 from meta_mpc_ros.results.report_legged import legged_section, sample_efficiency_section
-from meta_mpc_ros.results.report_sections import (closed_loop_section, model_error_section,
-                                                  speed_section)
+from meta_mpc_ros.results.report_sections import closed_loop_section, model_error_section
+from meta_mpc_ros.results.report_speed import speed_section
 
 HEADER = """# Results
 

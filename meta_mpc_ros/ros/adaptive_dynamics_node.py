@@ -4,9 +4,12 @@ adaptive_dynamics_node: adapt the meta-trained model to each new window; publish
 On every /meta_mpc/transitions window it runs the chosen adapter (GrBAL's step from
 theta*, ReBAL's context, MB+DE's fine-tuning, or nothing for MB) and publishes a
 versioned, stamped update on /meta_mpc/model (core.model_update: safetensors bytes in
-a UInt8MultiArray). /diagnostics report, per window: the error before and after
-adapting (on the window itself), the error of the previous update on the newest
-transition (which it had not seen), and the adaptation time.
+a UInt8MultiArray), as a change against theta* (core.parameter_delta): GrBAL's step as
+its exact rank-M factors, a carried change (continual, MB+DE) truncated to rank
+CARRIED_RANK with its error measured. /diagnostics report, per window: the error
+before and after adapting (on the window itself), the error of the previous update on
+the newest transition (which it had not seen), the adaptation and encoding times, and
+the update's size, rank and truncation error.
 """
 
 import time
@@ -14,6 +17,7 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS, Window, window_loss
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
+from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
 from meta_mpc_ros.core.session import AdaptationSession
 from meta_mpc_ros.pipeline.config import EvaluationSettings
 from meta_mpc_ros.ros import conversions
@@ -103,7 +107,12 @@ class AdaptiveDynamicsNode(Node):
         info = UpdateInfo(version=self.version, stamp_ns=stamp_ns, adapter=self.adapter.name,
                           checkpoint=self.checkpoint.digest, loss_before=before,
                           loss_after=after, adapt_ms=adapt_ms)
-        payload = pack_update(adapted, adapted.params is self.meta_params, info, self.dtype)
+        start = time.perf_counter()
+        meta = adapted.params is self.meta_params
+        delta = None if meta else parameter_delta(self.adapter, self.model, self.meta_params,
+                                                  adapted.params, window, CARRIED_RANK)
+        payload = pack_update(adapted, meta, info, self.dtype, delta)
+        encode_ms = (time.perf_counter() - start) * 1e3
         self.model_publisher.publish(UInt8MultiArray(data=payload))
         if self.version == 1:
             self.get_logger().info(f'first model update published ({len(payload)} bytes, '
@@ -111,7 +120,10 @@ class AdaptiveDynamicsNode(Node):
         values = {'version': self.version, 'adapter': self.adapter.name,
                   'window_loss_before': before, 'window_loss_after': after,
                   'newest_transition_loss': forward, 'adapt_ms': adapt_ms,
-                  'update_bytes': len(payload), 'resets_to_meta': self.session.resets}
+                  'encode_ms': encode_ms, 'update_bytes': len(payload),
+                  'update_rank': delta.rank if delta else 0,
+                  'update_error': delta.error if delta else 0.0,
+                  'resets_to_meta': self.session.resets}
         values.update(self.drops.as_values())
         self.diagnostics_publisher.publish(diagnostic_array(
             [diagnostic_status(f'{self.get_name()}: adaptation', 'ok',

@@ -1,6 +1,6 @@
 """Cost terms give the values derived by hand in each comment."""
 
-from meta_mpc_ros.core.costs import build_cost, CostContext
+from meta_mpc_ros.core.costs import build_cost, CostContext, nearest_points
 from meta_mpc_ros.core.spaces import StateSpec
 import pytest
 import torch
@@ -61,3 +61,16 @@ def test_bad_specs():
     with pytest.raises(ValueError, match='path'):
         build_cost([{'name': 'path_tracking'}], SPEC)(
             torch.zeros(1, 2, 4), torch.zeros(1, 1, 2), CostContext())
+
+
+def test_nearest_points_match_the_differences():
+    generator = torch.Generator().manual_seed(0)
+    points, path = torch.randn(300, 2, generator=generator), torch.randn(40, 2,
+                                                                         generator=generator)
+    distance, index = nearest_points(points, path)
+    pairs = (points[:, None] - path[None]).norm(dim=-1)           # (300, 40) directly
+    expected, expected_index = pairs.min(-1)
+    assert torch.allclose(distance, expected, atol=1e-4)
+    # Ties aside, the same path point; either way at the same distance.
+    assert torch.allclose(pairs.gather(1, index[:, None])[:, 0], expected, atol=1e-4)
+    assert float((index == expected_index).float().mean()) > 0.99

@@ -1,5 +1,6 @@
 """The dynamics model: normalisation, functional prediction, the fast planning path."""
 
+from meta_mpc_ros.core import predictor
 from meta_mpc_ros.core.adapters import Adapted
 from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig, Normalizer
@@ -80,3 +81,24 @@ def test_config_validation():
     round_trip = ModelConfig.from_dict(ModelConfig(3, 1, (0, 2), (4, 4), 'tanh', 2,
                                                    'lstm').to_dict())
     assert round_trip == ModelConfig(3, 1, (0, 2), (4, 4), 'tanh', 2, 'lstm')
+
+
+@pytest.mark.parametrize('activation', ['relu', 'tanh', 'elu', 'silu'])
+@pytest.mark.parametrize('kernel', ['onednn', 'addmm'])
+def test_predictor_kernels_match_predict(activation, kernel, monkeypatch):
+    if kernel == 'onednn' and not predictor.onednn_available('cpu', torch.float32):
+        pytest.skip('this torch has no oneDNN')
+    if kernel == 'addmm':
+        monkeypatch.setattr(predictor, 'onednn_available', lambda device, dtype: False)
+    config = ModelConfig(MILLIROBOT_STATE.dim, 2, MILLIROBOT_STATE.model_input_indices,
+                         (32, 32), activation=activation)
+    model = DynamicsModel(config).reset_parameters(torch.Generator().manual_seed(2))
+    params = model.meta_parameters()
+    states, actions = torch.randn(50, config.state_dim), torch.rand(50, 2)
+    kept = states.clone(), actions.clone()
+    expected = model.predict(params, states, actions)
+    assert torch.allclose(Predictor(model, Adapted(params))(states, actions), expected,
+                          atol=1e-5)
+    low = Predictor(model, Adapted(params), torch.bfloat16)(states, actions)
+    assert float((low - expected).abs().max()) < 0.05
+    assert torch.equal(states, kept[0]) and torch.equal(actions, kept[1])   # inputs untouched

@@ -13,6 +13,7 @@ import os
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from meta_mpc_ros.core.tensor_codec import decode
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import read_status
 from meta_mpc_ros.ros.graph import build_graph
@@ -24,7 +25,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
-from std_msgs.msg import Float64MultiArray, String
+from std_msgs.msg import Float64MultiArray, String, UInt8MultiArray
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Observations:
     odom: list = field(default_factory=list)        # (wall, stamp_s, x, y)
     cmd: list = field(default_factory=list)         # (wall, left, right)
     plan: list = field(default_factory=list)        # (wall, stamp_s)
+    model: list = field(default_factory=list)       # (wall, bytes, version, stamp_s)
     terrain: list = field(default_factory=list)     # (wall, sim_time, label)
     diagnostics: list = field(default_factory=list)  # (wall, status dict)
     reference: object = None                        # the last nav_msgs/Path
@@ -57,6 +59,8 @@ class GraphMonitor(Node):
         self.create_subscription(String, '/meta_mpc/terrain', self.on_terrain, latched)
         self.create_subscription(Path, '/meta_mpc/reference', self.on_reference, latched)
         self.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 50)
+        self.create_subscription(UInt8MultiArray, '/meta_mpc/model', self.on_model, QoSProfile(
+            depth=1, reliability=ReliabilityPolicy.RELIABLE))
 
     def on_clock(self, message):
         """Track the sim time."""
@@ -67,6 +71,18 @@ class GraphMonitor(Node):
         position = message.pose.pose.position
         self.seen.odom.append((time.monotonic(), conversions.stamp_to_seconds(
             message.header.stamp), position.x, position.y))
+
+    def on_model(self, message):
+        """Keep each model update's arrival, size, version and stamp (unreadable: skipped)."""
+        now = time.monotonic()
+        data = message.data.tobytes() if hasattr(message.data, 'tobytes') else bytes(
+            message.data)
+        try:
+            metadata = decode(data)[1]
+            self.seen.model.append((now, len(data), int(metadata['version']),
+                                    int(metadata['stamp_ns']) * 1e-9))
+        except (ValueError, KeyError):
+            pass
 
     def on_terrain(self, message):
         """Keep every change of condition label."""
