@@ -114,7 +114,7 @@ def cost_parameters(default_cost, terms=None):
 
 
 def parameters(robot='millirobot'):
-    """Return every parameter of the node for a robot's default cost (the README table)."""
+    """Return every parameter of the node for a robot's default cost (the docs' table)."""
     return PARAMETERS + cost_parameters(load_robot_config(robot).cost)
 
 
