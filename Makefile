@@ -63,7 +63,7 @@ $(VENV)/.installed: $(VENV)/.requirements $(PACKAGE_SOURCES)
 # iterations, config/millirobot.yaml). Logs and the rounds' checkpoints go to
 # runs/models/; the shipped files hold no optimiser state.
 # The budget, overridable: `make models GRBAL_ROUNDS=1 META_ITERATIONS=1500 ...` for a
-# quicker, smaller run (the README says which budget the shipped files used).
+# quicker, smaller run (docs/training.md says which budget the shipped files used).
 GRBAL_ROUNDS ?= 3
 RANDOM_EPISODES ?= 240
 CONTROLLER_EPISODES ?= 96

@@ -4,7 +4,7 @@ Run the meta_mpc_ros graph against the millirobot in Gazebo (gz-sim) instead of 
     ros2 launch meta_mpc_ros gazebo.launch.py world:=styrofoam adapter:=grbal headless:=false
 
 Untested where it was written (no Gazebo there); written for Jazzy with Gazebo
-Harmonic and ros_gz (README: what Humble with Fortress needs). It starts
+Harmonic and ros_gz (docs/gazebo.md: what Humble with Fortress needs). It starts
 
 - gz-sim (ros_gz_sim's gz_sim.launch.py) on worlds/<world>.sdf, running, with its GUI
   unless headless:=true;

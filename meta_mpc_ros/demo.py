@@ -16,10 +16,16 @@ import pathlib
 import random
 import time
 
+from meta_mpc_ros.core.adapters import ADAPTERS
+from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
 import numpy as np
 
-# Every registered adapter, the paper's first and the non-adaptive baseline last.
-ADAPTERS = ('grbal', 'continual', 'rebal', 'de', 'mb')
+
+def demo_adapters():
+    """Return every registered adapter: the paper's first, the newest next, MB last."""
+    others = [name for name in reversed(ADAPTERS)
+              if name not in (DEFAULT_ADAPTER, BASELINE_ADAPTER)]
+    return (DEFAULT_ADAPTER, *others, BASELINE_ADAPTER)
 
 
 def add_parser(subparsers):
@@ -32,7 +38,7 @@ def add_parser(subparsers):
     parser.add_argument('--duration', type=float, default=40.0, help='sim s per run')
     parser.add_argument('--task', default='figure8')
     parser.add_argument('--out', default='', help='output folder (default runs/demo-<time>)')
-    parser.add_argument('--adapters', default=','.join(ADAPTERS),
+    parser.add_argument('--adapters', default=','.join(demo_adapters()),
                         help='comma-separated adapters to run, in order')
     parser.add_argument('--no-video', action='store_true')
     parser.set_defaults(run=run)

@@ -1,7 +1,11 @@
-"""Shared fixtures: DDS isolation for every process a test starts."""
+"""
+Shared fixtures: DDS isolation for every process a test starts.
+
+Modules the tests share (analytic systems, probes, listeners) live in test/helpers/,
+which this puts on sys.path; no test module imports another.
+"""
 
 import fcntl
-import importlib.util
 import os
 import pathlib
 import random
@@ -10,6 +14,8 @@ import tempfile
 
 import pytest
 
+HELPERS = pathlib.Path(__file__).resolve().parent / 'helpers'
+sys.path.insert(0, str(HELPERS))
 _RANDOM = random.SystemRandom()
 # A DDS domain is leased by holding an exclusive lock on its file: two test runs on one
 # machine (or a demo beside them) never share a domain, and a run that dies frees its
@@ -67,6 +73,13 @@ def ros_env():
     lease.close()
 
 
+@pytest.fixture
+def graph_env(ros_env):
+    """ros_env with the source tree first on PYTHONPATH, for the graph's node processes."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    return dict(ros_env, PYTHONPATH=str(root) + os.pathsep + ros_env.get('PYTHONPATH', ''))
+
+
 @pytest.fixture(scope='module')
 def module_ros_env():
     """Environment for processes shared by one test module, in a domain of its own."""
@@ -77,12 +90,9 @@ def module_ros_env():
 
 @pytest.fixture(scope='session')
 def ros_probe_class():
-    """Return the RosProbe class of test/helpers/launch_probe.py (not a package)."""
-    path = pathlib.Path(__file__).resolve().parent / 'helpers' / 'launch_probe.py'
-    spec = importlib.util.spec_from_file_location('launch_probe', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.RosProbe
+    """Return the RosProbe class of test/helpers/launch_probe.py."""
+    import launch_probe
+    return launch_probe.RosProbe
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import time
 
 from meta_mpc_ros.bench.report import print_table
 from meta_mpc_ros.core.adapters import ADAPTERS
+from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 import numpy as np
 
 
@@ -26,7 +27,7 @@ def add_arguments(parser):
                         help='growth is measured after this (allocators and caches fill)')
     parser.add_argument('--sample-s', type=float, default=10.0,
                         help='seconds between memory and bag samples')
-    parser.add_argument('--adapter', default='grbal', choices=tuple(ADAPTERS))
+    parser.add_argument('--adapter', default=DEFAULT_ADAPTER, choices=tuple(ADAPTERS))
     parser.add_argument('--checkpoint', default='')
     parser.add_argument('--run-dir', default='runs/bench-endurance')
     parser.add_argument('--json', default='')

@@ -21,13 +21,14 @@ import statistics
 
 from meta_mpc_ros.bench.report import print_table
 from meta_mpc_ros.core.adapters import ADAPTERS
+from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 import numpy as np
 
 
 def add_arguments(parser):
     """Add this benchmark's options."""
     parser.add_argument('--seconds', type=float, default=30.0, help='sim seconds to run')
-    parser.add_argument('--adapter', default='grbal', choices=tuple(ADAPTERS))
+    parser.add_argument('--adapter', default=DEFAULT_ADAPTER, choices=tuple(ADAPTERS))
     parser.add_argument('--checkpoint', default='')
     parser.add_argument('--run-dir', default='runs/bench-ros')
     parser.add_argument('--json', default='')

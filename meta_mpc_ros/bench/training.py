@@ -18,23 +18,28 @@ method, with the ratio to MB's step:
 
 from importlib import metadata
 
+from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.dataset import WindowBatch
 from meta_mpc_ros.core.meta_training import make_step_size, TrainingConfig
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
-from meta_mpc_ros.core.objectives import objective
+from meta_mpc_ros.core.objectives import METHODS, objective
+from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
 import torch
 
-# row name -> (objective method, psi form, first order)
-METHOD_ROWS = {
-    'mb': ('mb', 'factored', False),
-    'rebal': ('rebal', 'factored', False),
-    'grbal': ('grbal', 'factored', False),
-    'grbal_first_order': ('grbal', 'factored', True),
-    'grbal_per_parameter': ('grbal', 'per_parameter', False),
-    'grbal_per_parameter_first_order': ('grbal', 'per_parameter', True),
-    'continual': ('continual', 'factored', False),
-}
+PAPER_METHOD = ADAPTERS[DEFAULT_ADAPTER].training_method
+BASELINE_METHOD = ADAPTERS[BASELINE_ADAPTER].training_method
+FIRST_ORDER_ROW = f'{PAPER_METHOD}_first_order'
+# row name -> (objective method, psi form, first order): every training method as it
+# trains by default (second order, factored psi), GrBAL followed by its other forms.
+METHOD_ROWS = {}
+for _method in METHODS:
+    METHOD_ROWS[_method] = (_method, 'factored', False)
+    if _method == PAPER_METHOD:
+        METHOD_ROWS.update({
+            FIRST_ORDER_ROW: (_method, 'factored', True),
+            f'{_method}_per_parameter': (_method, 'per_parameter', False),
+            f'{_method}_per_parameter_first_order': (_method, 'per_parameter', True)})
 
 
 def random_batch(batch_size, past_steps, future_steps, device):
@@ -94,10 +99,10 @@ def training_rows(model, label, device, time_ms, repeats, batch_size=32, steps=1
     for row, (method, mode, first_order) in METHOD_ROWS.items():
         config = TrainingConfig(method=method, step_size_mode=mode, past_steps=steps,
                                 future_steps=steps, unroll_steps=4)
-        unrolled = config.unroll_steps - 1 if method == 'continual' else 0
+        unrolled = METHODS[method].extra_past_steps(config)
         batch = random_batch(batch_size, steps + unrolled, steps, device)
         trained = model
-        if method == 'rebal':
+        if METHODS[method].needs_context:
             model_config = ModelConfig(**{**model.config.__dict__, 'context_dim': 32})
             trained = DynamicsModel(model_config).to(device)
         params = dict(trained.named_parameters())
@@ -119,7 +124,7 @@ def training_rows(model, label, device, time_ms, repeats, batch_size=32, steps=1
         rows.append({'model': label, 'method': f'torchopt_maml ({torchopt_version()})',
                      'batch_windows': batch_size,
                      'step_ms': time_ms(torchopt_maml_step(peer, batch), max(3, repeats // 3))})
-    mb_ms = rows[0]['step_ms']
+    mb_ms = next(row['step_ms'] for row in rows if row['method'] == BASELINE_METHOD)
     for row in rows:
         row['windows_per_s'] = batch_size * 1e3 / row['step_ms']
         row['vs_mb'] = row['step_ms'] / mb_ms

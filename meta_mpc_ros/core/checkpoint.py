@@ -4,13 +4,13 @@ Versioned, hashed checkpoints that load with `torch.load(weights_only=True)`.
 A checkpoint is a dict of tensors and plain values only (no pickled objects):
 
     format, version          'meta_mpc_ros.checkpoint', CHECKPOINT_VERSION
-    method                   'mb' | 'grbal' | 'rebal' (how theta* was trained)
+    method                   a key of core.objectives.METHODS (how theta* was trained)
     robot                    e.g. 'millirobot'
     model_config             ModelConfig.to_dict()
     state_spec, action_spec  names, units (and bounds) of the vectors
     params                   theta*, name -> tensor
     normalizer               input/delta mean and std tensors
-    step_size                GrBAL's psi: a tensor or name -> tensor (None otherwise)
+    step_size                psi of a method that learns it: a tensor or name -> tensor (else None)
     training                 config, data volume, wall time, seed, history
     training_state           optional: optimiser and generator state to resume
     hash                     sha256 of everything above but training_state
@@ -86,11 +86,12 @@ def save_checkpoint(path, model, method, robot, state_spec, action_spec, step_si
     Write a checkpoint file and return its hash.
 
     :param model: DynamicsModel holding theta* and the normaliser.
-    :param method: 'mb', 'grbal' or 'rebal'.
+    :param method: the training method, a key of core.objectives.METHODS.
     :param robot: robot name, e.g. 'millirobot'.
     :param state_spec: StateSpec of the state vector.
     :param action_spec: ActionSpec of the action vector.
-    :param step_size: GrBAL's psi, or None.
+    :param step_size: the meta-learned psi of a method that learns it (GrBAL, continual),
+        or None.
     :param training: JSON-serialisable metadata (config, data volume, wall time...).
     :param training_state: optional dict of tensors/plain values to resume training.
     """

@@ -7,7 +7,7 @@ ros/conversions.py) and offline training from bags (data/) build the same arrays
 reader raises ValueError for a message it cannot use (NaN, inf or beyond MAX_VALUE,
 wrong sizes, missing names); callers drop the message and count it.
 
-Topic layouts (see the README's node graph):
+Topic layouts (see docs/ros_interface.md):
     /cmd                  Float64MultiArray, data = the command (nu,), no layout.
     /meta_mpc/state       JointState as a stamped named vector: name, position = values.
     /meta_mpc/transitions Float64MultiArray, layout dims states (M+1) / state (nx) /

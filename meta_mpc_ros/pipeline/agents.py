@@ -63,7 +63,7 @@ class AdaptiveAgent:
     Adapt and plan every control step, in-process.
 
     :param checkpoint: core.checkpoint.Checkpoint (theta*, psi, specs).
-    :param adapter_name: mb, de, grbal or rebal.
+    :param adapter_name: a key of core.adapters.ADAPTERS.
     :param controller_config: ControllerConfig.
     :param cost_terms: list of cost-term dicts (the env's `cost_terms()`).
     :param window: M, transitions per adaptation window.

@@ -15,6 +15,7 @@ import os
 
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.dataset import TrajectoryDataset
+from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent, check_adapter, RandomPolicy
 from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
 from meta_mpc_ros.sim.registry import environment_class, make_env, robot_specs
@@ -73,7 +74,7 @@ class CollectEpisodeRequest:
     robot_config: object
     plan: EpisodePlan
     checkpoint_path: str = None
-    adapter: str = 'grbal'
+    adapter: str = DEFAULT_ADAPTER
     device: str = 'cpu'
 
     def __post_init__(self):
@@ -130,7 +131,7 @@ class CollectRequest:
     episodes: int
     seed: int = 0
     checkpoint_path: object = None
-    adapter: str = 'grbal'
+    adapter: str = DEFAULT_ADAPTER
     workers: int = 0
     progress: object = None
     mapper: object = None

@@ -7,6 +7,7 @@ import time
 
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.meta_training import METHODS
+from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 
 
 def add_parser(subparsers):
@@ -19,7 +20,7 @@ def add_parser(subparsers):
                          help="episodes (default: the config's episodes_per_iteration)")
     collect.add_argument('--checkpoint', default='',
                          help="act with this model's adaptive controller (default: random)")
-    collect.add_argument('--adapter', default='grbal', choices=tuple(ADAPTERS))
+    collect.add_argument('--adapter', default=DEFAULT_ADAPTER, choices=tuple(ADAPTERS))
     collect.add_argument('--condition', default='',
                          help='run every episode under this condition (e.g. a held-out test '
                               'task: disabled_joint=0, payload); default: draw each from the '
@@ -192,7 +193,7 @@ def run_evaluate(args):
     adapter = args.adapter
     if not adapter:
         adapter = default_adapter(load_checkpoint(args.checkpoint).method) \
-            if args.checkpoint else 'grbal'
+            if args.checkpoint else DEFAULT_ADAPTER
         print(f'adapter {adapter} (from the checkpoint; choose another with --adapter)')
     checkpoint = resolve_checkpoint(args.checkpoint, config.robot, adapter)
     switch = (args.switch_step, args.switch_condition) if args.switch_condition else None

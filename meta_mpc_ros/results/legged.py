@@ -41,6 +41,7 @@ import time
 
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.checkpoint import load_checkpoint
+from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent, RandomPolicy
 from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
 from meta_mpc_ros.pipeline.evaluate import summarise
@@ -48,8 +49,8 @@ from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
 from meta_mpc_ros.results.common import (check_budget, DOCS, figure_path, mean_ci, RUNS,
                                          Stopwatch, write_json)
 from meta_mpc_ros.results.grid import Executor
-from meta_mpc_ros.results.legged_training import (BUDGET_SETTINGS, FAMILIES,
-                                                  family_config, held_out_tasks,
+from meta_mpc_ros.results.legged_training import (AGGREGATED, BUDGET_SETTINGS, FAMILIES,
+                                                  family_config, held_out_tasks, ORACLE,
                                                   reductions, train_families)
 from meta_mpc_ros.sim.registry import make_env, robot_specs
 import numpy as np
@@ -191,7 +192,7 @@ def evaluation_jobs(family, manifest, budget, seed):
     for task in held_out_tasks(family, budget):
         for method in METHODS + REFERENCES:
             if method == 'Oracle':
-                checkpoint, adapter = checkpoints['oracle'][task], 'mb'
+                checkpoint, adapter = checkpoints['oracle'][task], BASELINE_ADAPTER
             elif method in RANDOM_POLICIES:
                 checkpoint, adapter = None, RANDOM_POLICIES[method]
             else:
@@ -300,8 +301,9 @@ def projection(families, cpus):
     for entry in families.values():
         episodes = [row['seconds'] / len(row['returns']) for task in entry['results'].values()
                     for row in task['methods'].values()]
+        collector = ADAPTERS[DEFAULT_ADAPTER].label
         grbal_episode = float(np.median([
-            task['methods']['GrBAL']['seconds'] / len(task['methods']['GrBAL']['returns'])
+            task['methods'][collector]['seconds'] / len(task['methods'][collector]['returns'])
             for task in entry['results'].values()]))
         rounds = entry['data']['rounds']
         steps = entry['settings']['collection']['episode_steps']
@@ -313,8 +315,8 @@ def projection(families, cpus):
                               for o in oracles)
         # An oracle's final MB trains as long as MB does (same iterations and volume).
         oracle_training = sum(r['seconds'] for o in oracles for r in o['rounds']) \
-            + len(oracles) * entry['job_seconds']['mb']
-        wave_two = [entry['job_seconds'][m] for m in ('mb', 'rebal', 'continual')]
+            + len(oracles) * entry['job_seconds'][ORACLE]
+        wave_two = [entry['job_seconds'][m] for m in AGGREGATED]
         train += (sum(r['seconds'] for r in rounds) + oracle_training + sum(wave_two)
                   + (controller_episodes + oracle_episodes) * grbal_episode)
         evaluate += sum(row['seconds'] for task in entry['results'].values()

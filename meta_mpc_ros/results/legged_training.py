@@ -17,7 +17,10 @@ from dataclasses import asdict, dataclass, replace
 import json
 import pathlib
 
+from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.dataset import TrajectoryDataset
+from meta_mpc_ros.core.objectives import METHODS
+from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.iterate import iterate, IterateRequest
 from meta_mpc_ros.pipeline.train import train, TrainRequest
@@ -26,8 +29,13 @@ from meta_mpc_ros.sim.registry import environment_class
 
 FAMILIES = ('half_cheetah_disabled_joint', 'half_cheetah_hills', 'half_cheetah_pier',
             'ant_crippled_leg')
+# The paper's protocol: GrBAL's Algorithm 1 collects each family's data, every other
+# training method trains on the aggregated data, and an oracle is MB on its test task.
+COLLECTOR = ADAPTERS[DEFAULT_ADAPTER].training_method
+ORACLE = ADAPTERS[BASELINE_ADAPTER].training_method
+AGGREGATED = tuple(method for method in METHODS if method != COLLECTOR)
 # Checkpoints trained on the training tasks (all on the same aggregated data).
-TRAINED = ('grbal', 'mb', 'rebal', 'continual')
+TRAINED = (COLLECTOR,) + AGGREGATED
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,8 @@ class Budget:
     :param iterations: (meta-)training iterations per round.
     :param aggregate_iterations: iterations of MB and ReBAL on the aggregated data, and of
         the oracle's final MB on its own.
-    :param continual_iterations: iterations of `continual`, warm-started from GrBAL.
+    :param continual_iterations: iterations of the aggregated methods that learn psi
+        (`continual`), warm-started from GrBAL's last round.
     :param hidden_sizes: the MLP's hidden layers.
     :param num_samples: the planner's samples per control step.
     :param eval_episodes: evaluation episodes (seeds) per method and test task.
@@ -165,12 +174,12 @@ def iterate_on_task(config, condition, out, budget, seed, mapper, iterations):
     out = pathlib.Path(out)
     data_path = out.with_name(f'{out.stem}_data.npz')
     summary = iterate(IterateRequest(
-        robot_config=config, method='mb', out=out.with_name(f'{out.stem}_last{out.suffix}'),
+        robot_config=config, method=ORACLE, out=out.with_name(f'{out.stem}_last{out.suffix}'),
         rounds=len(budget.oracle_episodes()), schedule=budget.oracle_episodes(),
         condition=condition, seed=seed, save_data=data_path, mapper=mapper,
         progress=False))
     merged = TrajectoryDataset.load(data_path)
-    final = train(TrainRequest(robot_config=config, method='mb', dataset=merged, out=out,
+    final = train(TrainRequest(robot_config=config, method=ORACLE, dataset=merged, out=out,
                                iterations=iterations, progress=False))
     return {'rounds': summary['rounds'], 'transitions': merged.steps,
             'sim_hours': final['sim_hours'],
@@ -183,7 +192,7 @@ def grbal_job(job):
     directory = pathlib.Path(directory)
     with Stopwatch() as watch:
         summary = iterate(IterateRequest(
-            robot_config=config, method='grbal', out=directory / 'grbal.pt',
+            robot_config=config, method=COLLECTOR, out=directory / f'{COLLECTOR}.pt',
             rounds=budget.rounds, episodes=budget.episodes, seed=seed,
             random_episodes=budget.random_episodes, save_data=directory / 'data.npz',
             mapper=executor.map_jobs, progress=False))
@@ -254,7 +263,7 @@ def train_families(families, budget_name, seed, executor, runs=RUNS):
     for family, (config, directory, _) in sorted(
             pending.items(), key=lambda item: -item[1][0].controller.horizon):
         jobs.append((config, str(directory), budget, seed, executor))
-        keys.append((family, 'grbal', None))
+        keys.append((family, COLLECTOR, None))
     oracle_jobs = []
     for family, (config, directory, _) in pending.items():
         for index, task in enumerate(held_out_tasks(family, budget)):
@@ -268,21 +277,24 @@ def train_families(families, budget_name, seed, executor, runs=RUNS):
     jobs, keys = [], []
     for family, (config, directory, _) in pending.items():
         data = str(directory / 'data.npz')
-        last = str(directory / f'grbal_round{budget.rounds - 1}.pt')
-        for method, iterations, warm in (('mb', budget.aggregate_iterations, None),
-                                         ('rebal', budget.aggregate_iterations, None),
-                                         ('continual', budget.continual_iterations, last)):
+        last = str(directory / f'{COLLECTOR}_round{budget.rounds - 1}.pt')
+        for method in AGGREGATED:
+            # A method that learns psi starts from GrBAL's last round (psi, Adam included).
+            learns_psi = METHODS[method].learns_step_size
+            iterations = budget.continual_iterations if learns_psi else \
+                budget.aggregate_iterations
+            warm = last if learns_psi else None
             jobs.append((config, method, data, str(directory / f'{method}.pt'), iterations,
                          warm))
             keys.append((family, method))
     second = dict(zip(keys, executor.map_jobs(aggregate_job, jobs)))
     for family, (config, directory, settings) in pending.items():
         data = TrajectoryDataset.load(directory / 'data.npz')
-        grbal = first[(family, 'grbal', None)]
+        grbal = first[(family, COLLECTOR, None)]
         tasks = held_out_tasks(family, budget)
         oracles = {task: first[(family, 'oracle', task)] for task in tasks}
-        job_seconds = {'grbal': grbal['seconds'],
-                       **{m: second[(family, m)]['seconds'] for m in TRAINED[1:]},
+        job_seconds = {COLLECTOR: grbal['seconds'],
+                       **{m: second[(family, m)]['seconds'] for m in AGGREGATED},
                        **{f'oracle {t}': o['seconds'] for t, o in oracles.items()}}
         checkpoints = {key: str(directory / f'{key}.pt') for key in TRAINED}
         checkpoints['oracle'] = {task: str(directory / f'oracle_{index}.pt')
@@ -292,7 +304,7 @@ def train_families(families, budget_name, seed, executor, runs=RUNS):
             'data': {'transitions': data.steps, 'sim_hours': grbal['sim_hours'],
                      'trajectories': len(data), 'tasks': len(data.tasks),
                      'rounds': grbal['rounds']},
-            'aggregate': {m: second[(family, m)] for m in TRAINED[1:]},
+            'aggregate': {m: second[(family, m)] for m in AGGREGATED},
             'oracles': oracles, 'job_seconds': job_seconds,
             'train_seconds': float(sum(job_seconds.values()))}
         (directory / 'manifest.json').write_text(json.dumps(manifest, indent=1, default=float))

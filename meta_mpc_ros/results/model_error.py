@@ -32,14 +32,15 @@ from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
 from meta_mpc_ros.results.common import (figure_path, plan_of, RUNS, Stopwatch,
                                          write_json)
+from meta_mpc_ros.results.legged_training import TRAINED
 from meta_mpc_ros.shipped import adapter_for, shipped_checkpoint
 from meta_mpc_ros.sim.registry import environment_class, make_env
 import numpy as np
 import torch
 
 # method label -> (checkpoint key: the training method, adapter), from the adapter
-# registry; Continual falls back to GrBAL's checkpoint (its theta* and psi) where no
-# continual one was trained.
+# registry; an adapter falls back to the next of its checkpoint methods where its own
+# was not trained (Continual to GrBAL's theta* and psi).
 METHODS = {spec.label: (spec.training_method, name) for name, spec in ADAPTERS.items()}
 
 
@@ -47,8 +48,8 @@ def sessions(checkpoints, evaluation):
     """Return method -> a fresh AdaptationSession for every method of METHODS."""
     loaded = {}
     result = {}
-    for method, (key, adapter) in METHODS.items():
-        key = key if key in checkpoints else 'grbal'
+    for method, (_, adapter) in METHODS.items():
+        key = next(key for key in ADAPTERS[adapter].checkpoint_methods if key in checkpoints)
         if key not in loaded:
             loaded[key] = load_checkpoint(checkpoints[key])
         checkpoint = loaded[key]
@@ -171,9 +172,10 @@ def run(budget='full', seed=0, out='docs', robots=None, only=None):
     Covers the millirobot (shipped models) and half-cheetah with a disabled joint
     when results/legged has trained its models.
 
-    :param robots: dict robot -> {'mb', 'grbal', 'rebal'[, 'continual']} checkpoint
-        paths (Continual uses GrBAL's without a 'continual' one); default the
-        shipped millirobot models plus half_cheetah_disabled_joint's if trained.
+    :param robots: dict robot -> training method (core.objectives.METHODS) -> checkpoint
+        path, one serving each adapter (Continual uses GrBAL's without one of its own);
+        default the shipped millirobot models plus half_cheetah_disabled_joint's if
+        trained.
     :param only: measure only these robots and keep the other robots' entries already
         in <out>/results/model_error.json (e.g. half-cheetah after section 3 retrained
         it, leaving the millirobot's as they are).
@@ -234,13 +236,12 @@ def default_robots(budget, seed):
 
     :param budget: the legged budget whose cached models to use (same seed).
     """
-    robots = {'millirobot': {m: shipped_checkpoint('millirobot', m)
-                             for m in ('mb', 'grbal', 'rebal', 'continual')}}
+    robots = {'millirobot': {spec.training_method: shipped_checkpoint('millirobot', name)
+                             for name, spec in ADAPTERS.items()}}
     folder = RUNS / 'legged' / 'half_cheetah_disabled_joint' / f'{budget}_seed{seed}'
-    cheetah = {m: folder / f'{m}.pt' for m in ('mb', 'grbal', 'rebal')}
-    if all(path.is_file() for path in cheetah.values()):
-        if (folder / 'continual.pt').is_file():
-            cheetah['continual'] = folder / 'continual.pt'
+    cheetah = {m: folder / f'{m}.pt' for m in TRAINED if (folder / f'{m}.pt').is_file()}
+    # Every adapter needs one of its checkpoint methods (Continual can use GrBAL's).
+    if all(set(spec.checkpoint_methods) & set(cheetah) for spec in ADAPTERS.values()):
         robots['half_cheetah_disabled_joint'] = cheetah
     return robots
 

@@ -250,8 +250,8 @@ def likely_reasons(data):
     text = ('\n**Likely reasons** (one training seed; no setting tuned to these numbers):\n\n'
             + ''.join(line + '\n' for line in lines))
     text += ("- This budget is far below the paper's (the reductions above): 250,000 "
-             'transitions per family and a 3 x 512 model there (`--budget paper`, README '
-             '"Scaling out").\n')
+             'transitions per family and a 3 x 512 model there (`--budget paper`, '
+             'docs/scaling.md).\n')
     return text
 
 

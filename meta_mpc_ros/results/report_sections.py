@@ -100,7 +100,7 @@ def model_error_section(data, _):
     text += ('Where a target is missed, the likely reasons, largest first: one step from '
              'theta* is curvature-limited, so GrBAL gains most where the change is in the '
              'actuators (miscalibration, payload) and least on terrain; the models are '
-             'limited by data, not iterations (README, "Shipped models": every training '
+             'limited by data, not iterations (docs/training.md, "Shipped models": every training '
              'stopped early, with training loss far below validation loss, and each of '
              "Algorithm 1's controller rounds lowered GrBAL's validation loss); the continual "
              'method takes one step per window where MB+DE takes five, and its meta-training '

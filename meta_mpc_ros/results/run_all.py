@@ -6,6 +6,7 @@ efficiency and model-error sections reuse. Sections 3 and 4 run their grid on
 `results.grid.Executor`: by default a local Ray on all cores; `--address` (or
 RAY_ADDRESS) runs the same command on an existing Ray cluster. The wall time and the
 budget of each section go to docs/results/make_results.json, which RESULTS.md quotes.
+The README's headline results are then quoted from RESULTS.md (results/headline.py).
 """
 
 import importlib
@@ -14,7 +15,7 @@ import json
 import pathlib
 import time
 
-from meta_mpc_ros.results import grid
+from meta_mpc_ros.results import grid, headline
 from meta_mpc_ros.results.common import BUDGETS
 
 SECTIONS = ('legged', 'sample_efficiency', 'model_error', 'closed_loop', 'speed')
@@ -92,4 +93,7 @@ def run(args):
               f'{executor.address or "this machine"}', flush=True)
     report.render(args.out)
     print(f'wrote {args.out}/RESULTS.md')
+    readme = pathlib.Path(args.out).resolve().parent / 'README.md'
+    if headline.update_readme(readme, pathlib.Path(args.out) / 'RESULTS.md'):
+        print(f'wrote the headline results of {readme}')
     return 0

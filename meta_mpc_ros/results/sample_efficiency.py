@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 import json
 import pathlib
 
+from meta_mpc_ros.core.adapters import ADAPTERS
+from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.iterate import iterate, IterateRequest
 from meta_mpc_ros.pipeline.plots import figure_axes, save_figure
 from meta_mpc_ros.results import legged
@@ -43,7 +45,9 @@ import numpy as np
 FAMILY = 'half_cheetah_disabled_joint'
 # R = these fractions of the best model-based return.
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
-MODEL_BASED_METHODS = ('GrBAL', 'MB')
+# label -> adapter of the model-based curves: GrBAL (section 3's rounds) and MB's own.
+CURVE_ADAPTERS = {ADAPTERS[name].label: name for name in (DEFAULT_ADAPTER, BASELINE_ADAPTER)}
+MODEL_BASED_METHODS = tuple(CURVE_ADAPTERS)
 PAPER = {
     'claim': 'GrBAL meta-trains with 1.5-3 hours of simulated experience, about 1000x '
              'less data than the model-free methods (TRPO, PPO, MAML-RL) need to reach '
@@ -103,7 +107,8 @@ def mb_iterate(config, directory, budget, seed, executor):
             return manifest['rounds'], manifest['seconds'], True
     with Stopwatch() as watch:
         summary = iterate(IterateRequest(
-            robot_config=config, method='mb', out=directory / 'mb_iterate.pt',
+            robot_config=config, method=ADAPTERS[BASELINE_ADAPTER].training_method,
+            out=directory / 'mb_iterate.pt',
             rounds=budget.rounds, episodes=budget.episodes, seed=seed,
             random_episodes=budget.random_episodes, mapper=executor.map_jobs,
             progress=False))
@@ -126,14 +131,13 @@ def round_curves(config, rounds_by_method, task, episodes, seed, executor, contr
     :param rounds_by_method: method -> list of dicts round, transitions, checkpoint.
     :return: method -> curve points (steps, returns, return_mean, return_ci, ...).
     """
-    adapters = {'GrBAL': 'grbal', 'MB': 'mb'}
     seeds = legged.episode_seeds(seed, episodes)
     keys, jobs = [], []
     for method, rounds in rounds_by_method.items():
         for index, r in enumerate(rounds):
             for episode_seed in seeds:
                 keys.append((method, index))
-                jobs.append((config, r['checkpoint'], adapters[method], task, episode_seed,
+                jobs.append((config, r['checkpoint'], CURVE_ADAPTERS[method], task, episode_seed,
                              config.evaluation.episode_steps))
     results = executor.map_jobs(legged.evaluate_episode, jobs)
     grouped = {}

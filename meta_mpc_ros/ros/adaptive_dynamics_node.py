@@ -18,6 +18,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS, Window, window_loss
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
 from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
+from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.core.session import AdaptationSession
 from meta_mpc_ros.pipeline.config import EvaluationSettings
 from meta_mpc_ros.ros import conversions
@@ -32,7 +33,8 @@ import torch
 
 PARAMETERS = (
     ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),
-    ParameterSpec('adapter', 'grbal', 'Online adaptation, a key of core.adapters.ADAPTERS.',
+    ParameterSpec('adapter', DEFAULT_ADAPTER,
+                  'Online adaptation, a key of core.adapters.ADAPTERS.',
                   choices=ADAPTERS),
     ParameterSpec('checkpoint', '', 'Checkpoint file; empty uses the shipped model for the '
                   'robot and adapter.'),

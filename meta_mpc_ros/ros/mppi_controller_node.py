@@ -21,6 +21,7 @@ from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.controller import ControllerConfig, MPCController, PLANNERS
 from meta_mpc_ros.core.costs import build_cost, COST_TERMS
 from meta_mpc_ros.core.model_update import unpack_update
+from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
@@ -65,7 +66,7 @@ PARAMETERS = (
     ROBOT,
     ParameterSpec('checkpoint', '', 'Checkpoint holding theta* (the fallback model); must '
                   "be the adaptive_dynamics_node's. Empty: the shipped one for the adapter."),
-    ParameterSpec('adapter', 'grbal', "The adaptive_dynamics_node's adapter (picks the "
+    ParameterSpec('adapter', DEFAULT_ADAPTER, "The adaptive_dynamics_node's adapter (picks the "
                   'shipped checkpoint when `checkpoint` is empty).', choices=ADAPTERS),
     ParameterSpec('device', 'cpu', 'Torch device for planning: cpu or cuda.',
                   choices=('cpu', 'cuda')),
@@ -114,7 +115,7 @@ def cost_parameters(default_cost, terms=None):
 
 
 def parameters(robot='millirobot'):
-    """Return every parameter of the node for a robot's default cost (the README table)."""
+    """Return every parameter of the node for a robot's default cost (the docs' table)."""
     return PARAMETERS + cost_parameters(load_robot_config(robot).cost)
 
 

@@ -171,7 +171,7 @@ def config_parameters(config_class, table, prefix=''):
 
 
 def markdown_table(specs):
-    """Return the parameters as a Markdown table (for the README)."""
+    """Return the parameters as a Markdown table (for docs/ros_interface.md)."""
     lines = ['| parameter | default | range / choices | dynamic | description |',
              '|---|---|---|---|---|']
     for spec in specs:

@@ -1,11 +1,6 @@
-"""Make the analytic test systems importable by the core tests."""
-
-import pathlib
-import sys
+"""The core tests' fixtures (their analytic systems are in test/helpers/)."""
 
 import pytest
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 
 @pytest.fixture(autouse=True, scope='module')

@@ -126,7 +126,7 @@ def test_truncated_bag_names_the_file_and_keeps_what_is_readable(recording, tmp_
 
 
 def test_train_from_the_bag_and_load_in_the_adaptive_dynamics_node(
-        recording, tmp_path, ros_env):
+        recording, tmp_path, graph_env):
     config = load_robot_config('millirobot')
     config = dataclasses.replace(
         config, model=dataclasses.replace(config.model, hidden_sizes=(32, 32)),
@@ -136,7 +136,7 @@ def test_train_from_the_bag_and_load_in_the_adaptive_dynamics_node(
     summary = train(TrainRequest(robot_config=config, method='grbal', dataset=dataset,
                                  out=tmp_path / 'from_bag.pt', progress=False))
     assert summary['transitions'] == dataset.steps > 100
-    env = dict(ros_env, PYTHONPATH=str(ROOT) + os.pathsep + ros_env.get('PYTHONPATH', ''))
+    env = graph_env
     graph = build_graph({'checkpoint': str(tmp_path / 'from_bag.pt'), 'record': False},
                         run_dir=tmp_path / 'run')
     entries = [entry for entry in graph.local_nodes if entry.name in (

@@ -2,8 +2,8 @@
 An in-test rclpy probe for launch and reference tests: listen and set parameters.
 
 It runs in its own rclpy context on the test's ROS domain, so the processes a test
-starts (in that domain) are the only ones it hears. Tests load it by path with
-importlib (test/helpers is not a package).
+starts (in that domain) are the only ones it hears. Tests get it from the
+ros_probe_class fixture (test/conftest.py).
 """
 
 import time

@@ -128,6 +128,7 @@ def test_a_new_adapter_is_offered_by_the_cli_nodes_and_launch(hold_adapter):
     args = cli.build_parser().parse_args(['collect', '--adapter', 'hold', '--out', 'x.npz'])
     assert args.adapter == 'hold'
     assert cli.build_parser().parse_args(['evaluate', '--adapter', 'hold']).adapter == 'hold'
+    assert 'hold' in cli.build_parser().parse_args(['demo']).adapters.split(',')
     for node in (adaptive_dynamics_node, mppi_controller_node):
         spec = {spec.name: spec for spec in node.PARAMETERS}['adapter']
         assert spec.validate('hold') is None

@@ -45,8 +45,8 @@ def last_values(seen, name):
     return values
 
 
-def test_the_graph_lives_through_every_bad_input(tmp_path, ros_env, tiny_models):
-    env = dict(ros_env, PYTHONPATH=str(ROOT) + os.pathsep + ros_env.get('PYTHONPATH', ''))
+def test_the_graph_lives_through_every_bad_input(tmp_path, graph_env, tiny_models):
+    env = graph_env
     graph = build_graph({'checkpoint': str(tiny_models['grbal']), 'record': True},
                         run_dir=tmp_path / 'run')
     out = tmp_path / 'seen.json'

@@ -12,18 +12,18 @@ import pathlib
 import signal
 import time
 
+from graph_listener import probe, statuses
 from meta_mpc_ros.ros.graph import build_graph
 from meta_mpc_ros.ros.graph.process import GraphProcess
 import numpy as np
 import pytest
-from test_system_graph import probe, statuses
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def test_dead_adapter_nan_odometry_and_stopped_sim(tmp_path, ros_env, tiny_models):
-    env = dict(ros_env, PYTHONPATH=str(ROOT) + os.pathsep + ros_env.get('PYTHONPATH', ''))
+def test_dead_adapter_nan_odometry_and_stopped_sim(tmp_path, graph_env, tiny_models):
+    env = graph_env
     graph = build_graph({'checkpoint': str(tiny_models['grbal']), 'record': False},
                         run_dir=tmp_path / 'run')
     listener = probe(env, 26.0, tmp_path / 'seen.json', nan_at=14.0)

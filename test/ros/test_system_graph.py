@@ -1,19 +1,18 @@
 """
 The whole node graph, each node its own process over real DDS, on the millirobot.
 
-A listener process (test/helpers/graph_probe.py) records what flows; the graph runs
-from the shared graph description (config/graph.yaml) as `meta-mpc launch` runs it,
-with a small checkpoint trained in the test session.
+A listener process (test/helpers/graph_probe.py, started by graph_listener.probe)
+records what flows; the graph runs from the shared graph description
+(config/graph.yaml) as `meta-mpc launch` runs it, with a small checkpoint trained in
+the test session.
 """
 
 import json
-import os
 import pathlib
 import signal
-import subprocess
-import sys
 import time
 
+from graph_listener import probe
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
 from meta_mpc_ros.data.bag_reader import load_messages
 from meta_mpc_ros.ros.graph import build_graph
@@ -23,30 +22,7 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-PROBE = ROOT / 'test' / 'helpers' / 'graph_probe.py'
 pytestmark = pytest.mark.slow
-
-
-def probe(env, seconds, out, nan_at=None):
-    """Start the listener; return the process once it is subscribed."""
-    command = [sys.executable, str(PROBE), str(seconds), str(out)]
-    if nan_at is not None:
-        command += ['--publish-nan-odometry', str(nan_at)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == 'ready'
-    return process
-
-
-def statuses(seen, name):
-    """Return (time, status) of every diagnostics status whose name contains `name`."""
-    return [(t, status) for t, status in seen['diagnostics'] if name in status['name']]
-
-
-@pytest.fixture
-def graph_env(ros_env):
-    env = dict(ros_env)
-    env['PYTHONPATH'] = str(ROOT) + os.pathsep + env.get('PYTHONPATH', '')
-    return env
 
 
 def test_graph_follows_the_path_adapts_and_records(tmp_path, graph_env, tiny_models):

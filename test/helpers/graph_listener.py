@@ -1,0 +1,37 @@
+"""
+Start graph_probe.py beside a running node graph, and read what it saw.
+
+Shared by the system tests (test/ros/test_system_*.py, test_external_robot.py), which
+import it from test/helpers (on sys.path through test/conftest.py).
+"""
+
+import pathlib
+import subprocess
+import sys
+
+PROBE = pathlib.Path(__file__).resolve().parent / 'graph_probe.py'
+
+
+def probe(env, seconds, out, nan_at=None, ros_args=()):
+    """
+    Start the listener; return the process once it is subscribed.
+
+    :param env: environment of the graph's processes (its ROS domain).
+    :param seconds: how long it listens (wall s); it then writes `out` and exits.
+    :param out: JSON file of what it saw.
+    :param nan_at: publish one Odometry full of NaN at this time (s), or None.
+    :param ros_args: ROS arguments, e.g. ('-r', '/odom:=/robot/odom').
+    """
+    command = [sys.executable, str(PROBE), str(seconds), str(out)]
+    if nan_at is not None:
+        command += ['--publish-nan-odometry', str(nan_at)]
+    if ros_args:
+        command += ['--ros-args', *ros_args]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == 'ready'
+    return process
+
+
+def statuses(seen, name):
+    """Return (time, status) of every diagnostics status whose name contains `name`."""
+    return [(t, status) for t, status in seen['diagnostics'] if name in status['name']]
