@@ -29,6 +29,7 @@ import time
 
 from meta_mpc_ros.core.adapters import Window
 from meta_mpc_ros.core.checkpoint import load_checkpoint
+from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
 from meta_mpc_ros.core.session import AdaptationSession
 from meta_mpc_ros.pipeline.collect import collect, CollectRequest
 from meta_mpc_ros.pipeline.config import load_robot_config
@@ -49,7 +50,7 @@ BUDGETS = {
              'train_seeds': (0, 1, 2), 'eval_seeds': 4, 'steps': 150,
              'conditions': ('missing_leg', 'miscalibration', 'payload')},
 }
-METHODS = ('mb', 'grbal')
+METHODS = (BASELINE_ADAPTER, DEFAULT_ADAPTER)
 
 
 def horizon_position_errors(checkpoint, adapter, states, actions, past_steps, horizon):
@@ -198,7 +199,7 @@ def main(argv=None):
     parser.add_argument('--out', default='runs/objective_comparison')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--report', help='also write the Markdown section here')
-    parser.add_argument('--from-json', help='render an earlier run\'s JSON instead')
+    parser.add_argument('--from-json', help="render an earlier run's JSON instead")
     args = parser.parse_args(argv)
     if args.from_json:
         result = json.loads(pathlib.Path(args.from_json).read_text())

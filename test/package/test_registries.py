@@ -13,8 +13,11 @@ OWNERS = {'meta_mpc_ros/core/adapters.py', 'meta_mpc_ros/core/objectives.py',
           'meta_mpc_ros/core/roles.py'}
 # Still spelling a name, in files others are changing: TrainingConfig.method's default
 # ('grbal') and the demo's featured run ('grbal') and baseline ('mb'). Each should read
-# core/roles.py; remove it here when it does.
-PENDING = {'meta_mpc_ros/core/meta_training.py', 'meta_mpc_ros/demo.py'}
+# core/roles.py; remove it here when it does. The model-update deltas and the speed
+# bench and report (issue 26's work, merged beside this test) key their rows by name.
+PENDING = {'meta_mpc_ros/core/meta_training.py', 'meta_mpc_ros/demo.py',
+           'meta_mpc_ros/core/parameter_delta.py', 'meta_mpc_ros/bench/core_speed.py',
+           'meta_mpc_ros/results/report_speed.py'}
 
 
 def test_the_roles_are_registered():
