@@ -17,7 +17,9 @@ PACKAGE_SOURCES := setup.py setup.cfg package.xml $(shell find meta_mpc_ros laun
 # ROS_DOMAIN_ID on the command line to pin one.
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export ROS_LOCALHOST_ONLY := 1
+ifneq ($(strip $(ROS_DOMAIN_ID)),)
 export ROS_DOMAIN_ID
+endif
 export MUJOCO_GL ?= egl
 export PYTHONUNBUFFERED := 1
 

@@ -48,7 +48,8 @@ def isolate_dds():
     """Keep DDS on loopback in a domain of this run's own (unless already chosen)."""
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     os.environ.setdefault('ROS_LOCALHOST_ONLY', '1')
-    os.environ.setdefault('ROS_DOMAIN_ID', str(random.SystemRandom().randint(1, 100)))
+    if not os.environ.get('ROS_DOMAIN_ID', '').strip().isdigit():  # unset, or exported empty
+        os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 100))
     os.environ.setdefault('MUJOCO_GL', 'egl')
 
 

@@ -50,7 +50,8 @@ def lease_domain(exclude=()):
 # they start must find the same interpreter and keep DDS on loopback.
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 os.environ.setdefault('ROS_LOCALHOST_ONLY', '1')
-if 'ROS_DOMAIN_ID' not in os.environ:
+# An empty ROS_DOMAIN_ID (make exports one when it is unset) counts as unset.
+if not os.environ.get('ROS_DOMAIN_ID', '').strip().isdigit():
     _RUN_DOMAIN, _RUN_LEASE = lease_domain()
     os.environ['ROS_DOMAIN_ID'] = str(_RUN_DOMAIN)
 os.environ.setdefault('MUJOCO_GL', 'egl')
