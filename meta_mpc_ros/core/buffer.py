@@ -67,12 +67,12 @@ class TransitionBuffer:
         """
         Return the last `size` complete transitions.
 
-        :param size: M.
+        :param size: M (0: the newest state alone).
         :return: (states (M+1, nx), actions (M, nu)) copies, oldest first.
         :raises ValueError: if fewer than M+1 states are stored.
         """
-        if not 1 <= size < self.capacity:
-            raise ValueError(f'window size must be in [1, {self.capacity - 1}]')
+        if not 0 <= size < self.capacity:
+            raise ValueError(f'window size must be in [0, {self.capacity - 1}]')
         if len(self) < size + 1:
             raise ValueError(f'need {size + 1} states, have {len(self)}')
         slots = (np.arange(self.count - size - 1, self.count)) % self.capacity

@@ -57,6 +57,12 @@ class Checkpoint:
         """Return theta* as a name -> tensor dict (detached)."""
         return self.model.meta_parameters()
 
+    @property
+    def past_steps(self):
+        """Return M, the window the model was trained to adapt on, or None if unrecorded."""
+        steps = (self.training or {}).get('config', {}).get('past_steps')
+        return int(steps) if steps else None
+
 
 def _digest(content):
     """Return the sha256 of a checkpoint's content (tensors by bytes, the rest as JSON)."""

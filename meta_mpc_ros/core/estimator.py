@@ -16,7 +16,11 @@ measurements' own stamps, not by the receiver's clock:
   [tau_prev, tau] (commands are stamped when received, and clipped to the action box
   as the robot clips them);
 - a stamp more than `stale_timeout_s` before the last sample (the clock went back)
-  restarts the window there, so no stamp from the future can block sampling.
+  restarts the window there, so no stamp from the future can block sampling;
+- with `applied_commands` (a robot, or the lockstep simulator, that reports each
+  command stamped when it applied it), a sample also waits until the command applied
+  since the previous sample is in: the transition is then exactly the one the robot
+  made, whatever order the topics arrive in.
 
 Call `try_sample()` after every measurement; `check(now)` reports staleness.
 """
@@ -79,10 +83,16 @@ class CommandHistory:
             current = command
         return current
 
+    def latest_stamp(self):
+        """Return the stamp of the newest command, or None before the first."""
+        return self.events[-1][0] if self.events else None
+
     def average(self, start, end):
         """Return the time-weighted mean command over [start, end] (at `end` if empty)."""
         if not end > start:
             return self.at(end).copy()
+        if not any(start < stamp < end for stamp, _ in self.events):
+            return self.at(start).copy()    # one command throughout: exactly it
         total = np.zeros(self.action_dim)
         time, current = start, self.at(start)
         for event_stamp, command in self.events:
@@ -103,14 +113,21 @@ class StateEstimator:
     :param control_dt: the control period, s.
     :param window: M, transitions per adaptation window.
     :param stale_timeout_s: odometry older than this (relative to `now`) is stale.
+    :param applied_commands: commands are stamped by the robot when applied (not on
+        receipt); a sample waits for the command applied since the previous sample.
     """
 
-    def __init__(self, control_dt=0.1, window=16, stale_timeout_s=0.5):
+    # Two stamps closer than this (s) are the same instant (float round trips).
+    SAME_STAMP_S = 1e-6
+
+    def __init__(self, control_dt=0.1, window=16, stale_timeout_s=0.5,
+                 applied_commands=False):
         if not control_dt > 0.0 or window < 1 or not stale_timeout_s > 0.0:
             raise ValueError('need control_dt > 0, window >= 1, stale_timeout_s > 0')
         self.control_dt = control_dt
         self.window = window
         self.stale_timeout_s = stale_timeout_s
+        self.applied_commands = applied_commands
         self.buffer = TransitionBuffer(window + 2, MILLIROBOT_STATE.dim, MILLIROBOT_ACTION.dim)
         self.commands = CommandHistory(MILLIROBOT_ACTION.dim)
         self.odometry = None       # (stamp, position, orientation, linear, angular)
@@ -188,6 +205,10 @@ class StateEstimator:
             return None
         if self.joints[-1][0] < stamp:
             return None
+        if self.applied_commands and self.last_stamp is not None and (
+                self.commands.latest_stamp() is None
+                or self.commands.latest_stamp() < self.last_stamp - self.SAME_STAMP_S):
+            return None     # the command applied since the last sample is not in yet
         joint = next((j for j in reversed(self.joints) if j[0] <= stamp), self.joints[0])
         state = millirobot_state(position, orientation, linear, angular, joint[1], joint[2])
         closed_action = None
@@ -200,3 +221,7 @@ class StateEstimator:
         if len(self.buffer) >= self.window + 1:
             result.window_states, result.window_actions = self.buffer.window(self.window)
         return result
+
+    def recent_window(self):
+        """Return the last min(M, available) transitions: (states, actions), 0 to M long."""
+        return self.buffer.window(min(len(self.buffer) - 1, self.window))

@@ -11,7 +11,11 @@ Topic layouts (see docs/ros_interface.md):
     /cmd                  Float64MultiArray, data = the command (nu,), no layout.
     /meta_mpc/state       JointState as a stamped named vector: name, position = values.
     /meta_mpc/transitions Float64MultiArray, layout dims states (M+1) / state (nx) /
-                          actions (M) / action (nu); data = states then actions, row-major.
+                          actions (M) / action (nu) [/ stamp (1)]; data = states then
+                          actions, row-major [then the newest state's stamp, s].
+    /meta_mpc/command     JointState, stamped with the state it answers: name = the
+                          command's entries, velocity = the command (lockstep).
+    /meta_mpc/applied_command  the same layout, stamped when the robot applied it.
 """
 
 import math
@@ -20,6 +24,8 @@ from meta_mpc_ros.core.reference import ReferencePath
 import numpy as np
 
 TRANSITION_LABELS = ('states', 'state', 'actions', 'action')
+# The optional fifth dimension of a window: the stamp of its newest state.
+STAMP_LABEL = 'stamp'
 _NS_PER_S = 1_000_000_000
 # No field of a message we read may exceed this (m, rad, m/s...): far beyond any
 # robot, and its square still fits float32, so a value that passes cannot overflow
@@ -117,6 +123,23 @@ def read_command(message, size=None):
     return values
 
 
+def read_stamped_command(message, size=None):
+    """
+    Read a stamped command from a JointState (velocity = the command).
+
+    :param message: JointState written by conversions.stamped_command_message.
+    :param size: expected length (nu), or None for any.
+    :return: (command (nu,) float64, stamp in int ns).
+    :raises ValueError: for a wrong length, names that do not match, or non-finite values.
+    """
+    values = finite_array(message.velocity, 'command')
+    if size is not None and values.shape != (size,):
+        raise ValueError(f'command has {values.size} values, expected {size}')
+    if len(message.name) not in (0, values.size):
+        raise ValueError(f'command has {values.size} values for {len(message.name)} names')
+    return values, stamp_to_nanoseconds(message.header.stamp)
+
+
 def read_state(message, names=None):
     """
     Read a named state vector from a JointState.
@@ -146,14 +169,29 @@ def read_transitions(message, state_dim=None, action_dim=None):
     :return: (states (M+1, nx), actions (M, nu)) float64.
     :raises ValueError: for wrong labels, sizes, strides or non-finite values.
     """
+    states, actions, _ = read_stamped_transitions(message, state_dim, action_dim)
+    return states, actions
+
+
+def read_stamped_transitions(message, state_dim=None, action_dim=None):
+    """
+    Read a window of transitions and the stamp of its newest state, if it has one.
+
+    :return: (states (M+1, nx), actions (M, nu), stamp in s or None).
+    :raises ValueError: as read_transitions does.
+    """
     dims = list(message.layout.dim)
     labels = tuple(dim.label for dim in dims)
-    if labels != TRANSITION_LABELS:
-        raise ValueError(f'transitions layout labels {labels}, expected {TRANSITION_LABELS}')
-    rows, nx, steps, nu = (int(dim.size) for dim in dims)
+    stamped = labels == TRANSITION_LABELS + (STAMP_LABEL,)
+    if labels != TRANSITION_LABELS and not stamped:
+        raise ValueError(f'transitions layout labels {labels}, expected {TRANSITION_LABELS} '
+                         f'(and optionally {STAMP_LABEL!r})')
+    if stamped and (int(dims[4].size), int(dims[4].stride)) != (1, 1):
+        raise ValueError('transitions: the stamp dimension must have size and stride 1')
+    rows, nx, steps, nu = (int(dim.size) for dim in dims[:4])
     if rows != steps + 1 or nx < 1 or nu < 1:
         raise ValueError(f'transitions: {rows} states for {steps} actions (need M+1 and M)')
-    strides = tuple(int(dim.stride) for dim in dims)
+    strides = tuple(int(dim.stride) for dim in dims[:4])
     if strides != (rows * nx, nx, steps * nu, nu) or int(message.layout.data_offset) != 0:
         raise ValueError(f'transitions: strides {strides} or offset do not match a packed '
                          f'({rows}, {nx}) + ({steps}, {nu}) layout')
@@ -162,10 +200,13 @@ def read_transitions(message, state_dim=None, action_dim=None):
     if action_dim is not None and nu != action_dim:
         raise ValueError(f'transitions: action size {nu}, expected {action_dim}')
     data = finite_array(message.data, 'transitions')
-    if data.size != rows * nx + steps * nu:
-        raise ValueError(f'transitions: {data.size} values, layout needs '
-                         f'{rows * nx + steps * nu}')
-    return data[:rows * nx].reshape(rows, nx), data[rows * nx:].reshape(steps, nu)
+    size = rows * nx + steps * nu
+    if data.size != size + stamped:
+        raise ValueError(f'transitions: {data.size} values, layout needs {size + stamped}')
+    if stamped and not data[size] >= 0.0:
+        raise ValueError(f'transitions: negative stamp {data[size]}')
+    stamp = float(data[size]) if stamped else None
+    return data[:rows * nx].reshape(rows, nx), data[rows * nx:size].reshape(steps, nu), stamp
 
 
 def read_path(message):

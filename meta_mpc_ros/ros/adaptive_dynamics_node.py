@@ -10,12 +10,17 @@ CARRIED_RANK with its error measured. /diagnostics report, per window: the error
 before and after adapting (on the window itself), the error of the previous update on
 the newest transition (which it had not seen), the adaptation and encoding times, and
 the update's size, rank and truncation error.
+
+Every window gets an answer, stamped with the stamp of the window's newest state (the
+state it is the model for): a window shorter than the M the model was trained on
+(the first M steps of a run) gets theta* itself, unless the adapter reads short
+histories (ReBAL), as in-process. A controller in lockstep waits for that answer.
 """
 
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from meta_mpc_ros.core.adapters import ADAPTERS, Window, window_loss
+from meta_mpc_ros.core.adapters import Adapted, ADAPTERS, Window, window_loss
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
 from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
@@ -47,6 +52,8 @@ PARAMETERS = (
 }) + (
     ParameterSpec('update_dtype', 'float32', 'Parameter dtype in model updates.',
                   choices=('float32', 'bfloat16')),
+    ParameterSpec('lockstep', False, 'Send every adapted parameter whole (no low-rank '
+                  'delta), so that the controller plans with exactly the in-process model.'),
 )
 
 
@@ -68,7 +75,11 @@ class AdaptiveDynamicsNode(Node):
         self.adapter = adapter_for(self.checkpoint, adapter_name, self.meta_params,
                                    self.values['de_steps'], self.values['de_learning_rate'])
         self.session = AdaptationSession(self.model, self.adapter, self.meta_params)
+        self.full_window = self.checkpoint.past_steps or 1
+        self.shortest = 1 if getattr(self.adapter, 'reads_short_history', False) \
+            else self.full_window
         self.previous = None                         # last published Adapted
+        self.last_answer = None                      # (window stamp, update message)
         self.version = 0
         self.dtype = torch.bfloat16 if self.values['update_dtype'] == 'bfloat16' \
             else torch.float32
@@ -84,38 +95,50 @@ class AdaptiveDynamicsNode(Node):
 
     def on_window(self, message):
         """Adapt to a window and publish the update and diagnostics."""
-        if self.get_clock().now().nanoseconds == 0:
-            # use_sim_time before the first /clock: an update stamped 0 would be refused
-            # by the controller as stale or replayed (a robot whose clock already runs
-            # has full windows before this node has heard the time).
-            self.get_logger().info('waiting for /clock before the first update',
-                                   once=True)
-            return
         try:
-            states, actions = conversions.read_transitions(
+            states, actions, stamp = conversions.read_stamped_transitions(
                 message, self.model.config.state_dim, self.model.config.action_dim)
             window = Window.from_arrays(states, actions, self.device)
         except ValueError as error:
             self.drops.drop('transitions', error)
             return
+        if stamp is not None and self.last_answer is not None and \
+                stamp == self.last_answer[0]:
+            # A repeat of the window answered last (the lockstep simulator repeats its
+            # state while it waits): send the same update again, adapt nothing.
+            self.model_publisher.publish(self.last_answer[1])
+            return
+        if stamp is None and self.get_clock().now().nanoseconds == 0:
+            # An unstamped window (an older estimator) is dated on receipt; under
+            # use_sim_time before the first /clock an update stamped 0 would be refused
+            # by the controller as stale or replayed.
+            self.get_logger().info('waiting for /clock before the first update',
+                                   once=True)
+            return
         try:
-            adapted, before, after, forward, adapt_ms = self.adapt(window)
+            if len(actions) < self.shortest:
+                adapted, before, after, forward, adapt_ms = self.meta_answer()
+            else:
+                adapted, before, after, forward, adapt_ms = self.adapt(window)
         except Exception as error:      # a window the model cannot adapt to: skip it
             self.drops.drop('adaptation', error)
             return
         self.previous = adapted
         self.version += 1
-        stamp_ns = self.get_clock().now().nanoseconds
+        stamp_ns = self.get_clock().now().nanoseconds if stamp is None \
+            else round(stamp * 1e9)
         info = UpdateInfo(version=self.version, stamp_ns=stamp_ns, adapter=self.adapter.name,
                           checkpoint=self.checkpoint.digest, loss_before=before,
                           loss_after=after, adapt_ms=adapt_ms)
         start = time.perf_counter()
         meta = adapted.params is self.meta_params
-        delta = None if meta else parameter_delta(self.adapter, self.model, self.meta_params,
-                                                  adapted.params, window, CARRIED_RANK)
+        delta = None if meta or self.values['lockstep'] else parameter_delta(
+            self.adapter, self.model, self.meta_params, adapted.params, window, CARRIED_RANK)
         payload = pack_update(adapted, meta, info, self.dtype, delta)
         encode_ms = (time.perf_counter() - start) * 1e3
-        self.model_publisher.publish(UInt8MultiArray(data=payload))
+        update = UInt8MultiArray(data=payload)
+        self.model_publisher.publish(update)
+        self.last_answer = (stamp, update)
         if self.version == 1:
             self.get_logger().info(f'first model update published ({len(payload)} bytes, '
                                    f'adapted in {adapt_ms:.2f} ms)')
@@ -131,6 +154,16 @@ class AdaptiveDynamicsNode(Node):
             [diagnostic_status(f'{self.get_name()}: adaptation', 'ok',
                                f'{self.adapter.name} update {self.version}', values)],
             self.get_clock().now().to_msg()))
+
+    def meta_answer(self):
+        """
+        Return theta* for a window too short to adapt on, in adapt's form (no losses).
+
+        A short window means a (re)started run: carried parameters start over too.
+        """
+        self.session.reset()
+        return Adapted(self.meta_params, self.model.null_context(self.device)), \
+            float('nan'), float('nan'), float('nan'), 0.0
 
     def adapt(self, window):
         """

@@ -9,7 +9,9 @@ Topic layouts (see docs/ros_interface.md):
     /cmd                  Float64MultiArray, data = the command (nu,), no layout.
     /meta_mpc/state       JointState as a stamped named vector: name, position = values.
     /meta_mpc/transitions Float64MultiArray, layout dims states (M+1) / state (nx) /
-                          actions (M) / action (nu); data = states then actions, row-major.
+                          actions (M) / action (nu) [/ stamp (1)]; data = states then
+                          actions, row-major [then the newest state's stamp, s].
+    /meta_mpc/command     JointState stamped with the state it answers, velocity = command.
 """
 
 import math
@@ -18,9 +20,11 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, PoseStamped
 from meta_mpc_ros.data.readers import (finite_array as _finite, MAX_VALUE, quaternion_to_yaw,
                                        read_command, read_joint_states, read_odometry,
-                                       read_path, read_reference_path, read_state,
-                                       read_transitions, stamp_to_nanoseconds,
-                                       stamp_to_seconds, TRANSITION_LABELS)
+                                       read_path, read_reference_path,
+                                       read_stamped_command, read_stamped_transitions,
+                                       read_state, read_transitions, STAMP_LABEL,
+                                       stamp_to_nanoseconds, stamp_to_seconds,
+                                       TRANSITION_LABELS)
 from nav_msgs.msg import Path
 import numpy as np
 from sensor_msgs.msg import JointState
@@ -29,10 +33,12 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 __all__ = ('command_message', 'MAX_VALUE', 'nanoseconds_to_stamp', 'path_message',
            'plan_message', 'quaternion_to_yaw', 'read_command', 'read_joint_states',
-           'read_odometry', 'read_path', 'read_reference_path', 'read_state',
-           'read_transitions', 'reference_path_message', 'rollouts_marker_array',
-           'seconds_to_stamp', 'stamp_to_nanoseconds', 'stamp_to_seconds', 'state_message',
-           'TRANSITION_LABELS', 'transitions_message', 'yaw_to_quaternion')
+           'read_odometry', 'read_path', 'read_reference_path', 'read_stamped_command',
+           'read_stamped_transitions', 'read_state', 'read_transitions',
+           'reference_path_message', 'rollouts_marker_array', 'seconds_to_stamp',
+           'STAMP_LABEL', 'stamp_to_nanoseconds', 'stamp_to_seconds',
+           'stamped_command_message', 'state_message', 'TRANSITION_LABELS',
+           'transitions_message', 'yaw_to_quaternion')
 _NS_PER_S = 1_000_000_000
 
 
@@ -68,6 +74,22 @@ def command_message(command):
     return Float64MultiArray(data=values.tolist())
 
 
+def stamped_command_message(command, names, stamp):
+    """
+    Return a JointState carrying a command, stamped with the state it answers.
+
+    :param command: (nu,) values (velocity).
+    :param names: nu entry names (the commanded joints).
+    :param stamp: builtin_interfaces/Time.
+    """
+    values = _finite(command, 'command').reshape(-1)
+    if len(names) != values.size:
+        raise ValueError(f'{len(names)} names for a command of {values.size} values')
+    message = JointState(name=list(names), velocity=values.tolist())
+    message.header.stamp = stamp
+    return message
+
+
 # State vector as a stamped named vector.
 
 def state_message(state, names, stamp):
@@ -89,13 +111,14 @@ def state_message(state, names, stamp):
 
 # Transition windows.
 
-def transitions_message(states, actions):
+def transitions_message(states, actions, stamp=None):
     """
     Return a Float64MultiArray holding a window of transitions.
 
     :param states: (M+1, nx) consecutive states.
     :param actions: (M, nu) actions taken between them.
-    :return: Float64MultiArray with dims states/state/actions/action.
+    :param stamp: the newest state's stamp, s, or None: then no stamp dimension.
+    :return: Float64MultiArray with dims states/state/actions/action[/stamp].
     """
     states = _finite(states, 'window states')
     actions = _finite(actions, 'window actions')
@@ -109,7 +132,11 @@ def transitions_message(states, actions):
         MultiArrayDimension(label='state', size=nx, stride=nx),
         MultiArrayDimension(label='actions', size=steps, stride=steps * nu),
         MultiArrayDimension(label='action', size=nu, stride=nu)]
-    message.data = np.concatenate([states.ravel(), actions.ravel()]).tolist()
+    values = [states.ravel(), actions.ravel()]
+    if stamp is not None:
+        message.layout.dim.append(MultiArrayDimension(label=STAMP_LABEL, size=1, stride=1))
+        values.append(_finite([stamp], 'window stamp'))
+    message.data = np.concatenate(values).tolist()
     return message
 
 

@@ -10,8 +10,14 @@ estimator's) with core.controller.MPCController. Safety rules from the design:
   and say so in diagnostics;
 - bad messages (NaN, wrong sizes, foreign models) are dropped, counted and reported.
 
-Publishes /cmd, /meta_mpc/plan (Path), /meta_mpc/rollouts (MarkerArray, thinned) and
-/diagnostics (compute time, model age and version, fallback, drops).
+Publishes /cmd, /meta_mpc/command (the same command as a JointState stamped with the
+state it answers), /meta_mpc/plan (Path), /meta_mpc/rollouts (MarkerArray, thinned)
+and /diagnostics (compute time, model age and version, fallback, drops).
+
+In lockstep (with the lockstep simulator, which waits for /meta_mpc/command) a state is
+answered with the model update of the window that ends at that state: the controller
+waits for it, at most `model_wait_s` of wall time, and dates everything by the
+state's stamp, so that every step's decision is determined, never a race.
 """
 
 import time
@@ -77,7 +83,14 @@ PARAMETERS = (
     ParameterSpec('rollouts_shown', 20, 'Sampled rollouts drawn on /meta_mpc/rollouts.',
                   bounds=(0, 1000)),
     ParameterSpec('frame_id', 'odom', 'Frame of the plan and rollouts.'),
+    ParameterSpec('lockstep', False, 'Answer each state with the model of its own window '
+                  '(waiting for it); no wall-clock state timeout (the simulator waits).'),
+    ParameterSpec('model_wait_s', 15.0, 'Lockstep: longest wait (wall s) for the model of a '
+                  "state's window, or for the reference path; then plan without it.",
+                  bounds=(0.01, 3600.0)),
 )
+# How often a lockstep controller checks a waiting state's deadline, wall s.
+LOCKSTEP_POLL_S = 0.01
 
 
 def _check_terms(names):
@@ -152,7 +165,13 @@ class MPPIControllerNode(Node):
         self.stop_reason = ''
         self.last = None
         self.steps = 0
+        self.pending = None     # lockstep: (state, stamp message, stamp ns, wall time)
+        self.last_answer = None     # lockstep: (state stamp ns, the messages sent)
+        self.last_sent = None
+        self.model_stamp_ns = None
+        self.model_waits_timed_out = 0
         self.cmd_publisher = self.create_publisher(Float64MultiArray, '/cmd', 10)
+        self.stamped_cmd_publisher = self.create_publisher(JointState, '/meta_mpc/command', 10)
         self.plan_publisher = self.create_publisher(Path, '/meta_mpc/plan', 10)
         self.rollouts_publisher = self.create_publisher(MarkerArray, '/meta_mpc/rollouts', 10)
         self.diagnostics_publisher = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -163,7 +182,11 @@ class MPPIControllerNode(Node):
             depth=1, reliability=ReliabilityPolicy.RELIABLE,
             durability=DurabilityPolicy.TRANSIENT_LOCAL))
         wall = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(min(0.1, values['state_timeout_s'] / 2), self.watchdog, clock=wall)
+        if values['lockstep']:
+            self.create_timer(LOCKSTEP_POLL_S, self.answer_pending, clock=wall)
+        else:
+            self.create_timer(min(0.1, values['state_timeout_s'] / 2), self.watchdog,
+                              clock=wall)
         self.create_timer(1.0, self.report, clock=wall)
         self.get_logger().info(f'planner {values["planner"]} K={values["num_samples"]} '
                                f'H={values["horizon"]} {values["dtype"]}, fallback model {path}')
@@ -232,6 +255,7 @@ class MPPIControllerNode(Node):
         self.controller.set_path(path)
         self.reference_stamp = stamp
         self.reference_points = path.points.copy()
+        self.answer_pending()
 
     def on_model(self, message):
         """Verify and take an adapted model update newer than the one in use."""
@@ -240,34 +264,94 @@ class MPPIControllerNode(Node):
                 message.data, 'tobytes') else bytes(message.data), self.model,
                 self.meta_params, self.checkpoint.digest, self.values['device'])
             stamp = info.stamp_ns * 1e-9
-            self.controller.check_update(info.version, stamp, self.now_seconds())
+            self.controller.check_update(info.version, stamp, self.control_time())
         except Exception as error:      # anything a foreign payload provokes is a drop
             self.drops.drop('model', error)
             return
         self.controller.set_model(adapted, info.version, stamp)
+        self.model_stamp_ns = info.stamp_ns
+        self.answer_pending()
+
+    def control_time(self):
+        """
+        Return the time (s) that dates models: ROS time, or in lockstep the newest state's.
+
+        In lockstep the simulator stands still while it waits, so the state's stamp is
+        the present; the /clock this node has heard may lag behind it.
+        """
+        now = self.now_seconds()
+        if self.values['lockstep'] and self.pending is not None:
+            now = max(now, self.pending[2] * 1e-9)
+        return now
 
     def on_state(self, message):
-        """Plan for a new state and publish the command, plan and rollouts."""
+        """Plan for a new state (in lockstep once its model is in) and publish."""
         try:
             state, _ = conversions.read_state(message, self.checkpoint.state_spec.names)
         except ValueError as error:
             self.drops.drop('state', error)
             return
         self.last_state_wall = time.monotonic()
+        stamp_ns = conversions.stamp_to_nanoseconds(message.header.stamp)
+        if not self.values['lockstep']:
+            self.answer(state, message.header.stamp, self.now_seconds())
+            return
+        if self.last_answer is not None and stamp_ns == self.last_answer[0]:
+            # The lockstep simulator repeats a state while it waits: it may have missed
+            # the answer. Send it again; planning again would change the planner's state.
+            for publisher, sent in zip((self.cmd_publisher, self.stamped_cmd_publisher),
+                                       self.last_answer[1]):
+                publisher.publish(sent)
+            return
+        if self.pending is not None and stamp_ns == self.pending[2]:
+            return
+        if self.pending is not None:    # superseded before its model came: answer it now
+            self.answer_pending(force=True)
+        self.pending = (state, message.header.stamp, stamp_ns, time.monotonic())
+        self.answer_pending()
+
+    def answer_pending(self, force=False):
+        """
+        Lockstep: answer the waiting state once its window's model and a path are in.
+
+        :param force: answer now with whatever model there is.
+        """
+        if self.pending is None:
+            return
+        state, stamp, stamp_ns, since = self.pending
+        has_path = self.controller.tracker is not None or not self.controller.uses_path
+        # Stamps round-trip through float seconds in the window: equal within 1 us.
+        has_model = self.model_stamp_ns is not None and \
+            abs(self.model_stamp_ns - stamp_ns) <= 1000
+        waited = time.monotonic() - since
+        if not force and not (has_path and has_model) and waited < self.values['model_wait_s']:
+            return
+        if not has_model:
+            self.model_waits_timed_out += 1
+            self.get_logger().warning(f'no model for the window of the state stamped '
+                                      f'{stamp_ns * 1e-9:.3f} s after {waited:.1f} s: '
+                                      'planning with the newest there is',
+                                      throttle_duration_sec=5.0)
+        self.pending = None
+        self.answer(state, stamp, stamp_ns * 1e-9)
+        self.last_answer = (stamp_ns, self.last_sent)
+
+    def answer(self, state, stamp, now):
+        """Plan for `state` at time `now` (s); publish the command, plan and rollouts."""
         if self.controller.uses_path and self.controller.tracker is None:
-            self.publish_command(np.zeros(self.action_dim), 'no reference path yet')
+            self.publish_command(np.zeros(self.action_dim), 'no reference path yet', stamp)
             return
         try:
-            result = self.controller.act(state, self.now_seconds())
+            result = self.controller.act(state, now)
         except Exception as error:      # e.g. a state no model can plan from
             self.drops.drop('plan', error)
-            self.publish_command(np.zeros(self.action_dim), f'cannot plan: {error}')
+            self.publish_command(np.zeros(self.action_dim), f'cannot plan: {error}', stamp)
             return
         self.last = result
         self.steps += 1
-        self.publish_command(result.action)
+        self.publish_command(result.action, stamp=stamp)
         try:
-            self.publish_plan(result, message.header.stamp)
+            self.publish_plan(result, stamp)
         except ValueError as error:     # a plan or rollout that left float range
             self.drops.drop('plan_display', error)
 
@@ -285,9 +369,20 @@ class MPPIControllerNode(Node):
             self.rollouts_publisher.publish(conversions.rollouts_marker_array(
                 shown.cpu().numpy(), frame, stamp, self.values['rollouts_shown']))
 
-    def publish_command(self, action, reason=None):
-        """Publish a command; a reason marks a safety stop (logged when it changes)."""
-        self.cmd_publisher.publish(conversions.command_message(action))
+    def publish_command(self, action, reason=None, stamp=None):
+        """
+        Publish a command; a reason marks a safety stop (logged when it changes).
+
+        :param stamp: the stamp of the state it answers (also sent on
+            /meta_mpc/command), or None for a stop no state asked for.
+        """
+        command = conversions.command_message(action)
+        self.cmd_publisher.publish(command)
+        if stamp is not None:
+            stamped = conversions.stamped_command_message(
+                action, self.checkpoint.action_spec.names, stamp)
+            self.stamped_cmd_publisher.publish(stamped)
+            self.last_sent = (command, stamped)
         if reason is not None and (not self.stopped or reason != self.stop_reason):
             self.get_logger().warning(f'zero command: {reason}')
         self.stopped = reason is not None
@@ -316,6 +411,7 @@ class MPPIControllerNode(Node):
                   'model_version': self.controller.model_version,
                   'model_age_s': age if np.isfinite(age) else -1.0,
                   'fallback_to_meta_model': fallback, 'zero_command': self.stopped,
+                  'model_waits_timed_out': self.model_waits_timed_out,
                   'path_distance_m': last.path_distance if last else 0.0}
         values.update(self.drops.as_values())
         if self.stopped:

@@ -13,6 +13,17 @@ and applies /cmd (std_msgs/Float64MultiArray [left, right] leg rates, rad/s), li
 forward_command_controller. Like robot firmware, it stops the legs when commands stop
 for `command_timeout_s`. The condition is a dynamic parameter; `schedule` changes it
 at set sim times. This node is the clock source, so its own timers run on wall time.
+
+In lockstep (CARLA's synchronous mode, PX4 SITL's lockstep) the simulation stands
+still at every control period (1 / control_rate_hz) until the command answering the
+state of that instant arrives on /meta_mpc/command (a JointState stamped with that
+state's stamp); it then applies it, reports it on /meta_mpc/applied_command (stamped
+with the instant it took effect) and simulates the next period as fast as it can. So a
+run gives the same trajectory on any machine under any load. A graph that stops
+answering does not freeze it: after `lockstep_timeout_s` of wall time it applies a
+zero command, says so on /diagnostics, and goes on. While it waits it publishes the
+state again every LOCKSTEP_REPEAT_S (a node that joined late hears it; the others
+ignore a stamp they have seen).
 """
 
 import time
@@ -31,6 +42,11 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock as ClockMessage
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
+
+# Lockstep: how often the waiting simulator checks for its answer, and repeats its state,
+# wall s.
+LOCKSTEP_POLL_S = 0.001
+LOCKSTEP_REPEAT_S = 0.5
 
 
 def _check_condition(text):
@@ -75,6 +91,13 @@ PARAMETERS = (
                   bounds=(0, 2 ** 31 - 1)),
     ParameterSpec('odom_frame', 'odom', 'Fixed frame of /odom.'),
     ParameterSpec('base_frame', 'base_link', 'Robot frame (child of odom).'),
+    ParameterSpec('lockstep', False, 'Wait at every control period for the command that '
+                  'answers its state (/meta_mpc/command); real_time_factor is then unused.'),
+    ParameterSpec('control_rate_hz', 10.0, 'Lockstep: control periods per sim second (the '
+                  "state estimator's rate); a whole number of publish periods.",
+                  bounds=(0.5, 200.0)),
+    ParameterSpec('lockstep_timeout_s', 30.0, 'Lockstep: wall seconds to wait for an answer '
+                  'before applying a zero command and going on.', bounds=(0.01, 3600.0)),
 )
 
 
@@ -98,18 +121,42 @@ class SimNode(Node):
         self.terrain_publisher = self.create_publisher(String, '/meta_mpc/terrain', QoSProfile(
             depth=1, reliability=ReliabilityPolicy.RELIABLE,
             durability=DurabilityPolicy.TRANSIENT_LOCAL))
-        self.create_subscription(Float64MultiArray, '/cmd', self.on_command, 10)
         self.tf_broadcaster = self._transform_broadcaster()
         self.viewer = None if values['headless'] else self._viewer()
         wall = Clock(clock_type=ClockType.STEADY_TIME)
-        self.timer = self.create_timer(self.period / values['real_time_factor'], self.tick,
-                                       clock=wall)
+        self.command_timeouts = 0
+        self.lockstep = values['lockstep']
+        if self.lockstep:
+            self._start_lockstep()
+            period = LOCKSTEP_POLL_S
+        else:
+            self.create_subscription(Float64MultiArray, '/cmd', self.on_command, 10)
+            period = self.period / values['real_time_factor']
+        self.timer = self.create_timer(period, self.tick, clock=wall)
         self.create_timer(1.0, self.publish_terrain, clock=wall)
         self.publish_terrain()
-        self.command_timeouts = 0
         StatusReporter(self, 'simulation', self.status)
-        self.get_logger().info(f'millirobot on {self.sim.condition}, real-time factor '
-                               f'{values["real_time_factor"]}, schedule {self.schedule}')
+        pace = 'lockstep' if self.lockstep else \
+            f'real-time factor {values["real_time_factor"]}'
+        self.get_logger().info(f'millirobot on {self.sim.condition}, {pace}, schedule '
+                               f'{self.schedule}')
+
+    def _start_lockstep(self):
+        """Set up lockstep: the answer topics, and a wait for the state at t = 0."""
+        steps = self.values['publish_rate_hz'] / self.values['control_rate_hz']
+        if abs(steps - round(steps)) > 1e-9 or round(steps) < 1:
+            raise ValueError(f'lockstep needs publish_rate_hz {self.values["publish_rate_hz"]}'
+                             f' to be a whole multiple of control_rate_hz '
+                             f'{self.values["control_rate_hz"]}')
+        self.publishes_per_control = int(round(steps))
+        self.publishes = 0
+        self.answers = {}               # state stamp (ns) -> command
+        self.lockstep_timeouts = 0
+        self.applied_publisher = self.create_publisher(JointState,
+                                                       '/meta_mpc/applied_command', 20)
+        self.create_subscription(JointState, '/meta_mpc/command', self.on_answer, 20)
+        self.publish_measurements()
+        self.await_answer()
 
     def _transform_broadcaster(self):
         """Return a tf2 broadcaster of odom -> base_link, or None without tf2_ros."""
@@ -148,14 +195,71 @@ class SimNode(Node):
         self.sim.set_command(command)
         self.last_command_time = self.sim.time
 
+    def on_answer(self, message):
+        """Lockstep: keep a command stamped with the state it answers."""
+        try:
+            command, stamp_ns = conversions.read_stamped_command(message, MILLIROBOT_ACTION.dim)
+            command = validate_command(command)
+        except ValueError as error:
+            self.drops.drop('command', error)
+            return
+        # Only an answer to the state awaited counts: a late one (for a state already
+        # timed out) or a replayed one is ignored.
+        if self.awaiting is not None and \
+                abs(stamp_ns - self.awaiting[0]) <= self.STAMP_TOLERANCE_NS:
+            self.answers[stamp_ns] = command
+
+    # Stamps round-trip through float seconds on their way: equal within this, ns.
+    STAMP_TOLERANCE_NS = 1000
+
+    def await_answer(self):
+        """Lockstep: stand still until the command for the state just published comes."""
+        stamp_ns = conversions.stamp_to_nanoseconds(conversions.seconds_to_stamp(self.sim.time))
+        now = time.monotonic()
+        self.awaiting = (stamp_ns, now, now)     # (state stamp, since, last repeat)
+
+    def take_answer(self):
+        """
+        Lockstep: apply the awaited answer if it is in (or a zero command on timeout).
+
+        :return: True when the simulation may advance.
+        """
+        stamp_ns, since, repeated = self.awaiting
+        now = time.monotonic()
+        if self.answers:
+            command = next(iter(self.answers.values()))
+        elif now - since > self.values['lockstep_timeout_s']:
+            command = np.zeros(MILLIROBOT_ACTION.dim)
+            self.lockstep_timeouts += 1
+            self.get_logger().warning(
+                f'lockstep: no command for the state at t={self.sim.time:.2f} s within '
+                f'lockstep_timeout_s ({self.values["lockstep_timeout_s"]} s): zero command')
+        else:
+            if now - repeated > LOCKSTEP_REPEAT_S:
+                self.publish_measurements()
+                self.awaiting = (stamp_ns, since, now)
+            return False
+        self.answers.clear()
+        self.sim.set_command(command)
+        self.last_command_time = self.sim.time
+        applied = conversions.stamped_command_message(
+            self.sim.command, MILLIROBOT_ACTION.names, conversions.nanoseconds_to_stamp(stamp_ns))
+        self.applied_publisher.publish(applied)
+        self.awaiting = None
+        return True
+
     def tick(self):
         """Advance one publish period of sim time and publish."""
-        while self.schedule and self.schedule[0][0] <= self.sim.time:
+        if self.lockstep and self.awaiting is not None and not self.take_answer():
+            return
+        # Half a physics step of slack: sim time sums float steps.
+        while self.schedule and \
+                self.schedule[0][0] <= self.sim.time + 0.5 * self.sim.physics_timestep:
             _, condition = self.schedule.pop(0)
             self.sim.set_condition(condition)
             self.get_logger().info(f'condition -> {self.sim.condition} at t={self.sim.time:.2f}')
             self.publish_terrain()
-        if self.last_command_time is not None and \
+        if not self.lockstep and self.last_command_time is not None and \
                 self.sim.time - self.last_command_time > self.values['command_timeout_s']:
             self.sim.set_command(np.zeros(MILLIROBOT_ACTION.dim))
             self.last_command_time = None
@@ -165,6 +269,10 @@ class SimNode(Node):
         self.publish_measurements()
         if self.viewer is not None and self.viewer.is_running():
             self.viewer.sync()
+        if self.lockstep:
+            self.publishes += 1
+            if self.publishes % self.publishes_per_control == 0:
+                self.await_answer()
 
     def publish_measurements(self):
         """Publish /clock, /joint_states, /odom (and tf) at the current sim time."""
@@ -216,6 +324,11 @@ class SimNode(Node):
                   'real_time_factor': self.achieved_real_time_factor(),
                   'command_timeouts': self.command_timeouts}
         values.update(self.drops.as_values())
+        if self.lockstep:
+            values['lockstep_timeouts'] = self.lockstep_timeouts
+            if self.lockstep_timeouts:
+                return 'warn', (f'lockstep: {self.lockstep_timeouts} zero commands after '
+                                'no answer within lockstep_timeout_s'), values
         if self.last_command_time is None:
             return 'warn', 'legs stopped: no /cmd', values
         return 'ok', f'simulating {self.sim.condition}', values

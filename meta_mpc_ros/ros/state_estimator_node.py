@@ -5,8 +5,14 @@ It feeds core.estimator.StateEstimator (the same class offline training replays 
 through) and publishes, at the control rate:
 
     /meta_mpc/state        sensor_msgs/JointState as a stamped named vector
-    /meta_mpc/transitions  std_msgs/Float64MultiArray: the last M+1 states, M actions
+    /meta_mpc/transitions  std_msgs/Float64MultiArray: the last min(M, available)
+                           transitions (0 to M), stamped with the newest state's stamp
     /diagnostics           samples, staleness, dropped messages
+
+In lockstep the commands come from /meta_mpc/applied_command, stamped by the simulator
+when it applied them, instead of /cmd stamped on receipt, and each sample waits for
+the command applied since the previous one: the windows are then exactly the
+transitions the robot made, as in-process.
 """
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -33,6 +39,8 @@ PARAMETERS = (
                   'JointState names of the left and right crank joints.'),
     ParameterSpec('diagnostics_period_s', 1.0, 'Period of /diagnostics reports, wall s.',
                   bounds=(0.05, 60.0)),
+    ParameterSpec('lockstep', False, 'Commands from /meta_mpc/applied_command (stamped by '
+                  'the lockstep simulator), not /cmd; samples wait for them.'),
 )
 
 
@@ -45,18 +53,24 @@ class StateEstimatorNode(Node):
         if len(self.values['motor_joints']) != 2:
             raise ValueError('motor_joints needs exactly two names (left, right)')
         self.estimator = StateEstimator(1.0 / self.values['control_rate_hz'],
-                                        self.values['window'], self.values['stale_timeout_s'])
+                                        self.values['window'], self.values['stale_timeout_s'],
+                                        applied_commands=self.values['lockstep'])
         self.drops = DropCounter(self.get_logger())
         self.samples = 0
         self.reported_samples = 0
         self.windows = 0
+        self.last_published = None      # (window, state) of the last sample
         self.state_publisher = self.create_publisher(JointState, '/meta_mpc/state', 10)
         self.transitions_publisher = self.create_publisher(Float64MultiArray,
                                                            '/meta_mpc/transitions', 10)
         self.diagnostics_publisher = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.create_subscription(Odometry, '/odom', self.on_odometry, 20)
         self.create_subscription(JointState, '/joint_states', self.on_joints, 20)
-        self.create_subscription(Float64MultiArray, '/cmd', self.on_command, 10)
+        if self.values['lockstep']:
+            self.create_subscription(JointState, '/meta_mpc/applied_command',
+                                     self.on_applied_command, 20)
+        else:
+            self.create_subscription(Float64MultiArray, '/cmd', self.on_command, 10)
         # Staleness is judged on the measurements' clock (sim time), reported on wall time
         # so that a stopped simulator (no /clock) is still reported.
         self.create_timer(self.values['diagnostics_period_s'], self.report,
@@ -85,6 +99,12 @@ class StateEstimatorNode(Node):
             self.drops.drop('odom', error)
             return
         self.estimator.on_odometry(stamp, position, orientation, linear, angular)
+        if self.values['lockstep'] and self.last_published is not None and \
+                stamp == self.estimator.last_stamp:
+            for publisher, sent in zip((self.transitions_publisher, self.state_publisher),
+                                       self.last_published):
+                publisher.publish(sent)
+            return
         self.publish_sample()
 
     def on_joints(self, message):
@@ -108,6 +128,16 @@ class StateEstimatorNode(Node):
             return
         self.estimator.on_command(self.now_seconds(), command)
 
+    def on_applied_command(self, message):
+        """Record a command stamped when the robot applied it, then sample if due."""
+        try:
+            command, stamp_ns = conversions.read_stamped_command(message, MILLIROBOT_ACTION.dim)
+            self.estimator.on_command(stamp_ns * 1e-9, command)
+        except ValueError as error:
+            self.drops.drop('applied_command', error)
+            return
+        self.publish_sample()
+
     def publish_sample(self):
         """Publish the state (and window) if the estimator has a new sample."""
         try:
@@ -116,16 +146,18 @@ class StateEstimatorNode(Node):
                 return
             stamp = conversions.seconds_to_stamp(sample.stamp)
             state = conversions.state_message(sample.state, MILLIROBOT_STATE.names, stamp)
-            window = None if sample.window_states is None else \
-                conversions.transitions_message(sample.window_states, sample.window_actions)
+            window = conversions.transitions_message(*self.estimator.recent_window(),
+                                                     stamp=sample.stamp)
         except ValueError as error:     # e.g. a degenerate quaternion
             self.drops.drop('state', error)
             return
         self.samples += 1
+        # The window first: a controller that waits for the model of this state's
+        # window then never sees the state before the window is on its way.
+        self.windows += 1
+        self.transitions_publisher.publish(window)
         self.state_publisher.publish(state)
-        if window is not None:
-            self.windows += 1
-            self.transitions_publisher.publish(window)
+        self.last_published = (window, state)
 
     def report(self):
         """Publish diagnostics: status, counts and drops."""

@@ -153,8 +153,18 @@ class MillirobotEnv(gymnasium.Env):
             self._set_task(options['task'])
         self.tracker.reset()
         self._steps = 0
-        self.sim.reset(seed=int(self.np_random.integers(2 ** 31)))
+        self.sim.reset(seed=self.sim_seed(self.np_random))
         return self.sim.state(), {'condition': self.condition, 'task': self.task}
+
+    @staticmethod
+    def sim_seed(generator):
+        """
+        Return the simulator's reset seed that `reset` draws from the env's generator.
+
+        The graph's sim_node takes it as its `seed` to start where `reset(seed=s)` does:
+        `MillirobotEnv.sim_seed(gymnasium.utils.seeding.np_random(s)[0])`.
+        """
+        return int(generator.integers(2 ** 31))
 
     def step(self, action):
         """

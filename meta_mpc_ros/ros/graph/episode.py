@@ -1,0 +1,154 @@
+"""
+One evaluation episode through the node graph in lockstep, as a cross-check of in-process.
+
+`graph_episode(request)` starts the graph (config/graph.yaml, every node its own process,
+over DDS) with lockstep on, the simulator seeded and conditioned as the in-process
+environment resets it, and the reference node on the environment's path; it listens
+to /meta_mpc/state and /meta_mpc/applied_command in this process and stops the graph
+once `steps` commands were applied. In lockstep the result does not depend on the
+machine's speed, and equals `pipeline.episodes.run_episode` of the same episode
+(test/ros/test_lockstep.py checks it).
+"""
+
+from dataclasses import dataclass, replace
+import time
+
+from meta_mpc_ros.ros import conversions
+from meta_mpc_ros.ros.graph.description import build_graph
+from meta_mpc_ros.ros.graph.process import GraphProcess
+import numpy as np
+
+
+@dataclass(frozen=True, kw_only=True)
+class GraphEpisodeRequest:
+    """
+    One lockstep episode in the graph.
+
+    :param arguments: launch arguments (checkpoint, adapter, task, terrain_schedule...);
+        lockstep, record and the simulator are set here.
+    :param sim_seed: the simulator's reset seed (MillirobotEnv.reset draws it).
+    :param condition: the world condition the robot starts in.
+    :param scale: the reference path's size, m (the environment's task scale).
+    :param steps: control steps to run.
+    :param run_dir: directory of the graph's logs.
+    :param env: environment of the node processes (its ROS domain); its
+        ROS_DOMAIN_ID is also the listener's.
+    :param timeout_s: wall-clock limit of the whole episode.
+    :param record: also record a rosbag2 (run_dir/bag).
+    """
+
+    arguments: dict
+    sim_seed: int
+    condition: str
+    scale: float
+    steps: int
+    run_dir: str
+    env: dict
+    timeout_s: float = 600.0
+    record: bool = False
+
+
+@dataclass
+class GraphEpisode:
+    """What the graph did: states (T+1, nx) and applied actions (T, nu), by stamp."""
+
+    states: np.ndarray
+    actions: np.ndarray
+    state_stamps: np.ndarray
+    wall_s: float
+    logs: str
+
+
+def _entries(request):
+    """Return the graph's local node entries with the episode's settings applied."""
+    graph = build_graph(dict(request.arguments, lockstep='true', sim='mujoco',
+                             record=str(request.record).lower()), run_dir=request.run_dir)
+    overrides = {'sim_node': {'seed': int(request.sim_seed), 'condition': request.condition},
+                 'reference_node': {'scale': float(request.scale)}}
+    return graph, [replace(entry, parameters=dict(entry.parameters,
+                                                  **overrides.get(entry.name, {})))
+                   for entry in graph.local_nodes]
+
+
+def graph_episode(request):
+    """
+    Run one lockstep episode through the graph; return a GraphEpisode.
+
+    :raises RuntimeError: when a node exits or the episode exceeds its wall-clock limit.
+    """
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import JointState
+
+    graph, entries = _entries(request)
+    context = Context()
+    rclpy.init(context=context, domain_id=int(request.env['ROS_DOMAIN_ID']))
+    node = rclpy.create_node('graph_episode_listener', context=context)
+    states, actions = {}, {}
+
+    def on_state(message):
+        stamp = conversions.stamp_to_nanoseconds(message.header.stamp)
+        states.setdefault(stamp, np.array(message.position, dtype=np.float64))
+
+    def on_action(message):
+        stamp = conversions.stamp_to_nanoseconds(message.header.stamp)
+        actions.setdefault(stamp, np.array(message.velocity, dtype=np.float64))
+
+    node.create_subscription(JointState, '/meta_mpc/state', on_state, 100)
+    node.create_subscription(JointState, '/meta_mpc/applied_command', on_action, 100)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    processes = GraphProcess(entries, graph.log_dir, env=request.env)
+    start = time.monotonic()
+    try:
+        processes.start()
+        while len(actions) < request.steps or len(states) < request.steps + 1:
+            executor.spin_once(timeout_sec=0.1)
+            exited = processes.poll()
+            if exited:
+                raise RuntimeError(f'node exited during the episode: {exited}; logs in '
+                                   f'{graph.log_dir}')
+            if time.monotonic() - start > request.timeout_s:
+                raise RuntimeError(f'the episode took over {request.timeout_s} s of wall '
+                                   f'time ({len(actions)} of {request.steps} steps); logs '
+                                   f'in {graph.log_dir}')
+    finally:
+        wall = time.monotonic() - start
+        processes.stop(timeout=15.0)
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+    state_stamps = sorted(states)[:request.steps + 1]
+    action_stamps = sorted(actions)[:request.steps]
+    return GraphEpisode(states=np.array([states[s] for s in state_stamps]),
+                        actions=np.array([actions[s] for s in action_stamps]),
+                        state_stamps=np.array(state_stamps) * 1e-9, wall_s=wall,
+                        logs=str(graph.log_dir))
+
+
+def sim_seed(seed):
+    """Return the simulator seed that MillirobotEnv.reset(seed=seed) resets with."""
+    from gymnasium.utils import seeding
+    from meta_mpc_ros.sim.millirobot_env import MillirobotEnv
+    return MillirobotEnv.sim_seed(seeding.np_random(int(seed))[0])
+
+
+def twin_request(*, checkpoint, adapter, task, condition, seed, steps, run_dir, env,
+                 switch=None, record=False):
+    """
+    Return the GraphEpisodeRequest of the in-process episode with these settings.
+
+    :param seed: the episode seed (EpisodeRequest.seed, MillirobotEnv.reset's seed).
+    :param switch: optional (step, condition spec), as in-process: a terrain schedule.
+    """
+    from meta_mpc_ros.sim.millirobot_env import DEFAULT_TASK_SCALES, MillirobotEnv
+    arguments = {'checkpoint': str(checkpoint), 'adapter': adapter, 'task': task}
+    if switch is not None:
+        probe = MillirobotEnv(task=task)
+        control_dt = probe.control_dt
+        probe.close()
+        arguments['terrain_schedule'] = f'{switch[0] * control_dt:.6f}:{switch[1]}'
+    return GraphEpisodeRequest(arguments=arguments, sim_seed=sim_seed(seed),
+                               condition=condition, scale=DEFAULT_TASK_SCALES[task],
+                               steps=steps, run_dir=str(run_dir), env=env, record=record)
