@@ -1,7 +1,9 @@
 """
 `meta-mpc demo` (`make demo`): adaptation at work in the running node graph.
 
-The millirobot follows a figure-8 on carpet with the shipped GrBAL model; at
+The graph runs in lockstep (the simulator waits for the controller, the controller for
+the model of each window), so two runs print the same table on any machine under any
+load. The millirobot follows a figure-8 on carpet with the shipped GrBAL model; at
 `--switch-at` seconds of sim time the world changes to a held-out condition (by
 default a slippery slope with a pulled payload). The same run is repeated with every
 other adapter (continual, ReBAL, MB+DE) and the non-adaptive MB model. The demo prints
@@ -19,6 +21,10 @@ import time
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
 import numpy as np
+
+
+# Lockstep runs as fast as the graph computes; give up beyond this many wall s per sim s.
+LOCKSTEP_WALL_PER_SIM_S = 20.0
 
 
 def demo_adapters():
@@ -66,10 +72,11 @@ def run(args):
     for adapter in args.adapters.split(','):
         print(f'\n[{adapter}] starting the graph (sim, estimator, adaptive dynamics, MPPI, '
               'reference, recorder)', flush=True)
-        values = {'adapter': adapter, 'task': args.task, 'record': True,
+        values = {'adapter': adapter, 'task': args.task, 'record': True, 'lockstep': True,
                   'terrain_schedule': f'{args.switch_at}:{args.condition}'}
         graph_run = run_graph(values, out / adapter, args.duration,
-                              progress=_progress(adapter, args.duration))
+                              progress=_progress(adapter, args.duration),
+                              wall_timeout=LOCKSTEP_WALL_PER_SIM_S * args.duration + 120.0)
         results[adapter] = analyse(graph_run, args.switch_at)
         print(f'[{adapter}] done in {graph_run.wall_seconds:.0f} s wall; bag '
               f'{graph_run.graph.bag_dir}', flush=True)
@@ -119,13 +126,15 @@ def analyse(graph_run, switch_at):
         points.append((x, y))
     times, distances, along = map(np.array, (times, distances, along))
     before, after = times < switch_at, times >= switch_at + 1.0
-    switch_wall = next((wall for wall, sim, label in seen.terrain[1:]), None)
-    errors = [(wall, float(status['values']['newest_transition_loss']))
-              for wall, status in seen.diagnostics
+    # Each window's error, dated by the window's own stamp (sim time): the same split in
+    # every lockstep run, whatever the wall clock did.
+    errors = {float(status['values']['window_stamp_s']):
+              float(status['values']['newest_transition_loss'])
+              for _, status in seen.diagnostics
               if 'adaptation' in status['name']
-              and status['values'].get('newest_transition_loss') not in (None, 'nan')]
-    error_before = [e for wall, e in errors if switch_wall is None or wall < switch_wall]
-    error_after = [e for wall, e in errors if switch_wall is not None and wall >= switch_wall]
+              and status['values'].get('newest_transition_loss') not in (None, 'nan')}
+    error_before = [e for stamp, e in sorted(errors.items()) if stamp < switch_at]
+    error_after = [e for stamp, e in sorted(errors.items()) if stamp >= switch_at]
 
     def mean(values):
         return float(np.mean(values)) if len(values) else None

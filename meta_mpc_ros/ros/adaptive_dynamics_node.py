@@ -143,6 +143,7 @@ class AdaptiveDynamicsNode(Node):
             self.get_logger().info(f'first model update published ({len(payload)} bytes, '
                                    f'adapted in {adapt_ms:.2f} ms)')
         values = {'version': self.version, 'adapter': self.adapter.name,
+                  'window_stamp_s': stamp_ns * 1e-9,
                   'window_loss_before': before, 'window_loss_after': after,
                   'newest_transition_loss': forward, 'adapt_ms': adapt_ms,
                   'encode_ms': encode_ms, 'update_bytes': len(payload),

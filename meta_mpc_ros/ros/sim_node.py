@@ -249,9 +249,20 @@ class SimNode(Node):
         return True
 
     def tick(self):
-        """Advance one publish period of sim time and publish."""
-        if self.lockstep and self.awaiting is not None and not self.take_answer():
+        """Advance one publish period of sim time and publish (in lockstep: a control period)."""
+        if not self.lockstep:
+            self.advance()
             return
+        if self.awaiting is not None and not self.take_answer():
+            return
+        while self.awaiting is None:
+            self.advance()
+            self.publishes += 1
+            if self.publishes % self.publishes_per_control == 0:
+                self.await_answer()
+
+    def advance(self):
+        """Apply the schedule and the command timeout, simulate one publish period, publish."""
         # Half a physics step of slack: sim time sums float steps.
         while self.schedule and \
                 self.schedule[0][0] <= self.sim.time + 0.5 * self.sim.physics_timestep:
@@ -269,10 +280,6 @@ class SimNode(Node):
         self.publish_measurements()
         if self.viewer is not None and self.viewer.is_running():
             self.viewer.sync()
-        if self.lockstep:
-            self.publishes += 1
-            if self.publishes % self.publishes_per_control == 0:
-                self.await_answer()
 
     def publish_measurements(self):
         """Publish /clock, /joint_states, /odom (and tf) at the current sim time."""
