@@ -12,11 +12,10 @@ BIN := $(VENV)/bin
 REQUIREMENTS := $(wildcard requirements/*.txt)
 PACKAGE_SOURCES := setup.py setup.cfg package.xml $(shell find meta_mpc_ros launch config urdf rviz models scripts resource -type f -not -name '*.pyc' 2>/dev/null)
 
-# DDS stays on loopback, and each run gets its own domain so that runs never hear
-# each other (the tests lease free ones, test/conftest.py; the demo draws one). Set
-# ROS_DOMAIN_ID on the command line to pin one.
-export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
-export ROS_LOCALHOST_ONLY := 1
+# DDS stays on loopback (the tests and the demo set the variable the ROS 2 distro in
+# use reads, meta_mpc_ros/ros/discovery.py), and each run gets its own domain so that
+# runs never hear each other (the tests lease free ones, test/conftest.py; the demo
+# draws one). Set ROS_DOMAIN_ID on the command line to pin one.
 ifneq ($(strip $(ROS_DOMAIN_ID)),)
 export ROS_DOMAIN_ID
 endif

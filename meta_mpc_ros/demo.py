@@ -15,7 +15,6 @@ from its bag) and every rosbag under --out.
 import json
 import os
 import pathlib
-import random
 import time
 
 from meta_mpc_ros.core.adapters import ADAPTERS
@@ -50,17 +49,9 @@ def add_parser(subparsers):
     parser.set_defaults(run=run)
 
 
-def isolate_dds():
-    """Keep DDS on loopback in a domain of this run's own (unless already chosen)."""
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    os.environ.setdefault('ROS_LOCALHOST_ONLY', '1')
-    if not os.environ.get('ROS_DOMAIN_ID', '').strip().isdigit():  # unset, or exported empty
-        os.environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 100))
-    os.environ.setdefault('MUJOCO_GL', 'egl')
-
-
 def run(args):
     """Run the demo; return 0."""
+    from meta_mpc_ros.ros.discovery import isolate_dds
     isolate_dds()
     from meta_mpc_ros.ros.graph.run import run_graph
     out = pathlib.Path(args.out or time.strftime('runs/demo-%Y%m%d-%H%M%S')).resolve()

@@ -12,6 +12,7 @@ import random
 import sys
 import tempfile
 
+from meta_mpc_ros.ros.discovery import keep_on_loopback
 import pytest
 
 HELPERS = pathlib.Path(__file__).resolve().parent / 'helpers'
@@ -48,8 +49,7 @@ def lease_domain(exclude=()):
 
 # Tests import the installed package (make test installs it into .venv); processes
 # they start must find the same interpreter and keep DDS on loopback.
-os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-os.environ.setdefault('ROS_LOCALHOST_ONLY', '1')
+keep_on_loopback()      # the variable the distro in use reads (meta_mpc_ros/ros/discovery.py)
 # An empty ROS_DOMAIN_ID (make exports one when it is unset) counts as unset.
 if not os.environ.get('ROS_DOMAIN_ID', '').strip().isdigit():
     _RUN_DOMAIN, _RUN_LEASE = lease_domain()

@@ -103,7 +103,7 @@ def summarise(samples, warmup_s, names):
 
 def run(args):
     """Run the graph for --minutes, print the tables; return 0, or 1 if a node died."""
-    from meta_mpc_ros.demo import isolate_dds
+    from meta_mpc_ros.ros.discovery import isolate_dds
     isolate_dds()
     import rclpy
     from rclpy.context import Context

@@ -124,7 +124,7 @@ def _percentile(values, percent):
 
 def run(args):
     """Run the graph, print the tables; return 0."""
-    from meta_mpc_ros.demo import isolate_dds
+    from meta_mpc_ros.ros.discovery import isolate_dds
     isolate_dds()
     from meta_mpc_ros.ros.graph.run import run_graph
     values = {'adapter': args.adapter, 'checkpoint': args.checkpoint, 'record': False}

@@ -184,11 +184,11 @@ def _load_bags_or_data(args, config, segments):
                               topics=parse_topic_remaps(args.topic), motor_joints=joints)
 
 
-def run_evaluate(args):
-    """Evaluate a checkpoint in closed loop and write the report."""
+def evaluate_request(args):
+    """Return (robot config, EvaluateRequest) of `meta-mpc evaluate`'s options."""
     from meta_mpc_ros.core.checkpoint import load_checkpoint
+    from meta_mpc_ros.pipeline.evaluate import EvaluateRequest
     from meta_mpc_ros.shipped import default_adapter, resolve_checkpoint
-    from meta_mpc_ros.pipeline.evaluate import evaluate, EvaluateRequest, write_report
     config = _config(args)
     adapter = args.adapter
     if not adapter:
@@ -197,11 +197,18 @@ def run_evaluate(args):
         print(f'adapter {adapter} (from the checkpoint; choose another with --adapter)')
     checkpoint = resolve_checkpoint(args.checkpoint, config.robot, adapter)
     switch = (args.switch_step, args.switch_condition) if args.switch_condition else None
-    report, runs = evaluate(EvaluateRequest(
+    return config, EvaluateRequest(
         robot_config=config, checkpoint_path=checkpoint, adapter=adapter,
         condition=args.condition, episodes=args.episodes, seed=args.seed, task=args.task,
         switch=switch, steps=args.steps or None, device=args.device,
-        record_frames=bool(args.video)))
+        record_frames=bool(args.video))
+
+
+def run_evaluate(args):
+    """Evaluate a checkpoint in closed loop and write the report."""
+    from meta_mpc_ros.pipeline.evaluate import evaluate, write_report
+    config, request = evaluate_request(args)
+    report, runs = evaluate(request)
     reference = None
     if config.robot == 'millirobot':
         from meta_mpc_ros.sim.registry import make_env

@@ -85,6 +85,11 @@ class EvaluateRequest:
         check_switch(self.switch)
 
 
+def episode_seeds(seed, episodes):
+    """Return the reset seeds of `episodes` episodes drawn from `seed`."""
+    return [int(value) for value in np.random.SeedSequence(seed).generate_state(episodes)]
+
+
 def evaluate(request):
     """
     Run closed-loop episodes and return (report dict, list of Episode).
@@ -113,7 +118,7 @@ def _evaluate(request):
     agent = AdaptiveAgent(checkpoint, request.adapter, robot_config.controller,
                           robot_config.cost_terms(env), robot_config.training.past_steps,
                           robot_config.evaluation, device)
-    seeds = np.random.SeedSequence(request.seed).generate_state(request.episodes)
+    seeds = episode_seeds(request.seed, request.episodes)
     runs = []
     try:
         for episode_seed in seeds:

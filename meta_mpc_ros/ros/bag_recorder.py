@@ -27,12 +27,10 @@ import time
 
 from meta_mpc_ros.data.bag_reader import store_for_distro
 from meta_mpc_ros.data.bag_writer import BagWriter
-from meta_mpc_ros.ros.node_tools import StatusReporter
+from meta_mpc_ros.ros.node_tools import run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
-import rclpy
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -277,24 +275,8 @@ def main(args=None):
     :param args: command-line arguments for rclpy (None: sys.argv).
     :return: 0, or 1 when the recorder could not start.
     """
-    rclpy.init(args=args)
-    recorder = None
-    status = 0
-    try:
-        recorder = BagRecorder()
-        rclpy.spin(recorder)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (ParameterException, ValueError, FileExistsError) as err:
-        get_logger('bag_recorder').error(f'cannot start: {err}')
-        status = 1
-    finally:
-        if recorder is not None:
-            recorder.close()
-            recorder.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return status
+    return run_node(BagRecorder, args, start_errors=(ParameterException, ValueError,
+                                                     FileExistsError), start_status=1)
 
 
 if __name__ == '__main__':

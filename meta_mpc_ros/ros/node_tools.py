@@ -102,7 +102,7 @@ class _StopRequest:
         self.signal = signum
 
 
-def run_node(node_class, args=None):
+def run_node(node_class, args=None, start_errors=(ValueError,), start_status=2):
     """
     Create, spin and tear down one node; return a process exit status.
 
@@ -113,19 +113,21 @@ def run_node(node_class, args=None):
     shut the context down, leaving a node no way to publish on the way out. Here a
     signal ends the spin between callbacks, and the node's `close()` (if any) still runs
     with a live context, e.g. to send a last zero command. An invalid parameter or
-    checkpoint exits 2 with the reason on stderr instead of a traceback.
+    checkpoint (one of `start_errors`) exits `start_status` with the reason on stderr
+    instead of a traceback. The executor is shut down before the node is destroyed and
+    rclpy shut down, so that nothing is left for the garbage collector to destroy twice.
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     stop = _StopRequest()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop)
-    node = None
+    node = executor = None
     try:
         try:
             node = node_class()
-        except ValueError as error:
-            print(f'{node_class.__name__}: {error}', file=sys.stderr)
-            return 2
+        except start_errors as error:
+            print(f'{node_class.__name__}: cannot start: {error}', file=sys.stderr)
+            return start_status
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         while rclpy.ok() and stop.signal is None:
@@ -135,9 +137,11 @@ def run_node(node_class, args=None):
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)    # a second signal must not cut
         signal.signal(signal.SIGTERM, signal.SIG_IGN)   # close() short
+        if node is not None and hasattr(node, 'close'):
+            node.close()
+        if executor is not None:
+            executor.shutdown()
         if node is not None:
-            if hasattr(node, 'close'):
-                node.close()
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()

@@ -6,6 +6,11 @@ robot's driver or a Gazebo bridge would be), then `meta-mpc launch sim:=none` st
 everything else. In the second case the robot's topics have other names, which the
 launch arguments odom_topic, joint_states_topic and cmd_topic map back; the graph's
 recorder then stores them under the graph's names, so such a bag trains as it is.
+
+Both run in lockstep (the robot waits for each answer), so that what is asserted does
+not depend on the machine's load: in real time on 2 busy cores (after the Ray grid
+test, in the whole suite) the robot tracked 0.19-0.24 m from the path, and this test
+could only be an xfail. The real-time graph is test_system_graph's.
 """
 
 import dataclasses
@@ -15,7 +20,7 @@ import signal
 import subprocess
 import sys
 
-from graph_listener import probe
+from graph_listener import probe, statuses
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
 from meta_mpc_ros.data.bag_reader import load_messages
 from meta_mpc_ros.ros.graph import build_graph
@@ -30,16 +35,12 @@ RENAMED = (('/odom', '/robot/odom'), ('/joint_states', '/robot/joint_states'),
 pytestmark = pytest.mark.slow
 
 
-# Known failure, root cause open: in the whole suite, after test/results/test_grid.py,
-# the robot ends 0.19-0.24 m from the path on average (limit 0.15); alone it passes.
-# Running that test's Ray half in a process of its own did not change it.
-@pytest.mark.xfail(reason='tracks badly after test_grid in the same session; passes '
-                   'alone (root cause open)', strict=False)
 @pytest.mark.parametrize('renamed', [False, True], ids=['same_names', 'renamed_topics'])
 def test_graph_drives_a_robot_it_did_not_start(renamed, tmp_path, graph_env, tiny_models):
     env = graph_env
     robot = build_graph(run_dir=tmp_path / 'robot').node('sim_node')
-    robot = dataclasses.replace(robot, remappings=RENAMED if renamed else ())
+    robot = dataclasses.replace(robot, remappings=RENAMED if renamed else (),
+                                parameters=dict(robot.parameters, lockstep=True))
     remaps = [f'{source}:={target}' for source, target in robot.remappings]
     topics = [f'{name}_topic:={target}' for name, target in zip(
         ('odom', 'joint_states', 'cmd'), (target for _, target in robot.remappings))]
@@ -51,6 +52,7 @@ def test_graph_drives_a_robot_it_did_not_start(renamed, tmp_path, graph_env, tin
         launch = subprocess.run(
             [sys.executable, '-m', 'meta_mpc_ros.cli', 'launch', 'sim:=none',
              f'checkpoint:={tiny_models["grbal"]}', 'task:=figure8', f'record:={renamed}',
+             'lockstep:=true',
              *topics, '--duration', '22', '--run-dir', str(run_dir)],
             env=env, capture_output=True, text=True, timeout=120)
         assert not simulator.poll(), simulator.tail('sim_node')
@@ -72,12 +74,13 @@ def test_graph_drives_a_robot_it_did_not_start(renamed, tmp_path, graph_env, tin
         'mppi_controller_node', 'reference_node', 'state_estimator_node']
     seen = json.loads((tmp_path / 'seen.json').read_text())
     assert seen['nodes']['sim_node'] == 1 and seen['nodes']['mppi_controller_node'] == 1
-    # The commands reach the robot on its own topic at the control rate (10 Hz of sim
-    # time, run at real time): counted over the last 10 s of the graph's run.
+    # The commands reach the robot on its own topic, and the robot never had to go on
+    # without one (a zero command after lockstep_timeout_s).
     stamps = np.array([entry[0] for entry in seen['cmd']])
-    assert len(stamps), 'no command reached the robot'
-    rate = np.sum(stamps > stamps.max() - 10.0) / 10.0
-    assert rate >= 8.0, f'/cmd at {rate} Hz'
+    assert len(stamps) >= 50, f'{len(stamps)} commands reached the robot'
+    simulation = statuses(seen, 'sim_node: simulation')
+    assert simulation and all(status['values']['lockstep_timeouts'] == '0'
+                              for _, status in simulation)
     # The robot moves along the figure-8 of the reference node while the graph commands
     # it (before the first command it stands where the path starts; after the graph
     # stops, where it was left).

@@ -7,6 +7,7 @@ pipeline.episodes.run_episode with the same checkpoint, adapter, task, condition
 seed, on one torch thread as the nodes plan.
 """
 
+import pathlib
 import subprocess
 import sys
 
@@ -43,23 +44,25 @@ def in_process(checkpoint, adapter, task, condition, seed, steps, switch=None):
     return np.array(episode.states), np.array(episode.actions)
 
 
-def by_step(graph, control_dt=0.1):
-    """Return the graph's states indexed by control step (the listener may miss t = 0)."""
-    return np.round(graph.state_stamps / control_dt).astype(int)
-
-
 @pytest.mark.parametrize('adapter', ['mb', 'grbal'])
 def test_the_lockstep_graph_equals_the_in_process_episode(adapter, tmp_path, graph_env,
-                                                         tiny_models):
+                                                          tiny_models):
     states, actions = in_process(tiny_models[adapter], adapter, 'figure8', 'carpet', 7, STEPS)
     graph = graph_episode(twin_request(checkpoint=tiny_models[adapter], adapter=adapter,
                                        task='figure8', condition='carpet', seed=7,
                                        steps=STEPS, run_dir=tmp_path, env=graph_env))
-    steps = by_step(graph)
+    steps = graph.state_steps()
     assert len(graph.actions) == STEPS and steps[-1] == STEPS and len(steps) >= STEPS
     # Bit for bit: the same physics, the same windows, the same model, the same plan.
     np.testing.assert_array_equal(graph.states, states[steps])
     np.testing.assert_array_equal(graph.actions, actions)
+    # Every node started and stopped (SIGINT) without a traceback or a warning about
+    # the discovery variables (the distro's own one is set: ros/discovery.py).
+    for log in pathlib.Path(graph.logs).glob('*.log'):
+        text = log.read_text()
+        for sign in ('Traceback', 'Exception ignored', 'InvalidHandle', 'context is invalid',
+                     'ROS_LOCALHOST_ONLY is deprecated'):
+            assert sign not in text, (log.name, text[-2000:])
 
 
 def test_a_change_of_world_and_a_carried_adapter_stay_equal_under_load(tmp_path, graph_env,
@@ -78,5 +81,5 @@ def test_a_change_of_world_and_a_carried_adapter_stay_equal_under_load(tmp_path,
         for process in busy:
             process.kill()
             process.wait()
-    np.testing.assert_array_equal(graph.states, states[by_step(graph)])
+    np.testing.assert_array_equal(graph.states, states[graph.state_steps()])
     np.testing.assert_array_equal(graph.actions, actions)

@@ -11,6 +11,7 @@ machine's speed, and equals `pipeline.episodes.run_episode` of the same episode
 """
 
 from dataclasses import dataclass, replace
+import os
 import time
 
 from meta_mpc_ros.ros import conversions
@@ -55,8 +56,14 @@ class GraphEpisode:
     states: np.ndarray
     actions: np.ndarray
     state_stamps: np.ndarray
+    action_stamps: np.ndarray
     wall_s: float
     logs: str
+
+    def state_steps(self):
+        """Return each state's control step (the listener may have missed t = 0)."""
+        period = float(np.median(np.diff(self.action_stamps)))
+        return np.round(self.state_stamps / period).astype(int)
 
 
 def _entries(request):
@@ -123,7 +130,8 @@ def graph_episode(request):
     action_stamps = sorted(actions)[:request.steps]
     return GraphEpisode(states=np.array([states[s] for s in state_stamps]),
                         actions=np.array([actions[s] for s in action_stamps]),
-                        state_stamps=np.array(state_stamps) * 1e-9, wall_s=wall,
+                        state_stamps=np.array(state_stamps) * 1e-9,
+                        action_stamps=np.array(action_stamps) * 1e-9, wall_s=wall,
                         logs=str(graph.log_dir))
 
 
@@ -152,3 +160,55 @@ def twin_request(*, checkpoint, adapter, task, condition, seed, steps, run_dir, 
     return GraphEpisodeRequest(arguments=arguments, sim_seed=sim_seed(seed),
                                condition=condition, scale=DEFAULT_TASK_SCALES[task],
                                steps=steps, run_dir=str(run_dir), env=env, record=record)
+
+
+def run_through_graph(args, in_process):
+    """
+    `meta-mpc evaluate --through-graph`: every episode in-process and through the graph.
+
+    Both run on one torch thread (as the nodes plan), so that they can be equal to the
+    bit; the report gives, per episode, the largest state and action difference.
+
+    :param args: `meta-mpc evaluate`'s options.
+    :param in_process: unused (the in-process episodes run here, on one thread).
+    :return: 0 when every episode is equal, 1 otherwise.
+    """
+    import dataclasses
+    import json
+    import pathlib
+    import tempfile
+
+    from meta_mpc_ros.pipeline.commands import evaluate_request
+    from meta_mpc_ros.pipeline.evaluate import episode_seeds, evaluate
+    from meta_mpc_ros.ros.discovery import isolate_dds
+
+    config, request = evaluate_request(args)
+    if config.robot != 'millirobot':
+        raise ValueError(f'--through-graph runs the millirobot graph, not {config.robot}')
+    request = dataclasses.replace(request, threads=1, record_frames=False)
+    report, runs = evaluate(request)
+    env = isolate_dds(dict(os.environ))
+    rows = []
+    with tempfile.TemporaryDirectory(prefix='through_graph_') as folder:
+        for index, (seed, run) in enumerate(zip(episode_seeds(request.seed, request.episodes),
+                                                runs)):
+            graph = graph_episode(twin_request(
+                checkpoint=request.checkpoint_path, adapter=request.adapter,
+                task=request.task or 'figure8', condition=request.condition, seed=seed,
+                steps=run.steps, run_dir=pathlib.Path(folder) / str(index), env=env,
+                switch=request.switch))
+            states = np.array(run.states)[graph.state_steps()]
+            rows.append({'seed': seed, 'steps': run.steps, 'wall_s': graph.wall_s,
+                         'max_state_difference': float(np.abs(graph.states - states).max()),
+                         'max_action_difference': float(
+                             np.abs(graph.actions - np.array(run.actions)).max())})
+            print(json.dumps(rows[-1]), flush=True)
+    report['through_graph'] = rows
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(report, indent=1))
+    equal = all(row['max_state_difference'] == 0.0 and row['max_action_difference'] == 0.0
+                for row in rows)
+    print(f'cost {report["cost"]:.4f} in-process; the graph is '
+          f'{"equal to it in every episode" if equal else "NOT equal to it"} '
+          f'({len(rows)} episodes)')
+    return 0 if equal else 1
