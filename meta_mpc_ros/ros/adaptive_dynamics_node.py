@@ -98,7 +98,8 @@ class AdaptiveDynamicsNode(Node):
         try:
             states, actions, stamp = conversions.read_stamped_transitions(
                 message, self.model.config.state_dim, self.model.config.action_dim)
-            window = Window.from_arrays(states, actions, self.device)
+            short = len(actions) < self.shortest
+            window = None if short else Window.from_arrays(states, actions, self.device)
         except ValueError as error:
             self.drops.drop('transitions', error)
             return
@@ -116,7 +117,7 @@ class AdaptiveDynamicsNode(Node):
                                    once=True)
             return
         try:
-            if len(actions) < self.shortest:
+            if short:
                 adapted, before, after, forward, adapt_ms = self.meta_answer()
             else:
                 adapted, before, after, forward, adapt_ms = self.adapt(window)

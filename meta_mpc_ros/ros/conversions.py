@@ -74,6 +74,16 @@ def command_message(command):
     return Float64MultiArray(data=values.tolist())
 
 
+def _named_vector(values, names, stamp, field, what):
+    """Return a JointState stamped `stamp` whose `field` holds `values` under `names`."""
+    values = _finite(values, what).reshape(-1)
+    if len(names) != values.size:
+        raise ValueError(f'{len(names)} names for a {what} of {values.size} values')
+    message = JointState(name=list(names), **{field: values.tolist()})
+    message.header.stamp = stamp
+    return message
+
+
 def stamped_command_message(command, names, stamp):
     """
     Return a JointState carrying a command, stamped with the state it answers.
@@ -82,12 +92,7 @@ def stamped_command_message(command, names, stamp):
     :param names: nu entry names (the commanded joints).
     :param stamp: builtin_interfaces/Time.
     """
-    values = _finite(command, 'command').reshape(-1)
-    if len(names) != values.size:
-        raise ValueError(f'{len(names)} names for a command of {values.size} values')
-    message = JointState(name=list(names), velocity=values.tolist())
-    message.header.stamp = stamp
-    return message
+    return _named_vector(command, names, stamp, 'velocity', 'command')
 
 
 # State vector as a stamped named vector.
@@ -101,12 +106,7 @@ def state_message(state, names, stamp):
     :param stamp: builtin_interfaces/Time of the measurement.
     :return: JointState with name = names and position = state.
     """
-    values = _finite(state, 'state').reshape(-1)
-    if len(names) != values.size:
-        raise ValueError(f'{len(names)} names for a state of {values.size} values')
-    message = JointState(name=list(names), position=values.tolist())
-    message.header.stamp = stamp
-    return message
+    return _named_vector(state, names, stamp, 'position', 'state')
 
 
 # Transition windows.

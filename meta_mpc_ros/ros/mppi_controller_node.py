@@ -91,6 +91,9 @@ PARAMETERS = (
 )
 # How often a lockstep controller checks a waiting state's deadline, wall s.
 LOCKSTEP_POLL_S = 0.01
+# Before the first model update (the adaptive node may still be starting) the wait is
+# this many times model_wait_s.
+LOCKSTEP_STARTUP_FACTOR = 10.0
 
 
 def _check_terms(names):
@@ -324,7 +327,9 @@ class MPPIControllerNode(Node):
         has_model = self.model_stamp_ns is not None and \
             abs(self.model_stamp_ns - stamp_ns) <= 1000
         waited = time.monotonic() - since
-        if not force and not (has_path and has_model) and waited < self.values['model_wait_s']:
+        limit = self.values['model_wait_s'] * (
+            1.0 if self.model_stamp_ns is not None else LOCKSTEP_STARTUP_FACTOR)
+        if not force and not (has_path and has_model) and waited < limit:
             return
         if not has_model:
             self.model_waits_timed_out += 1

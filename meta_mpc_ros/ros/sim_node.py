@@ -47,6 +47,10 @@ from std_msgs.msg import Float64MultiArray, String
 # wall s.
 LOCKSTEP_POLL_S = 0.001
 LOCKSTEP_REPEAT_S = 0.5
+# Before the first answer (the graph is still starting: torch, checkpoints, discovery)
+# the wait is this many times lockstep_timeout_s, so that a slow start under load does
+# not turn the first command into a zero one.
+LOCKSTEP_STARTUP_FACTOR = 10.0
 
 
 def _check_condition(text):
@@ -151,6 +155,7 @@ class SimNode(Node):
         self.publishes_per_control = int(round(steps))
         self.publishes = 0
         self.answers = {}               # state stamp (ns) -> command
+        self.answered = False           # an answer came once (the graph is up)
         self.lockstep_timeouts = 0
         self.applied_publisher = self.create_publisher(JointState,
                                                        '/meta_mpc/applied_command', 20)
@@ -226,9 +231,11 @@ class SimNode(Node):
         """
         stamp_ns, since, repeated = self.awaiting
         now = time.monotonic()
-        if self.answers:
+        found = bool(self.answers)
+        if found:
             command = next(iter(self.answers.values()))
-        elif now - since > self.values['lockstep_timeout_s']:
+        elif now - since > self.values['lockstep_timeout_s'] * (
+                1.0 if self.answered else LOCKSTEP_STARTUP_FACTOR):
             command = np.zeros(MILLIROBOT_ACTION.dim)
             self.lockstep_timeouts += 1
             self.get_logger().warning(
@@ -240,6 +247,7 @@ class SimNode(Node):
                 self.awaiting = (stamp_ns, since, now)
             return False
         self.answers.clear()
+        self.answered = self.answered or bool(found)
         self.sim.set_command(command)
         self.last_command_time = self.sim.time
         applied = conversions.stamped_command_message(
