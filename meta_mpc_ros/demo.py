@@ -68,7 +68,7 @@ def run(args):
         graph_run = run_graph(values, out / adapter, args.duration,
                               progress=_progress(adapter, args.duration),
                               wall_timeout=LOCKSTEP_WALL_PER_SIM_S * args.duration + 120.0)
-        results[adapter] = analyse(graph_run, args.switch_at)
+        results[adapter] = analyse(graph_run, args.switch_at, args.duration)
         print(f'[{adapter}] done in {graph_run.wall_seconds:.0f} s wall; bag '
               f'{graph_run.graph.bag_dir}', flush=True)
     table = format_table(results, args.condition)
@@ -97,8 +97,13 @@ def _progress(adapter, duration):
     return report
 
 
-def analyse(graph_run, switch_at):
-    """Return tracking and model-error numbers of one run, split at the switch."""
+def analyse(graph_run, switch_at, duration):
+    """
+    Return tracking and model-error numbers of one run, split at the switch.
+
+    Only what is stamped before `duration` (sim s) counts: the graph runs on a little
+    while it is stopped, by as much as the wall clock allows.
+    """
     from meta_mpc_ros.core.reference import PathTracker
     from meta_mpc_ros.ros.conversions import read_reference_path
     seen = graph_run.seen
@@ -107,7 +112,8 @@ def analyse(graph_run, switch_at):
     tracker = PathTracker(read_reference_path(seen.reference), laps=100)
     samples = {}
     for _, stamp, x, y in seen.odom:                     # one sample per 0.1 s of sim time
-        samples.setdefault(round(stamp, 1), (stamp, x, y))
+        if stamp < duration:
+            samples.setdefault(round(stamp, 1), (stamp, x, y))
     times, distances, along, points = [], [], [], []
     for stamp, x, y in sorted(samples.values()):
         _, distance = tracker.project(np.array([x, y]))
@@ -123,7 +129,8 @@ def analyse(graph_run, switch_at):
               float(status['values']['newest_transition_loss'])
               for _, status in seen.diagnostics
               if 'adaptation' in status['name']
-              and status['values'].get('newest_transition_loss') not in (None, 'nan')}
+              and status['values'].get('newest_transition_loss') not in (None, 'nan')
+              and float(status['values']['window_stamp_s']) < duration}
     error_before = [e for stamp, e in sorted(errors.items()) if stamp < switch_at]
     error_after = [e for stamp, e in sorted(errors.items()) if stamp >= switch_at]
 

@@ -51,14 +51,16 @@ class GraphMonitor(Node):
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.create_subscription(Clock, '/clock', self.on_clock, 10)
-        self.create_subscription(Odometry, '/odom', self.on_odom, 50)
+        # Deep queues: a lockstep graph does not wait for this monitor, so it must not
+        # lose a message when it falls behind for a while.
+        self.create_subscription(Odometry, '/odom', self.on_odom, 1000)
         self.create_subscription(Float64MultiArray, '/cmd', lambda m: self.seen.cmd.append(
             (time.monotonic(), *m.data)), 50)
         self.create_subscription(Path, '/meta_mpc/plan', lambda m: self.seen.plan.append(
             (time.monotonic(), conversions.stamp_to_seconds(m.header.stamp))), 50)
         self.create_subscription(String, '/meta_mpc/terrain', self.on_terrain, latched)
         self.create_subscription(Path, '/meta_mpc/reference', self.on_reference, latched)
-        self.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 50)
+        self.create_subscription(DiagnosticArray, '/diagnostics', self.on_diagnostics, 1000)
         self.create_subscription(UInt8MultiArray, '/meta_mpc/model', self.on_model, QoSProfile(
             depth=1, reliability=ReliabilityPolicy.RELIABLE))
 
