@@ -101,3 +101,49 @@ def test_the_graph_tracks_the_figure8_on_carpet_within_2_cm(tmp_path, graph_env)
     distances = [tracker.project(state[:2])[1] for state in graph.states]
     assert tracker.path.arclength[tracker.index] > 2.0      # m along the path
     assert np.mean(distances) <= 0.02, np.mean(distances)
+
+
+def test_a_graph_that_stops_answering_gets_zero_commands_and_a_warning(tmp_path, graph_env):
+    # The lockstep simulator alone, no controller: after the start-up wait (10 x
+    # lockstep_timeout_s) it applies a zero command every lockstep_timeout_s, says so on
+    # /diagnostics, and sim time goes on: no silent freeze.
+    import dataclasses
+    import time
+
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.executors import SingleThreadedExecutor
+
+    from diagnostic_msgs.msg import DiagnosticArray
+    from meta_mpc_ros.ros.diagnostics import read_status
+    from meta_mpc_ros.ros.graph import build_graph
+    from meta_mpc_ros.ros.graph.process import GraphProcess
+    from sensor_msgs.msg import JointState
+    sim = build_graph({'lockstep': True}, run_dir=tmp_path).node('sim_node')
+    sim = dataclasses.replace(sim, parameters=dict(sim.parameters, lockstep_timeout_s=0.3))
+    context = Context()
+    rclpy.init(context=context, domain_id=int(graph_env['ROS_DOMAIN_ID']))
+    node = rclpy.create_node('timeout_listener', context=context)
+    applied, statuses = [], []
+    node.create_subscription(JointState, '/meta_mpc/applied_command',
+                             lambda m: applied.append(list(m.velocity)), 10)
+    node.create_subscription(DiagnosticArray, '/diagnostics', lambda m: statuses.extend(
+        read_status(s) for s in m.status if 'simulation' in s.name), 10)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    process = GraphProcess([sim], tmp_path / 'logs', env=graph_env).start()
+    try:
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and not (statuses and int(
+                statuses[-1]['values'].get('lockstep_timeouts', 0)) >= 3):
+            executor.spin_once(timeout_sec=0.1)
+        assert not process.poll()
+    finally:
+        process.stop(timeout=10.0)
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+    assert len(applied) >= 3 and all(command == [0.0, 0.0] for command in applied)
+    assert statuses[-1]['level'] == 'warn' and \
+        int(statuses[-1]['values']['lockstep_timeouts']) >= 3
+    assert float(statuses[-1]['values']['sim_time_s']) >= 0.2
