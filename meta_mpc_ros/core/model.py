@@ -9,17 +9,20 @@ Normalisation statistics are buffers, saved with the model. Parameters are plain
 values passed to `predict(params, ...)` (via torch.func.functional_call), so adapted
 parameters never live inside the module.
 
+The MLP is one list of layers, `DynamicsModel.layers` (core.layers): the model's
+forward, the batched per-window GrBAL path and the planning predictor all read it.
+
 Shapes: B is any batch shape (e.g. K samples, or windows x time); nx = state_dim,
 nu = action_dim.
 """
 
 from dataclasses import dataclass, field
 
+from meta_mpc_ros.core.layers import (ACTIVATIONS, apply_layers, LinearLayer, mlp_layers,
+                                      ModuleParameters)
 import torch
 from torch import nn
 from torch.func import functional_call
-
-ACTIVATIONS = {'relu': nn.ReLU, 'tanh': nn.Tanh, 'elu': nn.ELU, 'silu': nn.SiLU}
 
 
 @dataclass(frozen=True)
@@ -131,12 +134,8 @@ class DynamicsModel(nn.Module):
         normalizer = normalizer or Normalizer.identity(config)
         self.register_buffer('input_index', torch.tensor(config.input_indices))
         self.set_normalizer(normalizer)
-        widths = (config.input_dim,) + tuple(config.hidden_sizes)
-        layers = []
-        for width_in, width_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(width_in, width_out), ACTIVATIONS[config.activation]()]
-        layers.append(nn.Linear(widths[-1], config.state_dim))
-        self.network = nn.Sequential(*layers)
+        self.layers = mlp_layers(config)
+        self.network = nn.Sequential(*(layer.module() for layer in self.layers))
         if config.context_dim:
             recurrent = nn.GRU if config.encoder == 'gru' else nn.LSTM
             self.encoder = recurrent(len(config.input_indices) + config.action_dim
@@ -149,15 +148,18 @@ class DynamicsModel(nn.Module):
         Linear layers use PyTorch's default scheme (uniform in +-1/sqrt(fan_in)); the
         recurrent encoder uses uniform in +-1/sqrt(hidden size), also PyTorch's default.
         """
+        fan_in = {name: layer.in_features for layer in self.linear_layers()
+                  for name in (layer.weight, layer.bias)}
         with torch.no_grad():
             for name, value in self.named_parameters():
-                if name.startswith('encoder.'):
-                    bound = 1.0 / self.config.context_dim ** 0.5
-                else:
-                    layer = self.network[int(name.split('.')[1])]
-                    bound = 1.0 / layer.in_features ** 0.5
+                width = self.config.context_dim if name.startswith('encoder.') else fan_in[name]
+                bound = 1.0 / width ** 0.5
                 value.uniform_(-bound, bound, generator=generator)
         return self
+
+    def linear_layers(self):
+        """Return the LinearLayers of `layers`, input to output."""
+        return [layer for layer in self.layers if isinstance(layer, LinearLayer)]
 
     def set_normalizer(self, normalizer):
         """Replace the normalisation statistics (buffers; not parameters)."""
@@ -201,7 +203,7 @@ class DynamicsModel(nn.Module):
         inputs = self.normalized_inputs(state, action)
         if context is not None:
             inputs = torch.cat([inputs, context.expand(*inputs.shape[:-1], -1)], dim=-1)
-        return self.network(inputs)
+        return apply_layers(self.layers, ModuleParameters(self), inputs)
 
     def encode(self, params, states, actions, history=None):
         """

@@ -27,15 +27,14 @@ the one-step loss.
 Shapes: B windows, M past and K future transitions, nx = state_dim, nu = action_dim.
 """
 
+from meta_mpc_ros.core.layers import apply_layers
 import torch
 from torch.nn import functional
 
 
 def linear_layer_names(model):
     """Return [(weight name, bias name)] of the MLP's linear layers, input to output."""
-    return [(f'network.{index}.weight', f'network.{index}.bias')
-            for index, layer in enumerate(model.network)
-            if isinstance(layer, torch.nn.Linear)]
+    return [(layer.weight, layer.bias) for layer in model.linear_layers()]
 
 
 def step_for(step_size, name):
@@ -70,18 +69,21 @@ def _forward(model, params, step_size, corrections, inputs):
     :param corrections: per linear layer, a list of (coefficient, X, D): the adapted
         layer is theta's minus sum(coefficient * psi * step made of X, D).
     :param inputs: (B, T, input_dim).
-    :return: (output (B, T, nx), [layer inputs], [pre-activations]).
+    :return: (output (B, T, nx), [layer inputs], [pre-activations]), the lists by linear
+        layer.
     """
-    names = linear_layer_names(model)
-    layer_inputs, pre_activations, hidden = [], [], inputs
-    for index, (weight, bias) in enumerate(names):
+    layer_inputs, pre_activations = [], []
+
+    def linear(layer, params, hidden):
         layer_inputs.append(hidden)
-        hidden = adapted_layer(hidden, params[weight], params[bias], corrections[index],
-                               step_for(step_size, weight), step_for(step_size, bias))
-        pre_activations.append(hidden)
-        if index < len(names) - 1:
-            hidden = model.network[2 * index + 1](hidden)
-    return hidden, layer_inputs, pre_activations
+        output = adapted_layer(hidden, params[layer.weight], params[layer.bias],
+                               corrections[len(pre_activations)],
+                               step_for(step_size, layer.weight), step_for(step_size, layer.bias))
+        pre_activations.append(output)
+        return output
+
+    output = apply_layers(model.layers, params, inputs, linear)
+    return output, layer_inputs, pre_activations
 
 
 def no_corrections(model):

@@ -3,8 +3,10 @@ A planner's view of an adapted model: a fast `dynamics(states, actions) -> next_
 
 `Predictor` binds one set of parameters (theta* or adapted, plus a ReBAL context) and
 runs the MLP as a chain of fused matrix multiplications, optionally in bfloat16 for
-planning (normalisation and the state update stay in float32). Its output matches
-`DynamicsModel.predict` with the same parameters (to float rounding in float32).
+planning (normalisation and the state update stay in float32). It compiles the
+model's layer list (core.layers), so it runs whatever layers the model has, and its
+output matches `DynamicsModel.predict` with the same parameters (to float rounding in
+float32).
 
 Nearly all of a planning step is these products (bench core reports the fraction of
 the GEMM peak), so the layers run as few kernels as possible: on a CPU with oneDNN
@@ -14,13 +16,8 @@ elsewhere it is addmm and an in-place activation. A ReBAL context is constant fo
 predictor, so its share of the first layer is folded into that layer's bias.
 """
 
+from meta_mpc_ros.core.layers import ActivationLayer, LinearLayer
 import torch
-
-_INPLACE = {'relu': torch.relu_, 'tanh': torch.tanh_,
-            'elu': lambda x: torch.nn.functional.elu(x, inplace=True),
-            'silu': lambda x: torch.nn.functional.silu(x, inplace=True)}
-# Activations oneDNN fuses into its matmul (oneDNN's names).
-_ONEDNN_FUSED = {'relu': 'relu', 'tanh': 'tanh', 'silu': 'swish'}
 
 
 def onednn_available(device, dtype):
@@ -30,6 +27,11 @@ def onednn_available(device, dtype):
         and hasattr(torch.ops.mkldnn, '_linear_pointwise')
 
 
+def _in_place(activation):
+    """Return a core.layers.Activation as a function that may overwrite its input."""
+    return activation.inplace or activation.function
+
+
 class _OneDNNLayer:
     """One linear layer (and activation) as a single oneDNN matmul on reordered weights."""
 
@@ -37,8 +39,8 @@ class _OneDNNLayer:
         self.weight = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous())
         self.bias = bias.contiguous()
         # An activation oneDNN cannot fuse (elu) runs in place after the matmul.
-        self.attribute = _ONEDNN_FUSED.get(activation, 'none')
-        self.after = _INPLACE[activation] if activation and activation not in _ONEDNN_FUSED \
+        self.attribute = activation.onednn if activation else 'none'
+        self.after = _in_place(activation) if activation and activation.onednn == 'none' \
             else None
 
     def __call__(self, inputs):
@@ -54,12 +56,46 @@ class _AddmmLayer:
     def __init__(self, weight, bias, activation):
         self.weight = weight.t().contiguous()
         self.bias = bias
-        self.after = _INPLACE[activation] if activation else None
+        self.after = _in_place(activation) if activation else None
 
     def __call__(self, inputs):
         """Return (B, out) from (B, in)."""
         output = torch.addmm(self.bias, inputs, self.weight)
         return output if self.after is None else self.after(output)
+
+
+def _kernels(layers, params, context, layer_class, dtype):
+    """
+    Compile a layer list (core.layers) into the callables the predictor chains.
+
+    Each linear layer becomes one kernel with the activation after it fused in; any
+    other layer runs on its own (its `in_place` where it has one).
+
+    :param params: name -> tensor.
+    :param context: (context_dim,) a ReBAL context folded into the first layer, or None.
+    :return: list of (B, in) -> (B, out) callables, input to output.
+    """
+    if context is not None and not isinstance(layers[0], LinearLayer):
+        raise ValueError('a context needs a linear first layer')
+    kernels, position = [], 0
+    while position < len(layers):
+        layer = layers[position]
+        if not isinstance(layer, LinearLayer):
+            kernels.append(getattr(layer, 'in_place', layer))
+            position += 1
+            continue
+        weight = params[layer.weight].detach().float()
+        bias = params[layer.bias].detach().float()
+        if context is not None and not position:
+            # W [x, c] + b = W_x x + (W_c c + b): the context is fixed.
+            width = weight.shape[1] - len(context)
+            bias = bias + weight[:, width:] @ context
+            weight = weight[:, :width]
+        following = layers[position + 1] if position + 1 < len(layers) else None
+        activation = following.activation if isinstance(following, ActivationLayer) else None
+        kernels.append(layer_class(weight.to(dtype), bias.to(dtype), activation))
+        position += 2 if activation else 1
+    return kernels
 
 
 class Predictor:
@@ -79,25 +115,15 @@ class Predictor:
         self.input_index = model.input_index
         self.input_mean, self.input_std = model.input_mean, model.input_std
         self.delta_mean, self.delta_std = model.delta_mean, model.delta_std
-        linear = [i for i, layer in enumerate(model.network)
-                  if isinstance(layer, torch.nn.Linear)]
         if config.context_dim and adapted.context is None:
             raise ValueError('a ReBAL model needs a context to predict')
         layer_class = _OneDNNLayer if onednn_available(model.input_mean.device, dtype) \
             else _AddmmLayer
-        self.layers = []
         with torch.no_grad():
-            for position, index in enumerate(linear):
-                weight = adapted.params[f'network.{index}.weight'].detach().float()
-                bias = adapted.params[f'network.{index}.bias'].detach().float()
-                if position == 0 and config.context_dim:
-                    # W [x, c] + b = W_x x + (W_c c + b): the context is fixed.
-                    width = weight.shape[1] - config.context_dim
-                    bias = bias + weight[:, width:] @ adapted.context.detach().reshape(-1)
-                    weight = weight[:, :width]
-                last = position == len(linear) - 1
-                self.layers.append(layer_class(weight.to(dtype), bias.to(dtype),
-                                               None if last else config.activation))
+            self.layers = _kernels(model.layers, adapted.params,
+                                   adapted.context.detach().reshape(-1)
+                                   if config.context_dim else None,
+                                   layer_class, dtype)
 
     @torch.no_grad()
     def __call__(self, states, actions):

@@ -13,6 +13,7 @@ import pathlib
 
 from meta_mpc_ros.core.controller import ControllerConfig
 from meta_mpc_ros.core.costs import COST_TERMS
+from meta_mpc_ros.core.layers import ACTIVATIONS
 from meta_mpc_ros.core.meta_training import TrainingConfig
 from meta_mpc_ros.paths import share_path
 import yaml
@@ -20,12 +21,21 @@ import yaml
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Architecture choices (sizes from the data are added at build time)."""
+    """
+    Architecture choices (sizes from the data are added at build time).
+
+    :param activation: the MLP's activation, by name, from core.layers.ACTIVATIONS.
+    """
 
     hidden_sizes: tuple = (512, 512, 512)
     activation: str = 'relu'
     context_dim: int = 32
     encoder: str = 'gru'
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f'activation {self.activation!r} is not one of '
+                             f'{sorted(ACTIVATIONS)}')
 
 
 @dataclass(frozen=True)

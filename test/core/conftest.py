@@ -17,3 +17,15 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(params=['onednn', 'addmm'])
+def predictor_kernel(request, monkeypatch):
+    """Make core.predictor run its layers as oneDNN matmuls or as addmm (skip if none)."""
+    import torch
+    from meta_mpc_ros.core import predictor
+    if request.param == 'onednn' and not predictor.onednn_available('cpu', torch.float32):
+        pytest.skip('this torch has no oneDNN')
+    if request.param == 'addmm':
+        monkeypatch.setattr(predictor, 'onednn_available', lambda device, dtype: False)
+    return request.param

@@ -1,6 +1,5 @@
 """The dynamics model: normalisation, functional prediction, the fast planning path."""
 
-from meta_mpc_ros.core import predictor
 from meta_mpc_ros.core.adapters import Adapted
 from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig, Normalizer
@@ -84,12 +83,7 @@ def test_config_validation():
 
 
 @pytest.mark.parametrize('activation', ['relu', 'tanh', 'elu', 'silu'])
-@pytest.mark.parametrize('kernel', ['onednn', 'addmm'])
-def test_predictor_kernels_match_predict(activation, kernel, monkeypatch):
-    if kernel == 'onednn' and not predictor.onednn_available('cpu', torch.float32):
-        pytest.skip('this torch has no oneDNN')
-    if kernel == 'addmm':
-        monkeypatch.setattr(predictor, 'onednn_available', lambda device, dtype: False)
+def test_predictor_kernels_match_predict(activation, predictor_kernel):
     config = ModelConfig(MILLIROBOT_STATE.dim, 2, MILLIROBOT_STATE.model_input_indices,
                          (32, 32), activation=activation)
     model = DynamicsModel(config).reset_parameters(torch.Generator().manual_seed(2))

@@ -1,25 +1,32 @@
 """
 CONTRIBUTING's "Extending" recipes, done here: each new part is registered in one place.
 
-A cost term, a world condition, an adapter and a planner are each added as a recipe
-says, and the test checks that everything that offers a choice (the CLI, node
-parameters, launch arguments, the in-process controller) sees it. Each fixture takes
-its registration out again.
+A cost term, a world condition, an adapter, a planner and an activation are each added
+as a recipe says, and the test checks that everything that offers a choice (the CLI,
+node parameters, launch arguments, the in-process controller, the robot YAML) sees it.
+Each fixture takes its registration out again.
 """
 
 import dataclasses
 
+from layer_paths import assert_paths_agree
 from meta_mpc_ros import cli
-from meta_mpc_ros.core import adapters, controller, costs
+from meta_mpc_ros.core import adapters, controller, costs, layers, roles
+from meta_mpc_ros.core.checkpoint import load_checkpoint, save_checkpoint
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.planning.common import (check_state, PlanResult, rollout,
                                                SamplingPlanner)
 from meta_mpc_ros.core.session import AdaptationSession
+from meta_mpc_ros.paths import share_path
+from meta_mpc_ros.pipeline.config import load_robot_config
+from meta_mpc_ros.pipeline.train import build_model
 from meta_mpc_ros.ros import adaptive_dynamics_node, graph, mppi_controller_node, sim_node
 from meta_mpc_ros.sim import conditions
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim
 import pytest
 import torch
+from torch.nn import functional
+import yaml
 
 
 class Speed:
@@ -93,6 +100,13 @@ def constant_planner():
 
 
 @pytest.fixture
+def softplus_activation():
+    layers.ACTIVATIONS['softplus'] = layers.Activation(functional.softplus)
+    yield 'softplus'
+    del layers.ACTIVATIONS['softplus']
+
+
+@pytest.fixture
 def icy_condition():
     conditions.PRESETS['icy'] = conditions.CARPET.replace(friction=0.05, roughness=0.0)
     yield 'icy'
@@ -158,3 +172,21 @@ def test_a_new_planner_is_offered_and_plans(constant_planner):
     assert result.action.shape == (MILLIROBOT_ACTION.dim,)
     with pytest.raises(ValueError):
         dataclasses.replace(config, planner='nonesuch')
+
+
+def test_a_new_activation_is_chosen_in_the_yaml_and_runs_on_every_path(softplus_activation,
+                                                                       tmp_path):
+    data = yaml.safe_load(share_path('config', 'millirobot.yaml').read_text())
+    data['model'].update(activation='softplus', hidden_sizes=[16, 12])
+    (tmp_path / 'robot.yaml').write_text(yaml.safe_dump(data))
+    robot = load_robot_config(tmp_path / 'robot.yaml')
+    method = adapters.ADAPTERS[roles.BASELINE_ADAPTER].training_method
+    model = build_model(robot, method, MILLIROBOT_STATE, MILLIROBOT_ACTION, seed=0)
+    assert model.config.activation == 'softplus'
+    # The model, the per-window GrBAL path and the predictor all run softplus.
+    params = {name: 3.0 * value for name, value in model.meta_parameters().items()}
+    assert_paths_agree(model, params, functional.softplus)
+    # Checkpoints carry the choice.
+    save_checkpoint(tmp_path / 'model.pt', model, method, robot.robot, MILLIROBOT_STATE,
+                    MILLIROBOT_ACTION)
+    assert load_checkpoint(tmp_path / 'model.pt').model.config.activation == 'softplus'
