@@ -5,56 +5,20 @@ Modules the tests share (analytic systems, probes, listeners) live in test/helpe
 which this puts on sys.path; no test module imports another.
 """
 
-import fcntl
 import os
 import pathlib
-import random
 import sys
-import tempfile
 
-from meta_mpc_ros.ros.discovery import keep_on_loopback
+from meta_mpc_ros.ros.discovery import isolate_dds, lease_domain
 import pytest
 
 HELPERS = pathlib.Path(__file__).resolve().parent / 'helpers'
 sys.path.insert(0, str(HELPERS))
-_RANDOM = random.SystemRandom()
-# A DDS domain is leased by holding an exclusive lock on its file: two test runs on one
-# machine (or a demo beside them) never share a domain, and a run that dies frees its
-# leases with its file descriptors.
-_LEASES = pathlib.Path(tempfile.gettempdir()) / 'meta_mpc_ros_dds_domains'
-_DOMAINS = range(1, 101)
-
-
-def lease_domain(exclude=()):
-    """
-    Lease a DDS domain id no other process on this machine holds.
-
-    :param exclude: ids not to take.
-    :return: (domain id, the open lock file: the lease lasts until it is closed).
-    :raises RuntimeError: if every domain is held.
-    """
-    _LEASES.mkdir(exist_ok=True)
-    candidates = [domain for domain in _DOMAINS if domain not in exclude]
-    _RANDOM.shuffle(candidates)
-    for domain in candidates:
-        handle = open(_LEASES / f'{domain}.lock', 'w')
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            continue
-        return domain, handle
-    raise RuntimeError(f'every DDS domain in {_DOMAINS} is held by another run')
-
-
 # Tests import the installed package (make test installs it into .venv); processes
 # they start must find the same interpreter and keep DDS on loopback.
-keep_on_loopback()      # the variable the distro in use reads (meta_mpc_ros/ros/discovery.py)
-# An empty ROS_DOMAIN_ID (make exports one when it is unset) counts as unset.
-if not os.environ.get('ROS_DOMAIN_ID', '').strip().isdigit():
-    _RUN_DOMAIN, _RUN_LEASE = lease_domain()
-    os.environ['ROS_DOMAIN_ID'] = str(_RUN_DOMAIN)
-os.environ.setdefault('MUJOCO_GL', 'egl')
+# The discovery variable the distro in use reads, and a domain leased for this run
+# (meta_mpc_ros/ros/discovery.py); each test leases another one for its processes.
+isolate_dds()
 
 
 def _ros_env():

@@ -8,10 +8,19 @@ else the installed rclpy's major version (Humble ships 3.x, Jazzy 7.x). No ROS p
 is imported, so the tests' conftest and the demo call this before rclpy loads.
 """
 
+import fcntl
 import importlib.metadata
 import os
+import pathlib
 import random
+import tempfile
 
+# A DDS domain is leased by holding an exclusive lock on its file: two runs on one
+# machine (test runs, demos, benchmarks) never share a domain, and a run that dies frees
+# its leases with its file descriptors.
+LEASES = pathlib.Path(tempfile.gettempdir()) / 'meta_mpc_ros_dds_domains'
+DOMAINS = range(1, 101)
+_HELD = []      # leases this process keeps for its lifetime (isolate_dds)
 # rclpy's major version of each distro that knows ROS_AUTOMATIC_DISCOVERY_RANGE (Iron on).
 FIRST_RANGE_RCLPY = 4
 RANGE_DISTROS_BEFORE = ('foxy', 'galactic', 'humble')
@@ -45,14 +54,39 @@ def keep_on_loopback(environ=None):
     return environ
 
 
+def lease_domain(exclude=()):
+    """
+    Lease a DDS domain id no other process on this machine holds.
+
+    :param exclude: ids not to take.
+    :return: (domain id, the open lock file: the lease lasts until it is closed).
+    :raises RuntimeError: if every domain is held.
+    """
+    LEASES.mkdir(exist_ok=True)
+    candidates = [domain for domain in DOMAINS if domain not in exclude]
+    random.SystemRandom().shuffle(candidates)
+    for domain in candidates:
+        handle = open(LEASES / f'{domain}.lock', 'w')
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return domain, handle
+    raise RuntimeError(f'every DDS domain in {DOMAINS} is held by another run')
+
+
 def isolate_dds(environ=None):
     """
     Keep DDS on loopback, in a ROS domain of this run's own unless one is chosen.
 
-    An unset or empty ROS_DOMAIN_ID (make exports an empty one) draws one in 1..100.
+    An unset or empty ROS_DOMAIN_ID (make exports an empty one) leases a free one for
+    the rest of this process's life.
     """
     environ = keep_on_loopback(environ)
     if not environ.get('ROS_DOMAIN_ID', '').strip().isdigit():
-        environ['ROS_DOMAIN_ID'] = str(random.SystemRandom().randint(1, 100))
+        domain, lease = lease_domain()
+        _HELD.append(lease)
+        environ['ROS_DOMAIN_ID'] = str(domain)
     environ.setdefault('MUJOCO_GL', 'egl')
     return environ

@@ -7,7 +7,7 @@ PROBE = pathlib.Path(__file__).resolve().parent.parent / 'helpers' / 'odometry_p
 
 
 def test_odometry_at_100_hz_crosses_processes(ros_env, python):
-    listener = subprocess.Popen([python, str(PROBE), 'listen', '6'], env=ros_env,
+    listener = subprocess.Popen([python, str(PROBE), 'listen', '12'], env=ros_env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert listener.stdout.readline().strip() == 'ready'
     publisher = subprocess.run([python, str(PROBE), 'publish', '100', '3'], env=ros_env,
