@@ -25,6 +25,7 @@ from nav_msgs.msg import Odometry
 import rclpy
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.utilities import remove_ros_args
+from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String, UInt8MultiArray
 
 
@@ -36,7 +37,8 @@ def main():
     rclpy.init(args=sys.argv)
     node = rclpy.create_node('graph_probe')
     start = time.monotonic()
-    seen = {'cmd': [], 'odom': [], 'model': [], 'terrain': [], 'diagnostics': []}
+    seen = {'cmd': [], 'odom': [], 'model': [], 'terrain': [], 'diagnostics': [],
+            'answers': []}
 
     def now():
         return time.monotonic() - start
@@ -57,6 +59,9 @@ def main():
                                      durability=DurabilityPolicy.TRANSIENT_LOCAL))
     node.create_subscription(DiagnosticArray, '/diagnostics', lambda m: seen[
         'diagnostics'].extend([now(), read_status(s)] for s in m.status), 50)
+    # The stamped commands (sim time of the state each answers): counts in sim time.
+    node.create_subscription(JointState, '/meta_mpc/command', lambda m: seen['answers'].append(
+        m.header.stamp.sec + m.header.stamp.nanosec * 1e-9), 100)
     publisher = node.create_publisher(Odometry, '/odom', 10)
     print('ready', flush=True)
     seen['nodes'] = {}
