@@ -12,8 +12,8 @@ builds its robot config from those settings, so what is recorded is what ran.
 gives the same cost, to the bit (test/results/test_reproduce_cell.py).
 
 `python -m meta_mpc_ros.results.cells` writes docs/results/reproduce_cell.json: the
-closed-loop grid at its smoke budget (10 episodes of 20 steps, a few minutes on 2 cores),
-the committed cells that test re-runs.
+closed-loop grid at its smoke budget (10 episodes of 20 steps; 42 s with --workers 2 on
+this 2-core machine under load), the committed cells that test re-runs.
 """
 
 import argparse
@@ -127,8 +127,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
     parser.add_argument('--out', default='docs', help='docs folder to write into')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--workers', type=int, default=1,
-                        help='episode processes (each on one torch thread)')
+    parser.add_argument('--workers', type=int, default=0,
+                        help='episode processes, each on one torch thread (0: one per core)')
     args = parser.parse_args(argv)
     data = closed_loop.run_grid('smoke', args.seed, workers=args.workers)
     print(f'wrote {write_json(NAME, data, args.out)}')

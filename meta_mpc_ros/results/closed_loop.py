@@ -101,7 +101,9 @@ def run_grid(budget='full', seed=0, checkpoints=None, workers=0):
             with multiprocessing.get_context('spawn').Pool(workers) as pool:
                 rows = pool.map(_episode, jobs, chunksize=1)
     return {'budget': budget, 'seed': seed, 'seeds': plan['seeds'], 'tasks': plan['tasks'],
-            'conditions': plan['conditions'], 'checkpoints': checkpoints,
+            'conditions': plan['conditions'],
+            'checkpoints': {adapter: cells.portable_path(path)
+                            for adapter, path in checkpoints.items()},
             'settings': {cells.settings_digest(settings): settings},
             'commit': cells.code_version(), 'episodes': rows, 'summary': summarise(rows),
             'wall_seconds': watch.seconds,
