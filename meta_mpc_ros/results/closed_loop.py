@@ -15,6 +15,7 @@ import os
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.reference import TASKS
 from meta_mpc_ros.pipeline.config import load_robot_config
+from meta_mpc_ros.results import cells
 from meta_mpc_ros.results.common import (figure_path, plan_of, Stopwatch,
                                          write_json)
 from meta_mpc_ros.shipped import shipped_checkpoint
@@ -29,32 +30,67 @@ BUDGET = {'smoke': {'tasks': ('straight',), 'conditions': ('carpet', 'payload'),
                    'seeds': 3, 'steps': 0}}
 
 
-def _episode(job):
-    """Run one evaluation episode (pool worker); return its row."""
-    import torch
-    from meta_mpc_ros.pipeline.evaluate import evaluate, EvaluateRequest
-    torch.set_num_threads(1)
-    method, adapter, checkpoint, task, condition, seed, steps = job
-    config = load_robot_config('millirobot')
-    report, _ = evaluate(EvaluateRequest(
-        robot_config=config, checkpoint_path=checkpoint, adapter=adapter, condition=condition,
-        episodes=1, seed=seed, task=task, steps=steps or None, threads=1))
+def episode(run, settings):
+    """
+    Run one evaluation episode; return its row (pool workers and results.cells.rerun).
+
+    :param run: the EvaluateRequest arguments (robot_config aside) and the method label.
+    :param settings: results.cells.episode_settings of the robot config to plan with.
+    :return: the row: method, task, condition, seed, cost and the other numbers, and
+        `run`, which re-runs it (results.cells).
+    """
+    from meta_mpc_ros.pipeline.evaluate import episode_seeds, evaluate, EvaluateRequest
+    arguments = {key: value for key, value in run.items()
+                 if key not in cells.RECORD_ONLY + ('method',)}
+    report, _ = evaluate(EvaluateRequest(robot_config=cells.robot_config(settings),
+                                         **arguments))
     detail = report['details'][0]
-    return {'method': method, 'task': task, 'condition': condition, 'seed': seed,
-            'cost': detail['cost'], 'steps': detail['steps'],
+    record = dict(arguments, checkpoint_path=cells.portable_path(run['checkpoint_path']),
+                  checkpoint_digest=report['checkpoint_hash'],
+                  episode_seed=episode_seeds(run['seed'], 1)[0],
+                  settings_digest=cells.settings_digest(settings),
+                  commit=cells.code_version())
+    return {'method': run['method'], 'task': run['task'], 'condition': run['condition'],
+            'seed': run['seed'], 'cost': detail['cost'], 'steps': detail['steps'],
             'distance_mean_m': detail.get('distance_mean_m'),
             'progress_m': detail.get('progress_m'),
             'error_before': detail['prediction_error_before'],
             'error_after': detail['prediction_error_after'],
-            'step_ms': detail['step_ms_median']}
+            'step_ms': detail['step_ms_median'], 'run': record}
+
+
+def _episode(job):
+    """Run one (run, settings) job on one torch thread (pool worker)."""
+    import torch
+    torch.set_num_threads(1)
+    return episode(*job)
 
 
 def run(budget='full', seed=0, out='docs', checkpoints=None, workers=0):
     """Run the closed-loop grid; write closed_loop.json and its figure."""
+    data = run_grid(budget, seed, checkpoints, workers)
+    write_json('closed_loop', data, out)
+    plot(data['summary'], plan_of(BUDGET, budget), figure_path('closed_loop', out))
+    return data
+
+
+def run_grid(budget='full', seed=0, checkpoints=None, workers=0):
+    """
+    Run every episode of the closed-loop grid; return the JSON-ready result.
+
+    :param budget: a key of common.BUDGETS (its plan in BUDGET).
+    :param seed: the first episode's seed; the seeds of a cell are seed, seed + 1, ...
+    :param checkpoints: adapter -> checkpoint path (default: the shipped ones).
+    :param workers: episode processes (0: one per core).
+    """
     plan = plan_of(BUDGET, budget)
     checkpoints = checkpoints or {adapter: str(shipped_checkpoint('millirobot', adapter))
                                   for adapter in METHODS.values()}
-    jobs = [(method, adapter, checkpoints[adapter], task, condition, seed + index, plan['steps'])
+    settings = cells.episode_settings(load_robot_config('millirobot'))
+    jobs = [({'method': method, 'adapter': adapter, 'checkpoint_path': checkpoints[adapter],
+              'task': task, 'condition': condition, 'switch': None, 'episodes': 1,
+              'seed': seed + index, 'steps': plan['steps'], 'device': 'cpu', 'threads': 1},
+             settings)
             for task in plan['tasks'] for condition in plan['conditions']
             for index in range(plan['seeds']) for method, adapter in METHODS.items()]
     workers = workers or os.cpu_count() or 1
@@ -64,15 +100,15 @@ def run(budget='full', seed=0, out='docs', checkpoints=None, workers=0):
         else:
             with multiprocessing.get_context('spawn').Pool(workers) as pool:
                 rows = pool.map(_episode, jobs, chunksize=1)
-    summary = summarise(rows)
-    data = {'budget': budget, 'seed': seed, 'seeds': plan['seeds'], 'tasks': plan['tasks'],
-            'conditions': plan['conditions'], 'checkpoints': checkpoints, 'episodes': rows,
-            'summary': summary, 'wall_seconds': watch.seconds,
+    return {'budget': budget, 'seed': seed, 'seeds': plan['seeds'], 'tasks': plan['tasks'],
+            'conditions': plan['conditions'],
+            'checkpoints': {adapter: cells.portable_path(path)
+                            for adapter, path in checkpoints.items()},
+            'settings': {cells.settings_digest(settings): settings},
+            'commit': cells.code_version(), 'episodes': rows, 'summary': summarise(rows),
+            'wall_seconds': watch.seconds,
             'transitions': int(sum(row['steps'] for row in rows)),
             'sim_hours': sum(row['steps'] for row in rows) * 0.1 / 3600}
-    write_json('closed_loop', data, out)
-    plot(summary, plan, figure_path('closed_loop', out))
-    return data
 
 
 def summarise(rows):

@@ -8,7 +8,7 @@ shipped ones, and write into a temporary docs folder.
 import json
 import math
 
-from meta_mpc_ros.results import closed_loop, model_error
+from meta_mpc_ros.results import cells, closed_loop, model_error
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -30,6 +30,9 @@ def test_closed_loop_smoke(tmp_path, tiny_models):
     assert all(math.isfinite(row['cost']) for row in data['episodes'])
     assert sum(data['summary']['wins'].values()) == 2
     assert (tmp_path / 'figures' / 'closed_loop.png').stat().st_size > 10000
+    # A row re-runs from the written JSON alone (results.cells), to the bit.
+    row = written['episodes'][-1]
+    assert cells.rerun(written, row)['cost'] == row['cost']
 
 
 def test_model_error_smoke(tmp_path, tiny_models):

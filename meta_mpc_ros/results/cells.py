@@ -1,0 +1,138 @@
+"""
+Closed-loop cells that re-run bit for bit from their JSON alone.
+
+Each episode row of the closed-loop grid (results/closed_loop.py) carries a `run`: the
+arguments of its pipeline.evaluate.EvaluateRequest (adapter, checkpoint, task,
+condition, switch, seed, steps, device, threads), the checkpoint's digest, the reset
+seed the request draws (`episode_seed`), the git commit of the code that ran it, and
+the digest of its `settings`: what the episode reads from the robot config (planner,
+cost, evaluation, M and K), kept once per file under `settings[digest]`. The worker
+builds its robot config from those settings, so what is recorded is what ran.
+`rerun(data, row)` runs the row's episode again and returns its new row; the same code
+gives the same cost, to the bit (test/results/test_reproduce_cell.py).
+
+`python -m meta_mpc_ros.results.cells` writes docs/results/reproduce_cell.json: the
+closed-loop grid at its smoke budget (10 episodes of 20 steps; 42 s with --workers 2 on
+this 2-core machine under load), the committed cells that test re-runs.
+"""
+
+import argparse
+from dataclasses import asdict, replace
+import hashlib
+import json
+import pathlib
+import subprocess
+
+from meta_mpc_ros.core.controller import ControllerConfig
+from meta_mpc_ros.core.meta_training import TrainingConfig
+from meta_mpc_ros.paths import share_path
+from meta_mpc_ros.pipeline.config import EvaluationSettings, RobotConfig
+
+NAME = 'reproduce_cell'
+# Keys of a row's `run` that are not EvaluateRequest arguments.
+RECORD_ONLY = ('checkpoint_digest', 'episode_seed', 'settings_digest', 'commit')
+
+
+def episode_settings(config):
+    """
+    Return the JSON-ready part of a RobotConfig that a closed-loop episode reads.
+
+    :param config: pipeline.config.RobotConfig.
+    :return: dict of robot, controller, evaluation, cost (term dicts), past_steps (M)
+        and future_steps (K).
+    """
+    settings = {'robot': config.robot, 'controller': asdict(config.controller),
+                'evaluation': asdict(config.evaluation),
+                'cost': [dict(term) for term in config.cost],
+                'past_steps': config.training.past_steps,
+                'future_steps': config.training.future_steps}
+    return json.loads(json.dumps(settings))
+
+
+def settings_digest(settings):
+    """Return the sha256 (16 hex digits) of episode settings, as canonical JSON."""
+    text = json.dumps(settings, sort_keys=True, separators=(',', ':'))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def robot_config(settings):
+    """Return the RobotConfig that `episode_settings` recorded (the rest at defaults)."""
+    tuples = {key: tuple(value) if isinstance(value, list) else value
+              for key, value in settings['controller'].items()}
+    training = replace(TrainingConfig(), past_steps=settings['past_steps'],
+                       future_steps=settings['future_steps'])
+    return RobotConfig(robot=settings['robot'], controller=ControllerConfig(**tuples),
+                       evaluation=EvaluationSettings(**settings['evaluation']),
+                       training=training,
+                       cost=tuple(dict(term) for term in settings['cost']))
+
+
+def code_version():
+    """
+    Return the git commit of the code that runs, or None outside a git checkout.
+
+    A checkout with uncommitted changes to tracked files gives '<commit>+dirty'.
+    """
+    source = pathlib.Path(__file__).resolve().parents[2]
+
+    def git(*arguments):
+        return subprocess.run(['git', '-C', str(source), *arguments], capture_output=True,
+                              text=True, timeout=30, check=True).stdout.strip()
+    try:
+        commit = git('rev-parse', 'HEAD')
+        dirty = git('status', '--porcelain', '--untracked-files=no')
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ('+dirty' if dirty else '')
+
+
+def portable_path(path):
+    """Return a checkpoint path relative to the share directory when it lies inside it."""
+    path = pathlib.Path(path).resolve()
+    share = share_path().resolve()
+    return str(path.relative_to(share)) if path.is_relative_to(share) else str(path)
+
+
+def _checkpoint(run):
+    """Return the recorded checkpoint's path (one relative to the share directory)."""
+    path = share_path() / run['checkpoint_path']
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint {path} (digest {run["checkpoint_digest"]}) is '
+                                'missing')
+    return str(path)
+
+
+def rerun(data, row):
+    """
+    Run a recorded closed-loop row's episode again; return its new row.
+
+    :param data: the grid's JSON (its `settings` by digest).
+    :param row: one of data['episodes'], with its `run`.
+    :raises ValueError: when the checkpoint's digest or the reset seed differs from the
+        recorded one (the cost could not be the same).
+    """
+    from meta_mpc_ros.results.closed_loop import episode
+    run = dict(row['run'], checkpoint_path=_checkpoint(row['run']))
+    new = episode(dict(run, method=row['method']), data['settings'][run['settings_digest']])
+    for key in ('checkpoint_digest', 'episode_seed', 'settings_digest'):
+        if new['run'][key] != run[key]:
+            raise ValueError(f'{key} is {new["run"][key]}, the row recorded {run[key]}')
+    return new
+
+
+def main(argv=None):
+    """Command line: write <out>/results/reproduce_cell.json from the smoke grid."""
+    from meta_mpc_ros.results import closed_loop
+    from meta_mpc_ros.results.common import write_json
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
+    parser.add_argument('--out', default='docs', help='docs folder to write into')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--workers', type=int, default=0,
+                        help='episode processes, each on one torch thread (0: one per core)')
+    args = parser.parse_args(argv)
+    data = closed_loop.run_grid('smoke', args.seed, workers=args.workers)
+    print(f'wrote {write_json(NAME, data, args.out)}')
+
+
+if __name__ == '__main__':
+    main()
