@@ -112,3 +112,15 @@ def test_unknown_planner_settings_are_refused():
     spec = {spec.name: spec for spec in mppi_controller_node.parameters()}
     assert spec['planner.cem.elite_fraction'].validate(0.2) is None
     assert 'elite_fraction' in spec['planner.cem.elite_fraction'].validate(1.5)
+
+
+def test_the_robot_yaml_sets_a_planners_own_settings(tmp_path):
+    text = (ROOT / 'config' / 'millirobot.yaml').read_text().replace(
+        '  model_timeout_s: 1.0\n',
+        '  model_timeout_s: 1.0\n  planners:\n    cem: {elite_fraction: 0.2}\n', 1)
+    path = tmp_path / 'millirobot.yaml'
+    path.write_text(text)
+    controller = load_robot_config(path).controller
+    assert controller.own('cem')['elite_fraction'] == 0.2
+    assert controller.own('mppi') == {'include_nominal': True, 'warm_start': True}
+    assert defaults(mppi_controller_node.parameters(path))['planner.cem.elite_fraction'] == 0.2
