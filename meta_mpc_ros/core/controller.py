@@ -11,7 +11,7 @@ and `meta-mpc evaluate` make the same decisions from the same inputs. Each `act`
     3. plans and returns the first action with the plan and the sampled rollouts.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 import math
 import time
 
@@ -35,38 +35,61 @@ class PlannerSpec:
         device) -> a planner with `plan(dynamics, state, context) -> PlanResult` and
         `reset()` (core.planning.common.SamplingPlanner is the base to start from).
     :param description: one line for help texts.
+    :param settings: the planner's settings dataclass, or None. Its fields that
+        ControllerConfig does not hold are the planner's own settings (`own_settings`):
+        ControllerConfig.planners sets them, the controller node declares them as
+        `planner.<name>.<setting>`, and `build` reads them with `config.own(name)`.
     """
 
     build: object
     description: str
+    settings: type = None
 
 
 # The planner registry: name -> PlannerSpec. ControllerConfig, the controller node's
-# `planner` parameter and the CLI read it.
+# `planner` and `planner.<name>.*` parameters and the CLI read it.
 PLANNERS = {
     'mppi': PlannerSpec(
         lambda config, *args: MPPI(MPPIConfig(
             num_samples=config.num_samples, horizon=config.horizon,
             iterations=config.iterations, temperature=config.temperature,
             noise_sigma=tuple(config.noise_sigma),
-            smoothing_window=config.smoothing_window), *args),
-        'MPPI (the paper): cost-weighted average of perturbed sequences'),
+            smoothing_window=config.smoothing_window, **config.own('mppi')), *args),
+        'MPPI (the paper): cost-weighted average of perturbed sequences', MPPIConfig),
     'random_shooting': PlannerSpec(
         lambda config, *args: RandomShooting(RandomShootingConfig(
-            num_samples=config.num_samples, horizon=config.horizon), *args),
-        'random shooting (the official code): the best of uniform sequences'),
+            num_samples=config.num_samples, horizon=config.horizon,
+            **config.own('random_shooting')), *args),
+        'random shooting (the official code): the best of uniform sequences',
+        RandomShootingConfig),
     'cem': PlannerSpec(
         lambda config, *args: CEM(CEMConfig(
             num_samples=config.num_samples, horizon=config.horizon,
-            iterations=max(config.iterations, 2),
-            elite_fraction=config.cem_elite_fraction), *args),
-        'cross-entropy method: refit a Gaussian to the elite sequences'),
+            iterations=max(config.iterations, 2), **config.own('cem')), *args),
+        'cross-entropy method: refit a Gaussian to the elite sequences', CEMConfig),
 }
 # A state entry beyond this (m, m/s, rad/s) is not a robot's: refused before planning,
 # well inside float32 (an overflow there turns the whole plan into NaN).
 MAX_STATE_MAGNITUDE = 1e6
 # A closed path (the figure-8) is followed again and again, up to this many laps.
 CLOSED_PATH_LAPS = 1000
+
+
+def own_settings(planner):
+    """
+    Return a planner's own settings: name -> default (the dataclass's).
+
+    They are the fields of its PlannerSpec.settings that ControllerConfig does not
+    hold (MPPI's `warm_start`, CEM's `elite_fraction`, ...); the shared ones (K, H, ...)
+    are ControllerConfig's.
+
+    :param planner: a key of PLANNERS.
+    """
+    settings = PLANNERS[planner].settings
+    if settings is None:
+        return {}
+    shared = {item.name for item in fields(ControllerConfig)}
+    return {item.name: item.default for item in fields(settings) if item.name not in shared}
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,9 @@ class ControllerConfig:
         horizon x control period x top speed.
     :param path_stride: keep every n-th path point in the cost (fewer distances).
     :param model_timeout_s: an adapted model older than this is not used (theta* is).
+    :param planners: each planner's own settings (`own_settings`), planner name ->
+        {setting: value}; what is not given keeps the planner's default. Stored
+        complete, for every registered planner, so that equal settings compare equal.
     """
 
     planner: str = 'mppi'
@@ -90,12 +116,12 @@ class ControllerConfig:
     temperature: float = 0.05
     noise_sigma: tuple = (6.0, 6.0)
     smoothing_window: int = 1
-    cem_elite_fraction: float = 0.1
     dtype: str = 'bfloat16'
     lookahead_m: float = 1.0
     path_stride: int = 2
     model_timeout_s: float = 1.0
     seed: int = 0
+    planners: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.planner not in PLANNERS:
@@ -104,6 +130,24 @@ class ControllerConfig:
             raise ValueError('dtype must be float32 or bfloat16')
         if not self.lookahead_m > 0.0 or self.path_stride < 1 or not self.model_timeout_s > 0:
             raise ValueError('lookahead_m, path_stride and model_timeout_s must be positive')
+        given = dict(self.planners or {})
+        unknown = sorted(set(given) - set(PLANNERS))
+        if unknown:
+            raise ValueError(f'planners: unknown planners {unknown}; known: {sorted(PLANNERS)}')
+        complete = {}
+        for name in PLANNERS:
+            defaults = own_settings(name)
+            settings = dict(given.get(name) or {})
+            unknown = sorted(set(settings) - set(defaults))
+            if unknown:
+                raise ValueError(f'planners: {name} has no own settings {unknown}; its own: '
+                                 f'{sorted(defaults)}')
+            complete[name] = dict(defaults, **settings)
+        object.__setattr__(self, 'planners', complete)
+
+    def own(self, planner):
+        """Return the own settings (name -> value) of a planner, for its PlannerSpec.build."""
+        return dict(self.planners.get(planner) or own_settings(planner))
 
 
 def make_planner(config, cost, action_spec, state_dim, device='cpu'):

@@ -25,7 +25,7 @@ from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
 from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.core.session import AdaptationSession
-from meta_mpc_ros.pipeline.config import EvaluationSettings
+from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
@@ -36,8 +36,11 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float64MultiArray, UInt8MultiArray
 import torch
 
+ROBOT = ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for; its '
+                      "config YAML's evaluation section is the default of the adaptation "
+                      'settings.')
 PARAMETERS = (
-    ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for.'),
+    ROBOT,
     ParameterSpec('adapter', DEFAULT_ADAPTER,
                   'Online adaptation, a key of core.adapters.ADAPTERS.',
                   choices=ADAPTERS),
@@ -46,15 +49,33 @@ PARAMETERS = (
     ParameterSpec('device', 'cpu', 'Torch device for adaptation: cpu or cuda.',
                   choices=('cpu', 'cuda')),
     ParameterSpec('threads', 1, 'Torch CPU threads of this process.', bounds=(1, 64)),
-) + config_parameters(EvaluationSettings, {     # as in-process evaluation adapts
-    'de_steps': ('MB+DE: gradient steps per window.', {'bounds': (1, 100)}),
-    'de_learning_rate': ('MB+DE: SGD step size.', {'bounds': (1e-7, 1.0)}),
-}) + (
     ParameterSpec('update_dtype', 'float32', 'Parameter dtype in model updates.',
                   choices=('float32', 'bfloat16')),
     ParameterSpec('lockstep', False, 'Send every adapted parameter whole (no low-rank '
                   'delta), so that the controller plans with exactly the in-process model.'),
 )
+# EvaluationSettings fields that are parameters of this node, defaulting to the robot
+# YAML's `evaluation:` section (as in-process evaluation adapts): name -> (description,
+# ParameterSpec options).
+EVALUATION_PARAMETERS = {
+    'de_steps': ('MB+DE: gradient steps per window.', {'bounds': (1, 100)}),
+    'de_learning_rate': ('MB+DE: SGD step size.', {'bounds': (1e-7, 1.0)}),
+}
+# EvaluationSettings fields of in-process evaluation alone, not of adaptation: why
+# this node has no parameter for them.
+NOT_NODE_SETTINGS = {
+    'episode_steps': 'the length of in-process episodes; a graph runs until it is stopped',
+}
+
+
+def evaluation_parameters(settings):
+    """Return the adaptation parameters, defaulting to EvaluationSettings `settings`."""
+    return config_parameters(settings, EVALUATION_PARAMETERS)
+
+
+def parameters(robot='millirobot'):
+    """Return every parameter of the node with a robot's defaults (the docs' table)."""
+    return PARAMETERS + evaluation_parameters(load_robot_config(robot).evaluation)
 
 
 class AdaptiveDynamicsNode(Node):
@@ -62,7 +83,9 @@ class AdaptiveDynamicsNode(Node):
 
     def __init__(self):
         super().__init__('adaptive_dynamics_node')
-        self.values = declare_parameters(self, PARAMETERS)
+        robot = declare_parameters(self, (ROBOT,))['robot']
+        self.values = dict(declare_parameters(self, PARAMETERS[1:] + evaluation_parameters(
+            load_robot_config(robot).evaluation)), robot=robot)
         set_torch_threads(self.values['threads'])
         if self.values['device'] == 'cuda' and not torch.cuda.is_available():
             raise ValueError('device cuda requested but CUDA is not available')

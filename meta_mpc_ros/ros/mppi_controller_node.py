@@ -24,15 +24,17 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS
-from meta_mpc_ros.core.controller import ControllerConfig, MPCController, PLANNERS
+from meta_mpc_ros.core.controller import MPCController
 from meta_mpc_ros.core.costs import build_cost, COST_TERMS
 from meta_mpc_ros.core.model_update import unpack_update
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.ros import conversions
+from meta_mpc_ros.ros.controller_parameters import (controller_config,
+                                                    controller_parameters, cost_parameters)
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
-from meta_mpc_ros.ros.parameters import config_parameters, declare_parameters, ParameterSpec
+from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from meta_mpc_ros.shipped import load_graph_checkpoint, resolve_checkpoint
 from nav_msgs.msg import Path
 import numpy as np
@@ -45,29 +47,9 @@ from std_msgs.msg import Float64MultiArray, UInt8MultiArray
 import torch
 from visualization_msgs.msg import MarkerArray
 
-# ControllerConfig fields that are parameters of this node (defaults from the fields):
-# name -> (description, ParameterSpec options).
-CONTROLLER_PARAMETERS = {
-    'planner': ('Planner, a key of core.controller.PLANNERS.', {'choices': PLANNERS}),
-    'num_samples': ('K: sampled action sequences per step.', {'bounds': (2, 100000)}),
-    'horizon': ('H: planned steps (of one control period each).', {'bounds': (1, 500)}),
-    'iterations': ('Sample-and-update rounds per control step.', {'bounds': (1, 50)}),
-    'temperature': ('MPPI lambda (lower trusts the best samples more).',
-                    {'bounds': (1e-6, 1e6), 'dynamic': True}),
-    'noise_sigma': ('MPPI noise std per action entry, rad/s.',
-                    {'bounds': (1e-6, 1e3), 'dynamic': True}),
-    'smoothing_window': ('Moving-average window over the plan (1: none).',
-                         {'bounds': (1, 100)}),
-    'dtype': ('Model precision while planning.', {'choices': ('float32', 'bfloat16')}),
-    'lookahead_m': ('Length of the reference segment the cost sees, m.',
-                    {'bounds': (0.05, 100.0)}),
-    'model_timeout_s': ('Model update older than this (sim s): use theta*.',
-                        {'bounds': (0.01, 3600.0)}),
-    'seed': ('Seed of the planner noise.', {'bounds': (0, 2 ** 31 - 1)}),
-}
-
 ROBOT = ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for; its '
-                      'config YAML holds the default cost.')
+                      "config YAML's controller and cost sections are the defaults of the "
+                      'planning parameters.')
 PARAMETERS = (
     ROBOT,
     ParameterSpec('checkpoint', '', 'Checkpoint holding theta* (the fallback model); must '
@@ -77,7 +59,6 @@ PARAMETERS = (
     ParameterSpec('device', 'cpu', 'Torch device for planning: cpu or cuda.',
                   choices=('cpu', 'cuda')),
     ParameterSpec('threads', 1, 'Torch CPU threads of this process.', bounds=(1, 64)),
-) + config_parameters(ControllerConfig, CONTROLLER_PARAMETERS) + (
     ParameterSpec('state_timeout_s', 0.5, 'No state for this long (wall s): zero command.',
                   bounds=(0.01, 60.0)),
     ParameterSpec('rollouts_shown', 20, 'Sampled rollouts drawn on /meta_mpc/rollouts.',
@@ -96,43 +77,10 @@ LOCKSTEP_POLL_S = 0.01
 LOCKSTEP_STARTUP_FACTOR = 10.0
 
 
-def _check_terms(names):
-    """Return None if every name is a registered cost term, else the reason."""
-    unknown = [name for name in names if name not in COST_TERMS]
-    if unknown or not names:
-        return f'cost.terms: unknown terms {unknown} (known: {sorted(COST_TERMS)})'
-    return None
-
-
-def cost_parameters(default_cost, terms=None):
-    """
-    Return the cost's parameters, as nav2's MPPI critics declare theirs.
-
-    `cost.terms` lists the terms (core.costs.COST_TERMS) in order; each term then has
-    a dynamic `cost.<term>.weight` and one `cost.<term>.<setting>` per entry of its
-    class's `settings`, defaulting to the robot's YAML and then to the class.
-
-    :param default_cost: the robot's cost term dicts (RobotConfig.cost).
-    :param terms: the names chosen (`cost.terms`), or None for the robot's.
-    :return: tuple of ParameterSpec, `cost.terms` first.
-    """
-    defaults = {term['name']: term for term in default_cost}
-    names = list(defaults) if terms is None else list(terms)
-    specs = [ParameterSpec('cost.terms', list(defaults), 'Cost terms (core.costs.COST_TERMS)'
-                           ', in order; each declares cost.<term>.weight and its settings. '
-                           "Default: the robot config YAML's cost.", check=_check_terms)]
-    for name in names:
-        given = defaults.get(name, {})
-        for key, default in (('weight', 1.0),) + tuple(COST_TERMS[name].settings.items()):
-            specs.append(ParameterSpec(f'cost.{name}.{key}', float(given.get(key, default)),
-                                       f'Cost term {name}: {key}.', bounds=(0.0, 1e6),
-                                       dynamic=True))
-    return tuple(specs)
-
-
 def parameters(robot='millirobot'):
-    """Return every parameter of the node for a robot's default cost (the docs' table)."""
-    return PARAMETERS + cost_parameters(load_robot_config(robot).cost)
+    """Return every parameter of the node with a robot's defaults (the docs' table)."""
+    config = load_robot_config(robot)
+    return PARAMETERS + controller_parameters(config.controller) + cost_parameters(config.cost)
 
 
 class MPPIControllerNode(Node):
@@ -154,9 +102,7 @@ class MPPIControllerNode(Node):
         if error:
             raise ValueError(error)
         self.cost = build_cost(self.cost_terms(), self.checkpoint.state_spec)
-        config = ControllerConfig(**{
-            name: tuple(values[name]) if name == 'noise_sigma' else values[name]
-            for name in CONTROLLER_PARAMETERS})
+        config = controller_config(values)
         self.controller = MPCController(
             self.model, self.meta_params, self.model.null_context(values['device']), self.cost,
             self.checkpoint.state_spec, self.checkpoint.action_spec, config, values['device'])
@@ -196,17 +142,19 @@ class MPPIControllerNode(Node):
 
     def _declare(self):
         """
-        Declare the parameters: the robot first, whose YAML holds the default cost.
+        Declare the parameters: the robot first, whose YAML holds the defaults.
 
-        Only the last declaration holds dynamic parameters, so one set request is
-        checked as a whole before any value is applied.
+        The robot's `controller:` section gives the planning parameters' defaults and
+        its `cost:` section the cost's. Only the last declaration holds dynamic
+        parameters, so one set request is checked as a whole before any value is applied.
         """
         robot = declare_parameters(self, (ROBOT,))['robot']
-        default_cost = self.default_cost = load_robot_config(robot).cost
+        robot_config = load_robot_config(robot)
+        default_cost = self.default_cost = robot_config.cost
         terms = declare_parameters(self, cost_parameters(default_cost)[:1])['cost.terms']
         values = declare_parameters(
-            self, PARAMETERS[1:] + cost_parameters(default_cost, terms)[1:],
-            self.apply_dynamic, self.check_dynamic)
+            self, PARAMETERS[1:] + controller_parameters(robot_config.controller) +
+            cost_parameters(default_cost, terms)[1:], self.apply_dynamic, self.check_dynamic)
         return dict(values, robot=robot, **{'cost.terms': terms})
 
     def cost_terms(self):

@@ -9,7 +9,9 @@ and a bad value is rejected with a reason instead of being applied.
 
 import array
 from dataclasses import dataclass, fields
+import inspect
 import math
+import re
 
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
@@ -150,24 +152,40 @@ def declare_parameters(node, specs, on_change=None, check_change=None):
     return values
 
 
-def config_parameters(config_class, table, prefix=''):
+def config_parameters(config, table, prefix=''):
     """
     Return the ParameterSpecs of the fields of a config dataclass that a node exposes.
 
-    The defaults come from the dataclass (tuples as lists), so a node parameter that
+    The defaults come from the config (tuples as lists), so a node parameter that
     mirrors a config field cannot drift from it.
 
-    :param config_class: a dataclass, e.g. core.controller.ControllerConfig.
+    :param config: a dataclass, e.g. core.controller.ControllerConfig (its field
+        defaults), or an instance of one (its values: a robot YAML's section).
     :param table: field name -> (description, dict of ParameterSpec options), in order.
     :param prefix: put before every parameter name.
     :return: tuple of ParameterSpec.
     """
-    defaults = {item.name: item.default for item in fields(config_class)}
+    if isinstance(config, type):
+        defaults = {item.name: item.default for item in fields(config)}
+    else:
+        defaults = {item.name: getattr(config, item.name) for item in fields(config)}
     return tuple(
         ParameterSpec(prefix + name,
                       list(defaults[name]) if isinstance(defaults[name], tuple)
                       else defaults[name], description, **options)
         for name, (description, options) in table.items())
+
+
+def field_descriptions(config_class):
+    """
+    Return the `:param name: text` entries of a dataclass's docstring (name -> text).
+
+    A component's settings dataclass documents each field once; its node parameters
+    take their descriptions from there.
+    """
+    text = inspect.getdoc(config_class) or ''
+    return {name: ' '.join(description.split()) for name, description in re.findall(
+        r':param (\w+): (.*?)(?=\n\s*:param |\n\s*:\w+|\Z)', text, re.DOTALL)}
 
 
 def markdown_table(specs):

@@ -161,7 +161,7 @@ def test_a_new_adapter_is_offered_by_the_cli_nodes_and_launch(hold_adapter):
 
 
 def test_a_new_planner_is_offered_and_plans(constant_planner):
-    spec = {spec.name: spec for spec in mppi_controller_node.PARAMETERS}['planner']
+    spec = {spec.name: spec for spec in mppi_controller_node.parameters()}['planner']
     assert spec.validate('constant') is None
     config = controller.ControllerConfig(planner='constant', horizon=3)
     cost = costs.build_cost([{'name': 'control_effort'}], MILLIROBOT_STATE)

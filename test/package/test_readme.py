@@ -99,16 +99,6 @@ def test_every_document_is_in_the_index():
             f'docs/README.md does not link {path.name}'
 
 
-def test_controller_settings_agree_between_node_and_robot_config():
-    # Evaluation in-process and the live node must plan the same way.
-    controller = load_robot_config(ROOT / 'config' / 'millirobot.yaml').controller
-    node = node_parameters('mppi_controller_node')
-    for key in ('planner', 'num_samples', 'horizon', 'iterations', 'temperature',
-                'smoothing_window', 'dtype', 'lookahead_m', 'model_timeout_s', 'seed'):
-        assert node[key] == getattr(controller, key), key
-    assert tuple(node['noise_sigma']) == tuple(controller.noise_sigma)
-
-
 def test_estimator_window_and_rate_match_training():
     config = load_robot_config(ROOT / 'config' / 'millirobot.yaml')
     estimator = node_parameters('state_estimator_node')

@@ -91,3 +91,18 @@ def test_a_changed_stop_reason_is_reported(node_factory, capfd):
     assert 'zero command: stale state' in logged
     assert 'zero command: no reference path yet' in logged
     assert node.stopped and node.stop_reason == 'no reference path yet'
+
+
+def test_the_node_plans_with_the_robot_yaml_controller(node_factory):
+    # One source: with no overrides the node's controller is the one in-process runs
+    # build from config/millirobot.yaml (the lockstep test's bit-for-bit premise).
+    node = node_factory()
+    assert node.controller.config == load_robot_config('millirobot').controller
+
+
+def test_every_controller_setting_can_be_set(node_factory):
+    node = node_factory('path_stride:=3', 'planner.mppi.warm_start:=false',
+                        'planner.mppi.include_nominal:=false')
+    assert node.controller.config.path_stride == 3
+    assert node.controller.planner.config.warm_start is False
+    assert node.controller.planner.config.include_nominal is False

@@ -53,6 +53,7 @@ class CEMConfig:
     :param elite_fraction: share of samples refitted each iteration.
     :param smoothing: alpha in mean <- alpha * mean + (1 - alpha) * elite mean.
     :param initial_std_fraction: initial std as a fraction of the action range.
+    :param warm_start: start from the last mean, shifted by one step (else the centre).
     """
 
     num_samples: int = 500
