@@ -104,7 +104,7 @@ def run(budget='small', out='runs/method_comparison', seed=0):
         for adapter, spec in ADAPTERS.items():
             evaluated = time.perf_counter()
             for task, condition, group in cells:
-                details, _ = paired.closed_loop(config, paths[spec.training_method], adapter,
+                details, _ = paired.closed_loop(base, paths[spec.training_method], adapter,
                                                 condition, plan['eval_seeds'], seed + 100,
                                                 plan['steps'], task)
                 rows.extend({'train_seed': train_seed, 'adapter': adapter,
