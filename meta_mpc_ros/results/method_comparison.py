@@ -242,6 +242,19 @@ def budget_text(result):
         f'{paper["cluster_64_hours"]:.1f} h on 64 workers |'])
 
 
+def verdict_text(result):
+    """Return the verdicts in words: which claims hold, which fail, which are undecided."""
+    groups = {}
+    for row in result['comparisons']:
+        interval = (f'{row["claim"]} ({paired.interval_text(row)})')
+        groups.setdefault(row['verdict'], []).append(interval)
+    words = {HOLDS: 'Holds (interval below zero)',
+             FAILS: 'Fails (interval above zero: the first method costs more)',
+             paired.UNDECIDED: 'Undecided (interval spans zero)'}
+    return '\n'.join(f'- {words[verdict]}: {"; ".join(groups[verdict])}.'
+                     for verdict in (HOLDS, FAILS, paired.UNDECIDED) if verdict in groups)
+
+
 def report(result):
     """Return the Markdown section of a result (its budget, claims, cells and budget)."""
     plan = result['plan']
@@ -255,7 +268,7 @@ def report(result):
             f'{result["wall_minutes"]:.1f} min wall time on '
             f'{result["machine"].get("cpu", "this machine")}, '
             f'{result["machine"].get("torch_threads")} torch thread(s)._\n\n'
-            + table(result) + '\n\n'
+            + table(result) + '\n\n' + verdict_text(result) + '\n\n'
             + f'Lowest mean held-out cost among the adaptive methods (chosen after the run, '
             f'so not a pre-specified claim): {ADAPTERS[best].label if best else "none"}.\n\n'
             + 'Mean cost per held-out cell (secondary):\n\n' + cell_table(result) + '\n\n'
