@@ -108,6 +108,8 @@ class TrainingMethod:
     :param extra_past_steps: config -> how many past transitions beyond M its windows
         hold (the continual method unrolls U - 1 more).
     :param description: one line for help texts.
+    :param warm_start: the method whose checkpoint starts its training (as the Makefile's
+        models recipe does), or None for training from scratch.
     """
 
     objective: object
@@ -115,6 +117,7 @@ class TrainingMethod:
     needs_context: bool = False
     extra_past_steps: object = lambda config: 0
     description: str = ''
+    warm_start: str = None
 
 
 METHODS = {
@@ -134,7 +137,7 @@ METHODS = {
     'continual': TrainingMethod(
         continual_objective, learns_step_size=True,
         extra_past_steps=lambda config: config.unroll_steps - 1,
-        description='continual: U consecutive online steps unrolled'),
+        description='continual: U consecutive online steps unrolled', warm_start='grbal'),
 }
 
 

@@ -21,21 +21,15 @@ seed, condition and episode seed), pooled over conditions and training seeds, wi
 "one-step better" above, "undecided" when it spans zero.
 """
 
-import argparse
-import dataclasses
 import json
-import pathlib
 import time
 
 from meta_mpc_ros.core.adapters import Window
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
 from meta_mpc_ros.core.session import AdaptationSession
-from meta_mpc_ros.pipeline.collect import collect, CollectRequest
-from meta_mpc_ros.pipeline.config import load_robot_config
-from meta_mpc_ros.pipeline.evaluate import evaluate, EvaluateRequest
-from meta_mpc_ros.pipeline.train import train, TrainRequest
-from meta_mpc_ros.results.common import machine, mean_ci
+from meta_mpc_ros.results import paired
+from meta_mpc_ros.results.common import machine
 from meta_mpc_ros.shipped import adapter_for
 import numpy as np
 import torch
@@ -81,50 +75,27 @@ def horizon_position_errors(checkpoint, adapter, states, actions, past_steps, ho
 
 def paired_verdict(differences):
     """Return (mean, half-width, verdict) of paired differences (multi minus one-step)."""
-    mean, half = mean_ci(differences)
-    if half is None:
-        return mean, None, 'undecided'
-    if mean + half < 0.0:
-        return mean, half, 'multi-step better'
-    if mean - half > 0.0:
-        return mean, half, 'one-step better'
-    return mean, half, 'undecided'
+    return paired.paired_verdict(differences, 'multi-step better', 'one-step better')
 
 
 def run(budget='small', out='runs/objective_comparison', seed=0):
     """Train, evaluate and compare; write objective_comparison.json in `out`; return it."""
-    plan = BUDGETS[budget]
-    out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    base = load_robot_config('millirobot')
+    plan, out, start, base, dataset = paired.begin(BUDGETS, budget, out, seed)
     horizon = base.controller.horizon
-    dataset = collect(CollectRequest(robot_config=base, episodes=plan['episodes'], seed=seed,
-                                     workers=1))
     rows = []
     for train_seed in plan['train_seeds']:
         for method in METHODS:
             for rollout_steps in (1, horizon):
-                config = dataclasses.replace(
-                    base, model=dataclasses.replace(base.model, hidden_sizes=plan['hidden']),
-                    training=dataclasses.replace(base.training, seed=train_seed,
-                                                 rollout_steps=rollout_steps,
-                                                 iterations=plan['iterations'],
-                                                 patience=0))
+                config = paired.seeded_config(base, plan['hidden'], plan['iterations'],
+                                              train_seed, rollout_steps=rollout_steps)
                 path = out / f'{method}_R{rollout_steps}_seed{train_seed}.pt'
-                torch.manual_seed(train_seed)
-                trained = time.perf_counter()
-                train(TrainRequest(robot_config=config, method=method, dataset=dataset,
-                                   out=path, progress=False))
-                seconds = time.perf_counter() - trained
+                seconds = paired.train_seeded(config, method, dataset, path)
                 checkpoint = load_checkpoint(path)
                 for condition in plan['conditions']:
-                    report, episodes = evaluate(EvaluateRequest(
-                        robot_config=config, checkpoint_path=path, adapter=method,
-                        condition=condition, episodes=plan['eval_seeds'], seed=seed + 100,
-                        steps=plan['steps'], threads=2))
-                    for index, (detail, episode) in enumerate(zip(report['details'],
-                                                                  episodes)):
+                    details, episodes = paired.closed_loop(
+                        config, path, method, condition, plan['eval_seeds'], seed + 100,
+                        plan['steps'], threads=2)
+                    for index, (detail, episode) in enumerate(zip(details, episodes)):
                         adapter = adapter_for(checkpoint, method, checkpoint.params,
                                               config.evaluation.de_steps,
                                               config.evaluation.de_learning_rate)
@@ -156,15 +127,14 @@ def compare(rows, horizon):
                    if r['method'] == method and r['rollout_steps'] == 1}
             multi = {(r['train_seed'], r['condition'], r['episode']): r[metric] for r in rows
                      if r['method'] == method and r['rollout_steps'] == horizon}
-            keys = sorted(set(one) & set(multi))
-            if not keys:
+            row = paired.paired_comparison(multi, one, 'multi-step better',
+                                           'one-step better')
+            if row is None:
                 continue
-            mean, half, verdict = paired_verdict([multi[k] - one[k] for k in keys])
-            comparisons.append({'method': method, 'metric': metric, 'pairs': len(keys),
-                                'one_step': float(np.mean([one[k] for k in keys])),
-                                'multi_step': float(np.mean([multi[k] for k in keys])),
-                                'difference': mean, 'half_width': half,
-                                'verdict': verdict})
+            comparisons.append({'method': method, 'metric': metric, 'pairs': row['pairs'],
+                                'one_step': row['second'], 'multi_step': row['first'],
+                                'difference': row['difference'],
+                                'half_width': row['half_width'], 'verdict': row['verdict']})
     return comparisons
 
 
@@ -173,9 +143,8 @@ def table(result):
     lines = ['| method | metric | one-step | multi-step (R = H) | difference, 95 % CI | '
              'pairs | verdict |', '|---|---|---|---|---|---|---|']
     for row in result['comparisons']:
-        half = 'n/a' if row['half_width'] is None else f'{row["half_width"]:.3g}'
         lines.append(f'| {row["method"]} | {row["metric"]} | {row["one_step"]:.4g} | '
-                     f'{row["multi_step"]:.4g} | {row["difference"]:+.3g} +- {half} | '
+                     f'{row["multi_step"]:.4g} | {paired.interval_text(row)} | '
                      f'{row["pairs"]} | {row["verdict"]} |')
     return '\n'.join(lines)
 
@@ -193,22 +162,9 @@ def report(result):
 
 
 def main(argv=None):
-    """Command line: run the comparison and print its table."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
-    parser.add_argument('--budget', choices=tuple(BUDGETS), default='full')
-    parser.add_argument('--out', default='runs/objective_comparison')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--report', help='also write the Markdown section here')
-    parser.add_argument('--from-json', help="render an earlier run's JSON instead")
-    args = parser.parse_args(argv)
-    if args.from_json:
-        result = json.loads(pathlib.Path(args.from_json).read_text())
-    else:
-        result = run(args.budget, args.out, args.seed)
-    text = report(result)
-    if args.report:
-        pathlib.Path(args.report).write_text(text)
-    print(text)
+    """Command line: run the comparison and print its Markdown section."""
+    paired.command_line(argv, __doc__.split('\n\n')[0].strip(), BUDGETS,
+                        'runs/objective_comparison', run, report)
 
 
 if __name__ == '__main__':
