@@ -101,21 +101,42 @@ def analyse(graph_run, switch_at, duration):
     """
     Return tracking and model-error numbers of one run, split at the switch.
 
-    Only what is stamped before `duration` (sim s) counts: the graph runs on a little
-    while it is stopped, by as much as the wall clock allows.
+    They are read from the run's bag (every state the estimator published, every
+    adaptation status), not from what this process heard: a lockstep graph does not
+    wait for a listener, so one that falls behind under load may miss messages. Only
+    what is stamped before `duration` (sim s) counts: the graph runs on a little while
+    it is stopped, by as much as the wall clock allows.
     """
     from meta_mpc_ros.core.reference import PathTracker
-    from meta_mpc_ros.ros.conversions import read_reference_path
+    from meta_mpc_ros.data.bag_reader import load_messages
+    from meta_mpc_ros.ros.conversions import read_reference_path, stamp_to_seconds
+    from meta_mpc_ros.ros.diagnostics import read_status
     seen = graph_run.seen
     if seen.reference is None:
         raise RuntimeError('no reference path was received')
     tracker = PathTracker(read_reference_path(seen.reference), laps=100)
-    samples = {}
-    for _, stamp, x, y in seen.odom:                     # one sample per 0.1 s of sim time
-        if stamp < duration:
-            samples.setdefault(round(stamp, 1), (stamp, x, y))
+    messages, problems = load_messages([str(graph_run.graph.bag_dir)],
+                                       topics=['/meta_mpc/state', '/diagnostics'])
+    if problems:
+        raise RuntimeError(f'the bag of the run is damaged: {problems}')
+    states, errors = {}, {}
+    for entry in messages:
+        if entry.topic == '/meta_mpc/state':
+            stamp = stamp_to_seconds(entry.message.header.stamp)
+            names = list(entry.message.name)
+            if stamp < duration:
+                states.setdefault(round(stamp, 3), [entry.message.position[names.index(name)]
+                                                    for name in ('x', 'y')])
+            continue
+        for status in map(read_status, entry.message.status):
+            values = status['values']
+            # Each window's error, dated by the window's own stamp (sim time).
+            if 'adaptation' in status['name'] and values.get('newest_transition_loss') \
+                    not in (None, 'nan') and float(values['window_stamp_s']) < duration:
+                errors[float(values['window_stamp_s'])] = float(
+                    values['newest_transition_loss'])
     times, distances, along, points = [], [], [], []
-    for stamp, x, y in sorted(samples.values()):
+    for stamp, (x, y) in sorted(states.items()):
         _, distance = tracker.project(np.array([x, y]))
         times.append(stamp)
         distances.append(distance)
@@ -123,14 +144,6 @@ def analyse(graph_run, switch_at, duration):
         points.append((x, y))
     times, distances, along = map(np.array, (times, distances, along))
     before, after = times < switch_at, times >= switch_at + 1.0
-    # Each window's error, dated by the window's own stamp (sim time): the same split in
-    # every lockstep run, whatever the wall clock did.
-    errors = {float(status['values']['window_stamp_s']):
-              float(status['values']['newest_transition_loss'])
-              for _, status in seen.diagnostics
-              if 'adaptation' in status['name']
-              and status['values'].get('newest_transition_loss') not in (None, 'nan')
-              and float(status['values']['window_stamp_s']) < duration}
     error_before = [e for stamp, e in sorted(errors.items()) if stamp < switch_at]
     error_after = [e for stamp, e in sorted(errors.items()) if stamp >= switch_at]
 
