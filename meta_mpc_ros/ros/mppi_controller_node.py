@@ -215,6 +215,9 @@ class MPPIControllerNode(Node):
                 message.data, 'tobytes') else bytes(message.data), self.model,
                 self.meta_params, self.checkpoint.digest, self.values['device'])
             stamp = info.stamp_ns * 1e-9
+            if info.stamp_ns == self.model_stamp_ns and \
+                    info.version == self.controller.model_version:
+                return      # the update in use, sent again (a repeated window): no news
             self.controller.check_update(info.version, stamp, self.control_time())
         except Exception as error:      # anything a foreign payload provokes is a drop
             self.drops.drop('model', error)

@@ -46,7 +46,8 @@ def main():
     node.create_subscription(Float64MultiArray, '/cmd', lambda m: seen['cmd'].append(
         [now()] + list(m.data)), 50)
     node.create_subscription(Odometry, '/odom', lambda m: seen['odom'].append(
-        [now(), m.pose.pose.position.x, m.pose.pose.position.y]), 50)
+        [now(), m.pose.pose.position.x, m.pose.pose.position.y,
+         m.header.stamp.sec + m.header.stamp.nanosec * 1e-9]), 50)
 
     def on_model(message):
         _, metadata = decode(message.data.tobytes())

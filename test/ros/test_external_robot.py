@@ -86,8 +86,11 @@ def test_graph_drives_a_robot_it_did_not_start(renamed, tmp_path, graph_env, tin
     # stops, where it was left).
     scale = yaml.safe_load((ROOT / 'config' / 'reference_node.yaml').read_text())
     tracker = PathTracker(ReferencePath.make('figure8', scale['/**']['ros__parameters']['scale']))
-    commanded = [entry for entry in seen['odom'] if stamps.min() <= entry[0] <= stamps.max()]
-    distances = [tracker.project(np.array(entry[1:]))[1] for entry in commanded[::5]]
+    # Over the first 15 s of sim time: a lockstep run covers as much sim time as the
+    # machine computes in its wall-clock duration, and the tiny model drifts in time.
+    commanded = [entry for entry in seen['odom'] if stamps.min() <= entry[0] <= stamps.max()
+                 and entry[3] <= 15.0]
+    distances = [tracker.project(np.array(entry[1:3]))[1] for entry in commanded[::5]]
     assert tracker.path.arclength[tracker.index] > 1.0          # m along the path
     assert np.mean(distances) < 0.15                            # m from it, on average
     if renamed:
