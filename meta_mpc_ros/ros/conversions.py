@@ -34,12 +34,15 @@ from visualization_msgs.msg import Marker, MarkerArray
 __all__ = ('command_message', 'MAX_VALUE', 'nanoseconds_to_stamp', 'path_message',
            'plan_message', 'quaternion_to_yaw', 'read_command', 'read_joint_states',
            'read_odometry', 'read_path', 'read_reference_path', 'read_stamped_command',
-           'read_stamped_transitions', 'read_state', 'read_transitions',
+           'read_stamped_transitions', 'read_state', 'read_transitions', 'SAME_STAMP_NS',
            'reference_path_message', 'rollouts_marker_array', 'seconds_to_stamp',
            'STAMP_LABEL', 'stamp_to_nanoseconds', 'stamp_to_seconds',
            'stamped_command_message', 'state_message', 'TRANSITION_LABELS',
            'transitions_message', 'yaw_to_quaternion')
 _NS_PER_S = 1_000_000_000
+# Two stamps this close (ns) are the same instant: a stamp that went through float
+# seconds (a window's stamp, the estimator's sample time) comes back within it.
+SAME_STAMP_NS = 1000
 
 
 # Stamps.

@@ -274,9 +274,8 @@ class MPPIControllerNode(Node):
             return
         state, stamp, stamp_ns, since = self.pending
         has_path = self.controller.tracker is not None or not self.controller.uses_path
-        # Stamps round-trip through float seconds in the window: equal within 1 us.
         has_model = self.model_stamp_ns is not None and \
-            abs(self.model_stamp_ns - stamp_ns) <= 1000
+            abs(self.model_stamp_ns - stamp_ns) <= conversions.SAME_STAMP_NS
         waited = time.monotonic() - since
         limit = self.values['model_wait_s'] * (
             1.0 if self.model_stamp_ns is not None else LOCKSTEP_STARTUP_FACTOR)

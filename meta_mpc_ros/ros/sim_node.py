@@ -211,11 +211,8 @@ class SimNode(Node):
         # Only an answer to the state awaited counts: a late one (for a state already
         # timed out) or a replayed one is ignored.
         if self.awaiting is not None and \
-                abs(stamp_ns - self.awaiting[0]) <= self.STAMP_TOLERANCE_NS:
+                abs(stamp_ns - self.awaiting[0]) <= conversions.SAME_STAMP_NS:
             self.answers[stamp_ns] = command
-
-    # Stamps round-trip through float seconds on their way: equal within this, ns.
-    STAMP_TOLERANCE_NS = 1000
 
     def await_answer(self):
         """Lockstep: stand still until the command for the state just published comes."""
@@ -231,8 +228,8 @@ class SimNode(Node):
         """
         stamp_ns, since, repeated = self.awaiting
         now = time.monotonic()
-        found = bool(self.answers)
-        if found:
+        answered = bool(self.answers)
+        if answered:
             command = next(iter(self.answers.values()))
         elif now - since > self.values['lockstep_timeout_s'] * (
                 1.0 if self.answered else LOCKSTEP_STARTUP_FACTOR):
@@ -247,7 +244,7 @@ class SimNode(Node):
                 self.awaiting = (stamp_ns, since, now)
             return False
         self.answers.clear()
-        self.answered = self.answered or bool(found)
+        self.answered = self.answered or answered
         self.sim.set_command(command)
         self.last_command_time = self.sim.time
         applied = conversions.stamped_command_message(

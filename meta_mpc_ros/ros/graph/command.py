@@ -27,5 +27,5 @@ def extend_evaluate(subparsers):
         if not args.through_graph:
             return in_process(args)
         from meta_mpc_ros.ros.graph.episode import run_through_graph
-        return run_through_graph(args, in_process)
+        return run_through_graph(args)
     evaluate.set_defaults(run=run)

@@ -162,7 +162,7 @@ def twin_request(*, checkpoint, adapter, task, condition, seed, steps, run_dir, 
                                steps=steps, run_dir=str(run_dir), env=env, record=record)
 
 
-def run_through_graph(args, in_process):
+def run_through_graph(args):
     """
     `meta-mpc evaluate --through-graph`: every episode in-process and through the graph.
 
@@ -170,7 +170,6 @@ def run_through_graph(args, in_process):
     bit; the report gives, per episode, the largest state and action difference.
 
     :param args: `meta-mpc evaluate`'s options.
-    :param in_process: unused (the in-process episodes run here, on one thread).
     :return: 0 when every episode is equal, 1 otherwise.
     """
     import dataclasses
