@@ -40,6 +40,11 @@ CHANGE_DRIFT = 0.2
 CHANGE_THRESHOLD = 3.0
 
 
+def shortest_window(adapter, window):
+    """Return the fewest transitions `adapter` adapts on, given the full window M."""
+    return 1 if getattr(adapter, 'reads_short_history', False) else window
+
+
 @dataclass(frozen=True)
 class Window:
     """The last M transitions: states (M+1, nx) and actions (M, nu), float32 tensors."""

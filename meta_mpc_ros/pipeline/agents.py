@@ -9,7 +9,7 @@ last transition to the window, adapt (GrBAL from theta*, DE from its last parame
 ReBAL's context), hand the adapted model to the controller, and act.
 """
 
-from meta_mpc_ros.core.adapters import ADAPTERS, Window
+from meta_mpc_ros.core.adapters import ADAPTERS, shortest_window, Window
 from meta_mpc_ros.core.buffer import TransitionBuffer
 from meta_mpc_ros.core.controller import MPCController
 from meta_mpc_ros.core.costs import build_cost
@@ -124,7 +124,7 @@ class AdaptiveAgent:
         histories (ReBAL), all there are from the first on.
         """
         size = min(len(self.buffer) - 1, self.window)
-        if size < (1 if getattr(self.adapter, 'reads_short_history', False) else self.window):
+        if size < shortest_window(self.adapter, self.window):
             return None
         states, actions = self.buffer.window(size)
         window = Window.from_arrays(states, actions, self.device)

@@ -20,7 +20,8 @@ histories (ReBAL), as in-process. A controller in lockstep waits for that answer
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from meta_mpc_ros.core.adapters import Adapted, ADAPTERS, Window, window_loss
+from meta_mpc_ros.core.adapters import (Adapted, ADAPTERS, shortest_window, Window,
+                                        window_loss)
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
 from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
@@ -98,9 +99,7 @@ class AdaptiveDynamicsNode(Node):
         self.adapter = adapter_for(self.checkpoint, adapter_name, self.meta_params,
                                    self.values['de_steps'], self.values['de_learning_rate'])
         self.session = AdaptationSession(self.model, self.adapter, self.meta_params)
-        self.full_window = self.checkpoint.past_steps or 1
-        self.shortest = 1 if getattr(self.adapter, 'reads_short_history', False) \
-            else self.full_window
+        self.shortest = shortest_window(self.adapter, self.checkpoint.past_steps or 1)
         self.previous = None                         # last published Adapted
         self.last_answer = None                      # (window stamp, update message)
         self.version = 0
