@@ -158,7 +158,7 @@ class SimNode(Node):
         self.answered = False           # an answer came once (the graph is up)
         self.lockstep_timeouts = 0
         self.applied_publisher = self.create_publisher(JointState,
-                                                       '/meta_mpc/applied_command', 20)
+                                                       '/meta_mpc/applied_command', 100)
         self.create_subscription(JointState, '/meta_mpc/command', self.on_answer, 20)
         self.publish_measurements()
         self.await_answer()

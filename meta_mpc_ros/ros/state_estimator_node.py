@@ -60,7 +60,9 @@ class StateEstimatorNode(Node):
         self.reported_samples = 0
         self.windows = 0
         self.last_published = None      # (window, state) of the last sample
-        self.state_publisher = self.create_publisher(JointState, '/meta_mpc/state', 10)
+        # Deep histories: a lockstep graph does not wait for a slow listener (a recorder,
+        # an episode runner), which a reliable writer serves from its history.
+        self.state_publisher = self.create_publisher(JointState, '/meta_mpc/state', 100)
         self.transitions_publisher = self.create_publisher(Float64MultiArray,
                                                            '/meta_mpc/transitions', 10)
         self.diagnostics_publisher = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
