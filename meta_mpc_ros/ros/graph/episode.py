@@ -106,13 +106,25 @@ def graph_episode(request):
     node.create_subscription(JointState, '/meta_mpc/applied_command', on_action, 100)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    processes = GraphProcess(entries, graph.log_dir, env=request.env)
+    # The controller starts once this listener has discovered the estimator's and the
+    # simulator's publishers: until it answers, the lockstep simulator stands at t = 0,
+    # so no state or command is sent before the listener can hear it.
+    controller = [entry for entry in entries if entry.executable == 'mppi_controller_node']
+    rest = [entry for entry in entries if entry not in controller]
+    processes = GraphProcess(rest, graph.log_dir, env=request.env)
+    answering = GraphProcess(controller, graph.log_dir, env=request.env)
     start = time.monotonic()
     try:
         processes.start()
+        while not (node.count_publishers('/meta_mpc/state') and
+                   node.count_publishers('/meta_mpc/applied_command')):
+            executor.spin_once(timeout_sec=0.1)
+            if processes.poll() or time.monotonic() - start > request.timeout_s:
+                raise RuntimeError(f'the graph did not come up; logs in {graph.log_dir}')
+        answering.start()
         while len(actions) < request.steps or len(states) < request.steps + 1:
             executor.spin_once(timeout_sec=0.1)
-            exited = processes.poll()
+            exited = processes.poll() + answering.poll()
             if exited:
                 raise RuntimeError(f'node exited during the episode: {exited}; logs in '
                                    f'{graph.log_dir}')
@@ -122,6 +134,7 @@ def graph_episode(request):
                                    f'in {graph.log_dir}')
     finally:
         wall = time.monotonic() - start
+        answering.stop(timeout=15.0)
         processes.stop(timeout=15.0)
         executor.shutdown()
         node.destroy_node()
