@@ -101,3 +101,21 @@ def carried_window_errors(session, states, actions, past_steps, future_steps, ev
         before.append(error_before)
         after.append(error_after)
     return before, after
+
+
+def open_loop_rollout(model, adapted, state, actions):
+    """
+    Roll a model out open loop from one true state over executed actions, as planned.
+
+    :param adapted: core.adapters.Adapted (the parameters and context to predict with).
+    :param state: (nx,) the state the rollout starts from.
+    :param actions: (H, nu) the actions executed from there.
+    :return: (H, nx) the predicted state after each action.
+    """
+    context = None if adapted.context is None else adapted.context[None]
+    current, predicted = state[None], []
+    with torch.no_grad():
+        for action in actions:
+            current = model.predict(adapted.params, current, action[None], context)
+            predicted.append(current[0])
+    return torch.stack(predicted)

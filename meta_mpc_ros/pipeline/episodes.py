@@ -5,18 +5,27 @@ Used by collection (trajectories for training), evaluation (costs, prediction er
 timings) and the demo. A condition switch mid-episode splits the trajectory into two
 tasks, so no training window crosses it.
 
-The K-step prediction error of an adaptive agent at step s is the model's normalised
+The prediction error of an adaptive agent at step s is the model's normalised
 one-step MSE over the K transitions that follow s: once with theta* ("before
 adaptation") and once with the model adapted at s ("after"), the paper's measure of
-whether adaptation helps.
+whether adaptation helps. It is a one-step error: every transition is predicted from
+the true state before it.
+
+What the planner needs is the model over its whole horizon: the open-loop error of an
+agent at step s rolls the model adapted at s out from the true state at s over the H
+actions executed after it (as the planner rolls out a candidate), and compares the
+prediction with the states reached: the position error (m) and the heading error (rad)
+at the horizon, and the normalised squared error over the rollout (the units of the
+one-step error, averaged over the H predictions and the state entries).
 """
 
 from collections import deque
 from dataclasses import dataclass, field
 import time
 
-from meta_mpc_ros.core.adapters import Window
+from meta_mpc_ros.core.adapters import Adapted, Window
 from meta_mpc_ros.core.dataset import Trajectory
+from meta_mpc_ros.core.session import open_loop_rollout
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent
 import numpy as np
 
@@ -33,6 +42,7 @@ class Episode:
     frames: list = field(default_factory=list)
     error_before: list = field(default_factory=list)
     error_after: list = field(default_factory=list)
+    horizon_errors: list = field(default_factory=list)
     conditions: list = field(default_factory=list)
     switch_step: int = None
 
@@ -69,7 +79,10 @@ class EpisodeRequest:
     :param switch: optional (step, condition spec): change the world at that step.
     :param record_frames: keep rendered frames (every `frame_every` steps).
     :param frame_every: with `record_frames`, keep every `frame_every`-th frame.
-    :param prediction_horizon: K for the K-step prediction error (0: not measured).
+    :param prediction_horizon: K for the one-step prediction error over the next K
+        transitions (0: not measured).
+    :param rollout_horizon: H for the open-loop error over the planner's horizon
+        (0: not measured).
     :param until_done: stop when the task ends (path finished, episode truncated);
         collection runs the full `steps` instead, stopping only if the robot falls.
     """
@@ -83,13 +96,15 @@ class EpisodeRequest:
     record_frames: bool = False
     frame_every: int = 1
     prediction_horizon: int = 0
+    rollout_horizon: int = 0
     until_done: bool = True
 
     def __post_init__(self):
         if self.steps is not None and self.steps < 0:
             raise ValueError(f'steps must be None or >= 0, not {self.steps}')
-        if self.frame_every < 1 or self.prediction_horizon < 0:
-            raise ValueError('frame_every must be >= 1 and prediction_horizon >= 0')
+        if self.frame_every < 1 or min(self.prediction_horizon, self.rollout_horizon) < 0:
+            raise ValueError('frame_every must be >= 1, prediction_horizon and '
+                             'rollout_horizon >= 0')
         check_switch(self.switch)
 
 
@@ -104,8 +119,8 @@ def run_episode(request):
     state, _ = env.reset(seed=request.seed, options=request.options)
     policy.reset(env)
     episode = Episode(states=[state])
-    horizon = request.prediction_horizon
-    measure = horizon > 0 and isinstance(policy, AdaptiveAgent)
+    horizons = (request.prediction_horizon, request.rollout_horizon)
+    measure = max(horizons) > 0 and isinstance(policy, AdaptiveAgent)
     pending = deque()
     limit = request.steps if request.steps is not None else 10 ** 9
     for t in range(limit):
@@ -127,12 +142,48 @@ def run_episode(request):
         episode.conditions.append(condition)
         if request.record_frames and t % request.frame_every == 0:
             episode.frames.append(env.render())
-        if measure and t - pending[0][0] + 1 == horizon:
-            _score_prediction(policy, episode, *pending.popleft())
+        if measure:
+            _score_pending(policy, episode, pending, t, *horizons)
         state = next_state
         if info.get('fallen') or (request.until_done and (terminated or truncated)):
             break
     return episode
+
+
+def _score_pending(agent, episode, pending, t, horizon, rollout):
+    """Score every pending model whose K (or H) transitions after it ended at step t."""
+    for start, adapted in pending:
+        seen = t - start + 1
+        if seen == horizon:
+            _score_prediction(agent, episode, start, adapted)
+        if seen == rollout:
+            _score_rollout(agent, episode, start, adapted)
+    while pending and t - pending[0][0] + 1 >= max(horizon, rollout):
+        pending.popleft()
+
+
+def _score_rollout(agent, episode, start, adapted):
+    """Score the model adapted at `start` open loop over the H executed actions after it."""
+    reached = Window.from_arrays(np.array(episode.states[start:]),
+                                 np.array(episode.actions[start:]), agent.device)
+    if adapted is None:     # nothing adapted yet: the controller plans with theta*
+        adapted = Adapted(agent.meta_params, agent.meta_context)
+    model = agent.model
+    predicted = open_loop_rollout(model, adapted, reached.states[0], reached.actions)
+    error = predicted - reached.states[1:]
+    names = agent.checkpoint.state_spec.names
+    scores = {'state_nmse': float((error / model.delta_std).pow(2).mean())}
+    if 'x' in names and 'y' in names:
+        position = [names.index('x'), names.index('y')]
+        scores['position_m'] = float(error[-1, position].norm())
+    if 'cos_yaw' in names and 'sin_yaw' in names:
+        cos, sin = names.index('cos_yaw'), names.index('sin_yaw')
+        turn = (predicted[-1, sin] * reached.states[-1, cos]
+                - predicted[-1, cos] * reached.states[-1, sin])
+        along = (predicted[-1, cos] * reached.states[-1, cos]
+                 + predicted[-1, sin] * reached.states[-1, sin])
+        scores['heading_rad'] = float(abs(np.arctan2(float(turn), float(along))))
+    episode.horizon_errors.append((start, scores))
 
 
 def _score_prediction(agent, episode, start, adapted):

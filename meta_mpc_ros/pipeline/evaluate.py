@@ -4,8 +4,9 @@ Closed-loop evaluation in the simulator, in-process and deterministic with a see
 Any adapter (mb, de, grbal, rebal) runs with any condition spec, including
 combinations never seen in training, optionally switching condition mid-episode.
 The report's top-level `cost` is the mean over episodes of the episode's total task
-cost (lower is better); beside it are per-episode costs, tracking distance, the K-step
-prediction error before and after adaptation, and the time per control step.
+cost (lower is better); beside it are per-episode costs, tracking distance, the one-step
+prediction error over the next K steps before and after adaptation, the open-loop error
+over the planner's horizon H (pipeline.episodes), and the time per control step.
 """
 
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ def summarise(episode, switch_step=None):
               'prediction_error_before': float(before.mean()) if before.size else None,
               'prediction_error_after': float(after.mean()) if after.size else None,
               'final_condition': episode.conditions[-1] if episode.conditions else None}
+    for key in ('position_m', 'heading_rad', 'state_nmse'):
+        values = [scores[key] for _, scores in episode.horizon_errors if key in scores]
+        result[f'horizon_{key}'] = float(np.mean(values)) if values else None
     if episode.infos and 'distance' in episode.infos[0]:
         distance = np.array([info['distance'] for info in episode.infos])
         result['distance_mean_m'] = float(distance.mean())
@@ -125,7 +129,8 @@ def _evaluate(request):
             runs.append(run_episode(EpisodeRequest(
                 env=env, policy=agent, seed=int(episode_seed), steps=steps, switch=switch,
                 record_frames=request.record_frames,
-                prediction_horizon=robot_config.training.future_steps)))
+                prediction_horizon=robot_config.training.future_steps,
+                rollout_horizon=robot_config.controller.horizon)))
     finally:
         env.close()
     details = [summarise(run, switch[0] if switch else None) for run in runs]
@@ -139,7 +144,8 @@ def _evaluate(request):
         'episodes': request.episodes, 'seed': request.seed,
         'prediction_horizon': robot_config.training.future_steps, 'details': details}
     for key in ('prediction_error_before', 'prediction_error_after', 'step_ms_median',
-                'distance_mean_m'):
+                'distance_mean_m', 'horizon_position_m', 'horizon_heading_rad',
+                'horizon_state_nmse'):
         values = [d[key] for d in details if d.get(key) is not None]
         report[key] = float(np.mean(values)) if values else None
     return report, runs

@@ -56,6 +56,9 @@ def episode(run, settings):
             'progress_m': detail.get('progress_m'),
             'error_before': detail['prediction_error_before'],
             'error_after': detail['prediction_error_after'],
+            'horizon_position_m': detail['horizon_position_m'],
+            'horizon_heading_rad': detail['horizon_heading_rad'],
+            'horizon_state_nmse': detail['horizon_state_nmse'],
             'step_ms': detail['step_ms_median'], 'run': record}
 
 

@@ -1,5 +1,5 @@
 """
-Section 1 of the results: the model's K-step prediction error before and after adapting.
+Section 1 of the results: the model's prediction error before and after adapting.
 
 For each condition (training and held-out), seeded episodes of exploration actions
 are read window after window, as a robot reads them online (core.session): every
@@ -262,7 +262,7 @@ def plot_bars(rows, robot, path):
     labels = [f'{c}\n({next(r["split"] for r in rows if r["condition"] == c)})'
               for c in conditions]
     axis.set_xticklabels(labels, fontsize=8)
-    axis.set_ylabel('K-step prediction error (normalised MSE)')
+    axis.set_ylabel('one-step error over the next K (normalised MSE)')
     axis.set_title(f'{robot}: model error on the K future transitions after reading M')
     axis.legend(fontsize=8)
     save_figure(figure, path, dpi=100)
@@ -280,7 +280,7 @@ def plot_switch(switch, robot, path):
     axis.axvline(switch['at_step'], color='k', ls=':', lw=1)
     axis.set_yscale('log')
     axis.set_xlabel('control step')
-    axis.set_ylabel('K-step prediction error (5-step moving mean)')
+    axis.set_ylabel('one-step error over the next K (5-step moving mean)')
     axis.set_title(f'{robot}: {switch["from"]} -> {switch["to"]} at step {switch["at_step"]}')
     axis.legend(fontsize=8)
     save_figure(figure, path, dpi=100)

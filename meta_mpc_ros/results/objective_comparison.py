@@ -27,7 +27,7 @@ import time
 from meta_mpc_ros.core.adapters import Window
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
-from meta_mpc_ros.core.session import AdaptationSession
+from meta_mpc_ros.core.session import AdaptationSession, open_loop_rollout
 from meta_mpc_ros.results import paired
 from meta_mpc_ros.results.common import machine
 from meta_mpc_ros.shipped import adapter_for
@@ -64,12 +64,10 @@ def horizon_position_errors(checkpoint, adapter, states, actions, past_steps, ho
         for t in range(past_steps, len(actions) - horizon + 1):
             adapted = session.step(Window(states[t - past_steps:t + 1],
                                           actions[t - past_steps:t]))
-            state = states[t][None]
-            context = None if adapted.context is None else adapted.context[None]
-            for k in range(horizon):
-                state = checkpoint.model.predict(adapted.params, state, actions[t + k][None],
-                                                 context)
-            errors.append(float((state[0, position] - states[t + horizon, position]).norm()))
+            predicted = open_loop_rollout(checkpoint.model, adapted, states[t],
+                                          actions[t:t + horizon])
+            errors.append(float((predicted[-1, position]
+                                 - states[t + horizon, position]).norm()))
     return errors
 
 

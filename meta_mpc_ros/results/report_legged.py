@@ -257,7 +257,11 @@ def likely_reasons(data):
 
 def model_error_line(family, result):
     """
-    Return one family's K-step prediction errors (after adapting) beside the returns.
+    Return one family's one-step prediction errors (after adapting) beside the returns.
+
+    The error is the normalised one-step MSE over the K transitions after each step,
+    every one predicted from the true state before it (pipeline.episodes), not a
+    K-step open-loop rollout.
 
     Each method's error is measured on its own episodes (a mean over steps, which a few
     diverging predictions can dominate), so the states differ; what it shows is whether
@@ -276,8 +280,8 @@ def model_error_line(family, result):
     returns = {m: summary[m]['return_mean'] for m in errors}
     parts = ', '.join(f'{m} {number(errors[m])} (return {number(returns[m])})'
                       for m in errors)
-    text = (f"- {family}: K-step prediction error after adapting, on each method's own "
-            f'episodes: {parts}.')
+    text = (f'- {family}: one-step prediction error after adapting (normalised MSE over '
+            f"the K transitions after each step), on each method's own episodes: {parts}.")
     if None in errors.values():
         return text
     ratio = errors[adaptive] / errors[baseline]

@@ -1,6 +1,7 @@
 """The sections of docs/RESULTS.md, each rendered from its experiment's JSON."""
 
 from meta_mpc_ros.results.markdown import number, provenance, table
+from meta_mpc_ros.results.report_horizon import horizon_section
 import numpy as np
 
 METHODS = ('MB', 'MB+DE', 'GrBAL', 'ReBAL', 'Continual')
@@ -40,8 +41,8 @@ def training_world():
             f'(tested), each on carpet: {tests}.\n\n')
 
 
-def model_error_section(data, _):
-    """Section 1: error before/after adaptation per condition."""
+def model_error_section(data, results):
+    """Section 1: error before/after adaptation per condition, then over the horizon."""
     text = ("The paper's evidence that adaptation works is the model's prediction error "
             'after the update. Each method reads the M past transitions at every control '
             'step and is scored on the K that follow (normalised one-step MSE, lower is '
@@ -94,6 +95,8 @@ def model_error_section(data, _):
             text += _verdict('ReBAL / MB', float(np.mean(ratios['ReBAL'])), 1.0)
         text += (f'\n![{robot} model error](figures/model_error_{robot}.png)\n'
                  f'![{robot} around a switch](figures/model_error_switch_{robot}.png)\n\n')
+        if robot == 'millirobot':
+            text += _horizon(results.get('closed_loop'))
     if 'half_cheetah_disabled_joint' not in data['robots']:
         text += ('Half-cheetah with a disabled joint is scored here only when section 3 has '
                  'trained its models in the same run (`runs/legged/`); this run did not.\n\n')
@@ -106,6 +109,15 @@ def model_error_section(data, _):
              'method takes one step per window where MB+DE takes five, and its meta-training '
              '(4 unrolled steps, 500 iterations) barely moved its validation loss.\n\n')
     return text
+
+
+def _horizon(closed_loop):
+    """Return section 1b from the closed-loop grid ('' before it measured horizons)."""
+    if not closed_loop:
+        return ''
+    horizons = {settings['controller']['horizon']
+                for settings in closed_loop.get('settings', {}).values()}
+    return horizon_section(closed_loop, horizons.pop()) if len(horizons) == 1 else ''
 
 
 def _cheetah_verdicts(rows):

@@ -235,7 +235,7 @@ def test_sections_3_and_4_render_from_the_json(folders, legged_report):
                 failing.append(f'- {family}, {task}:')
     # Every test task whose oracle does not beat random is named with its reason, and
     # every family where the ordering does not hold with its models' errors.
-    failing += [f'- {family}: K-step prediction error' for family, entry in
+    failing += [f'- {family}: one-step prediction error' for family, entry in
                 data['families'].items() if not report_legged.ordering(entry['summary'])[0]]
     if failing:
         assert '**Likely reasons**' in text
