@@ -2,6 +2,7 @@
 
 from meta_mpc_ros.results.markdown import number, provenance, table
 from meta_mpc_ros.results.report_horizon import horizon_section
+from meta_mpc_ros.results.report_paired import paired_section
 import numpy as np
 
 METHODS = ('MB', 'MB+DE', 'GrBAL', 'ReBAL', 'Continual')
@@ -147,7 +148,7 @@ def _within_noise(cells, key):
     return gap < max(ranked[0]['cost_std'], ranked[1]['cost_std'])
 
 
-def closed_loop_section(data, _):
+def closed_loop_section(data, results):
     """Section 2: millirobot trajectory following under held-out conditions."""
     cells = data['summary']['cells']
     methods = _present(cells)
@@ -168,6 +169,8 @@ def closed_loop_section(data, _):
         row[1 + methods.index(best)] = f'**{row[1 + methods.index(best)]}**'
         rows.append(row)
     text += ('Mean over the four tasks:\n\n' + table(['condition'] + list(methods), rows))
+    text += paired_section(data, (results or {}).get('method_comparison'))
+    text += "\n**Cell counts** (secondary: a cell's winner is often within noise).\n"
     wins = data['summary']['wins']
     total = sum(wins.values())
     text += (f'\nLowest mean cost per (task, condition) cell, out of {total}: '
