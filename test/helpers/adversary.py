@@ -92,7 +92,9 @@ class Adversary:
         """Record the robot's position and the newest stamp (not our own messages)."""
         if abs(message.pose.pose.position.x) < 1e6 and message.header.stamp.sec < 500:
             self.seen['odom'].append([self.now(), message.pose.pose.position.x,
-                                      message.pose.pose.position.y])
+                                      message.pose.pose.position.y,
+                                      message.header.stamp.sec
+                                      + message.header.stamp.nanosec * 1e-9])
             self.odom_stamp = message.header.stamp
 
     def on_state(self, message):

@@ -9,7 +9,12 @@ import pathlib
 import subprocess
 import sys
 
+from meta_mpc_ros.ros.state_estimator_node import PARAMETERS as ESTIMATOR_PARAMETERS
+
 PROBE = pathlib.Path(__file__).resolve().parent / 'graph_probe.py'
+# States (and so commands) per second of sim time: the estimator's default rate.
+CONTROL_RATE_HZ = next(spec.default for spec in ESTIMATOR_PARAMETERS
+                       if spec.name == 'control_rate_hz')
 
 
 def probe(env, seconds, out, nan_at=None, ros_args=()):
@@ -35,3 +40,18 @@ def probe(env, seconds, out, nan_at=None, ros_args=()):
 def statuses(seen, name):
     """Return (time, status) of every diagnostics status whose name contains `name`."""
     return [(t, status) for t, status in seen['diagnostics'] if name in status['name']]
+
+
+def sim_seconds(odom, start, end):
+    """
+    Return how far sim time advanced between two probe times (wall s since it started).
+
+    :param odom: the probe's /odom entries [time, x, y, stamp (sim s)].
+    """
+    stamps = [entry[3] for entry in odom if start < entry[0] < end]
+    return stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
+
+
+def control_periods(odom, start, end):
+    """Return how many control periods of sim time passed between two probe times."""
+    return sim_seconds(odom, start, end) * CONTROL_RATE_HZ

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+from graph_listener import control_periods
 from meta_mpc_ros.data.bag_reader import load_messages
 from meta_mpc_ros.ros.graph import build_graph
 from meta_mpc_ros.ros.graph.process import GraphProcess
@@ -85,12 +86,15 @@ def test_the_graph_lives_through_every_bad_input(tmp_path, graph_env, tiny_model
     assert commands and all(math.isfinite(v) for entry in commands for v in entry[1:])
     ours = [entry for entry in commands if entry[1:] != [1e9, 1e9]]
     assert all(0.0 <= v <= 25.0 for entry in ours for v in entry[1:])
-    # After the last attack (12 s) the controller drove the robot again: commands at
-    # about 10 Hz, not all zero, and the robot moved.
+    # After the last attack (12 s) the controller drove the robot again: a command for
+    # nearly every control period of the sim time that passed (fewer under load), not
+    # all zero, and the robot moved.
     after = [entry for entry in ours if 13.0 < entry[0] < STOP_CONTROLLER_AT]
-    assert len(after) >= 20 and any(max(entry[1:]) > 0.0 for entry in after)
+    periods = control_periods(seen['odom'], 13.0, STOP_CONTROLLER_AT)
+    assert periods >= 10 and len(after) >= 0.7 * periods, (len(after), periods)
+    assert any(max(entry[1:]) > 0.0 for entry in after)
     positions = [entry for entry in seen['odom'] if 13.0 < entry[0] < STOP_CONTROLLER_AT]
-    moved = math.dist(positions[0][1:], positions[-1][1:])
+    moved = math.dist(positions[0][1:3], positions[-1][1:3])
     assert moved > 0.02, moved
     # Its last command, sent on the way out, was a zero command.
     assert [entry[1:] for entry in commands if entry[0] > STOP_CONTROLLER_AT][-1] == [0.0, 0.0]

@@ -12,7 +12,7 @@ import pathlib
 import signal
 import time
 
-from graph_listener import probe, statuses
+from graph_listener import control_periods, probe, statuses
 from meta_mpc_ros.ros.graph import build_graph
 from meta_mpc_ros.ros.graph.process import GraphProcess
 import numpy as np
@@ -47,8 +47,11 @@ def test_dead_adapter_nan_odometry_and_stopped_sim(tmp_path, graph_env, tiny_mod
     # Killed at ~10 s: model updates stop, commands continue on theta*.
     last_update = max(entry[0] for entry in seen['model'])
     assert last_update < 11.0
+    # Counted against the sim time that passed (the graph runs slower under load): the
+    # controller answered nearly every control period, on theta*.
     commands = [entry for entry in seen['cmd'] if last_update + 2.0 < entry[0] < 16.0]
-    assert len(commands) >= 15                                  # ~10 Hz for 4-5 s
+    periods = control_periods(seen['odom'], last_update + 2.0, 16.0)
+    assert periods >= 5 and len(commands) >= 0.7 * periods, (len(commands), periods)
     assert any(max(entry[1:]) > 0.0 for entry in commands)      # and not just stops
     control = statuses(seen, 'mppi_controller_node: control')
     fallback = [status for t, status in control if last_update + 2.0 < t < 16.0]
@@ -60,6 +63,8 @@ def test_dead_adapter_nan_odometry_and_stopped_sim(tmp_path, graph_env, tiny_mod
     assert any(int(status['values'].get('dropped_odom', 0)) >= 1 for _, status in estimator)
     # Simulator stopped at ~17 s: within the 0.5 s state timeout (+ watchdog period)
     # the controller sends zero commands, and says so.
+    # The sim time stands still, so these zero commands come from the controller's
+    # wall-clock watchdog (every 0.1 s: about 30 here).
     after = np.array([entry[1:] for entry in seen['cmd'] if 18.0 < entry[0] < 21.0])
     assert len(after) >= 5 and np.all(after == 0.0)
     stopped = [status for t, status in control if 18.5 < t < 21.0]
