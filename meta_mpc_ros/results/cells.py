@@ -27,9 +27,11 @@ import subprocess
 
 from meta_mpc_ros.core.controller import ControllerConfig
 from meta_mpc_ros.core.meta_training import TrainingConfig
+from meta_mpc_ros.core.settings import settings_from_mapping
 from meta_mpc_ros.paths import share_path
 from meta_mpc_ros.pipeline.config import (adapters_section, EvaluationSettings,
-                                          flat_adapter_settings, RobotConfig)
+                                          flat_adapter_settings, RobotConfig,
+                                          trained_adapter_settings)
 
 NAME = 'reproduce_cell'
 # Keys of a row's `run` that are not EvaluateRequest arguments.
@@ -66,9 +68,12 @@ def robot_config(settings):
     training = replace(TrainingConfig(), past_steps=settings['past_steps'],
                        future_steps=settings['future_steps'])
     evaluation, flat = flat_adapter_settings(settings['evaluation'])
+    adapters = adapters_section(settings.get('adapters'), 'settings: adapters', flat)
     return RobotConfig(robot=settings['robot'], controller=ControllerConfig(**tuples),
-                       evaluation=EvaluationSettings(**evaluation), training=training,
-                       adapters=adapters_section(settings.get('adapters'), 'settings', flat),
+                       evaluation=settings_from_mapping(EvaluationSettings, evaluation,
+                                                        'settings: evaluation'),
+                       training=trained_adapter_settings(training, adapters),
+                       adapters=adapters,
                        cost=tuple(dict(term) for term in settings['cost']))
 
 
