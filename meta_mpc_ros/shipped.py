@@ -44,20 +44,19 @@ def default_adapter(method):
     raise ValueError(f'no adapter is trained with {method!r}')
 
 
-def adapter_for(checkpoint, adapter, meta_params, de_steps=1, de_learning_rate=1e-3):
+def adapter_for(checkpoint, adapter, meta_params, settings=None):
     """
     Build `adapter` for a loaded checkpoint, after checking that the checkpoint fits.
 
-    The continual adapter pulls back toward theta* with the decay it was meta-trained
-    with (the checkpoint's training config; 0.05 for a GrBAL checkpoint).
-
     :param meta_params: theta* as the caller holds it (continual compares against it).
+    :param settings: the adapter's own settings (core.adapters.adapter_settings; the
+        robot YAML's `adapters: <name>:`), None for its defaults. An adapter that a
+        training method unrolls (the continual decay) runs with the setting it was
+        trained with when both come from the same robot YAML.
     """
     check_adapter_fits(adapter, checkpoint.method)
-    trained = (checkpoint.training or {}).get('config', {})
-    return make_adapter(adapter, checkpoint.step_size, de_steps, de_learning_rate,
-                        meta_params=meta_params,
-                        continual_decay=float(trained.get('continual_decay', 0.05)))
+    return make_adapter(adapter, checkpoint.step_size, meta_params=meta_params,
+                        settings=settings)
 
 
 def load_graph_checkpoint(path, device, robot):

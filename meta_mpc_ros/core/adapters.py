@@ -17,16 +17,24 @@ and continual continue from whatever parameters they are given (the caller keeps
 An adapter whose `reads_short_history` is True (ReBAL, trained on histories of every
 length) also adapts on the first, shorter windows of an episode; the others wait for M.
 
-ADAPTERS is the registry: name -> AdapterSpec (how to build it, which training methods'
-checkpoints can serve it, the first being the one that trains it). Its restart policy
-is the adapter's own `restarts_from_meta`, which core.session.AdaptationSession reads.
-Everything that offers a choice of adapter (CLI, node parameters, launch arguments,
-shipped checkpoints, results) reads the registry; `register_adapter` adds one.
+ADAPTERS is the registry: name -> AdapterSpec (how to build it, its own settings,
+which training methods' checkpoints can serve it, the first being the one that trains
+it). Its restart policy is the adapter's own `restarts_from_meta`, which
+core.session.AdaptationSession reads. Everything that offers a choice of adapter (CLI,
+node parameters, launch arguments, shipped checkpoints, results) reads the registry;
+`register_adapter` adds one.
+
+An adapter with settings owns them, as planners and cost terms own theirs: a frozen
+dataclass (DynamicEvaluationSettings, ContinualSettings) documents and checks each
+one; the robot YAML's `adapters: <name>:` section sets them and the
+adaptive_dynamics_node declares them as `adapter.<name>.<setting>`.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 from meta_mpc_ros.core.per_window import adapted_parameters
+from meta_mpc_ros.core.settings import settings_from_mapping
 import torch
 
 
@@ -106,34 +114,58 @@ class MBAdapter:
         return Adapted(params)
 
 
+# MB+DE's optimizers: name -> torch.optim class.
+DE_OPTIMIZERS = {'sgd': torch.optim.SGD, 'adam': torch.optim.Adam}
+
+
+@dataclass(frozen=True)
+class DynamicEvaluationSettings:
+    """
+    MB+DE's own settings.
+
+    :param steps: gradient steps per window, an integer >= 1.
+    :param learning_rate: the optimizer's step size, > 0.
+    :param optimizer: the optimizer, sgd or adam (a fresh Adam state each window keeps
+        it pure).
+    """
+
+    steps: int = 5
+    learning_rate: float = 0.003
+    optimizer: str = 'sgd'
+
+    def __post_init__(self):
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ValueError(f'steps must be an integer >= 1, got {self.steps!r}')
+        if isinstance(self.learning_rate, bool) or not isinstance(
+                self.learning_rate, (int, float)) or not self.learning_rate > 0.0:
+            raise ValueError(f'learning_rate must be > 0, got {self.learning_rate!r}')
+        if self.optimizer not in DE_OPTIMIZERS:
+            raise ValueError(f'optimizer must be one of {tuple(DE_OPTIMIZERS)}, got '
+                             f'{self.optimizer!r}')
+
+
 class DynamicEvaluationAdapter:
     """
     MB+DE: ordinary gradient steps on the recent window (dynamic evaluation).
 
-    :param steps: gradient steps per call.
-    :param learning_rate: step size.
-    :param optimizer: 'sgd' or 'adam' (a fresh Adam state each call keeps this pure).
+    :param settings: DynamicEvaluationSettings (steps, learning rate, optimizer).
     """
 
     name = 'de'
     restarts_from_meta = False
     reads_short_history = False
 
-    def __init__(self, steps=1, learning_rate=1e-3, optimizer='sgd'):
-        if steps < 1 or not learning_rate > 0.0 or optimizer not in ('sgd', 'adam'):
-            raise ValueError('need steps >= 1, learning_rate > 0, optimizer sgd or adam')
-        self.steps = steps
-        self.learning_rate = learning_rate
-        self.optimizer = optimizer
+    def __init__(self, settings=DynamicEvaluationSettings()):
+        self.settings = settings
 
     def adapt(self, model, params, window):
         """Return parameters after `steps` updates on the window, from `params`."""
         weights = {name: value.detach().clone().requires_grad_(True)
                    for name, value in params.items()}
-        cls = torch.optim.SGD if self.optimizer == 'sgd' else torch.optim.Adam
-        optimizer = cls(list(weights.values()), lr=self.learning_rate)
+        optimizer = DE_OPTIMIZERS[self.settings.optimizer](list(weights.values()),
+                                                           lr=self.settings.learning_rate)
         with torch.enable_grad():
-            for _ in range(self.steps):
+            for _ in range(self.settings.steps):
                 optimizer.zero_grad(set_to_none=True)
                 window_loss(model, weights, window).backward()
                 optimizer.step()
@@ -174,6 +206,23 @@ class ReBALAdapter:
         return Adapted(params, context)
 
 
+@dataclass(frozen=True)
+class ContinualSettings:
+    """
+    The continual adapter's own settings.
+
+    :param decay: pull back toward theta* per step, in [0, 1); the 'continual'
+        training method unrolls the adapter with it.
+    """
+
+    decay: float = 0.05
+
+    def __post_init__(self):
+        if isinstance(self.decay, bool) or not isinstance(self.decay, (int, float)) or \
+                not 0.0 <= self.decay < 1.0:
+            raise ValueError(f'decay must be in [0, 1), got {self.decay!r}')
+
+
 class ContinualAdapter:
     """
     Continual adaptation: psi-preconditioned steps carried across control steps.
@@ -196,7 +245,7 @@ class ContinualAdapter:
     :param step_size: psi, name -> tensor or a scalar tensor (meta-learned by the
         'continual' training method, or GrBAL's).
     :param meta_params: theta*, name -> tensor.
-    :param decay: pull toward theta* per step, in [0, 1).
+    :param settings: ContinualSettings (the decay toward theta* per step).
     :param drift: the log-ratio a step must exceed to add evidence, >= 0.
     :param threshold: the evidence that resets, > 0.
     """
@@ -205,15 +254,13 @@ class ContinualAdapter:
     restarts_from_meta = False
     reads_short_history = False
 
-    def __init__(self, step_size, meta_params, decay=0.05, drift=CHANGE_DRIFT,
-                 threshold=CHANGE_THRESHOLD):
-        if not 0.0 <= decay < 1.0:
-            raise ValueError('decay must be in [0, 1)')
+    def __init__(self, step_size, meta_params, settings=ContinualSettings(),
+                 drift=CHANGE_DRIFT, threshold=CHANGE_THRESHOLD):
         if not (drift >= 0.0 and threshold > 0.0):
             raise ValueError('need drift >= 0 and threshold > 0')
         self.step_size = step_size
         self.meta_params = meta_params
-        self.decay = decay
+        self.decay = settings.decay
         self.drift = drift
         self.threshold = threshold
 
@@ -248,19 +295,24 @@ class AdapterSpec:
     """
     One registered adapter.
 
-    :param build: (step_size, meta_params, settings) -> adapter; settings is a dict of
-        de_steps, de_learning_rate, de_optimizer and continual_decay.
+    :param build: (step_size, meta_params, settings) -> adapter; settings is an
+        instance of `settings` (None when the adapter has none).
     :param checkpoint_methods: training methods (core.objectives.METHODS) whose
         checkpoints can serve it, the first being the one that trains it and that it
         ships with.
     :param description: one line for help texts.
     :param label: its name in result tables and figures (e.g. 'MB+DE').
+    :param settings: the adapter's own settings, a frozen dataclass whose docstring
+        documents each field with a `:param name:` line and whose `__post_init__`
+        checks them (the robot YAML's `adapters: <name>:`, the node's
+        `adapter.<name>.<setting>`), or None.
     """
 
     build: object
     checkpoint_methods: tuple
     description: str
     label: str
+    settings: type = None
 
     @property
     def training_method(self):
@@ -286,10 +338,9 @@ ADAPTERS = {
                       ('mb', 'grbal', 'continual'),
                       "no adaptation (the paper's MB baseline)", 'MB'),
     'de': AdapterSpec(
-        lambda step_size, meta, settings: DynamicEvaluationAdapter(
-            settings['de_steps'], settings['de_learning_rate'], settings['de_optimizer']),
+        lambda step_size, meta, settings: DynamicEvaluationAdapter(settings),
         ('mb', 'grbal', 'continual'), 'MB + dynamic evaluation: SGD steps carried on',
-        'MB+DE'),
+        'MB+DE', DynamicEvaluationSettings),
     'grbal': AdapterSpec(
         lambda step_size, meta, settings: GrBALAdapter(_needs_step_size(step_size, 'grbal')),
         ('grbal', 'continual'), 'GrBAL: one meta-learned step from theta*', 'GrBAL'),
@@ -298,27 +349,69 @@ ADAPTERS = {
     'continual': AdapterSpec(
         lambda step_size, meta, settings: ContinualAdapter(
             _needs_step_size(step_size, 'continual'), _needs_meta_params(meta, 'continual'),
-            settings['continual_decay']),
+            settings),
         ('continual', 'grbal'), 'meta-learned steps carried on, reset on a change of world',
-        'Continual'),
+        'Continual', ContinualSettings),
 }
+# The flat names adapter settings had before each adapter owned its own, as old robot
+# YAMLs (`evaluation: de_steps`, `training: continual_decay`) and run records spell
+# them: flat name -> (adapter, setting). TrainingConfig.continual_decay keeps its
+# flat name: the continual objective unrolls the continual adapter with that setting.
+FLAT_SETTING_NAMES = {'de_steps': ('de', 'steps'), 'de_learning_rate': ('de', 'learning_rate'),
+                      'de_optimizer': ('de', 'optimizer'),
+                      'continual_decay': ('continual', 'decay')}
 
 
-def make_adapter(name, step_size=None, de_steps=1, de_learning_rate=1e-3, de_optimizer='sgd',
-                 meta_params=None, continual_decay=0.05):
+def _spec(name):
+    """Return ADAPTERS[name], or raise a ValueError that lists the adapters."""
+    if name not in ADAPTERS:
+        raise ValueError(f'unknown adapter {name!r}; choose one of {tuple(ADAPTERS)}')
+    return ADAPTERS[name]
+
+
+def adapter_settings(name, settings=None):
+    """
+    Return an adapter's own settings, checked.
+
+    :param name: a key of ADAPTERS.
+    :param settings: None (the defaults), a mapping setting -> value (the others keep
+        their defaults), or an instance of the adapter's settings dataclass.
+    :return: an instance of ADAPTERS[name].settings, or None for an adapter without
+        settings.
+    :raises ValueError: one line, for an unknown adapter or setting or a value out of
+        range.
+    """
+    cls = _spec(name).settings
+    if cls is None:
+        if settings:
+            raise ValueError(f'adapter {name} has no settings, got {settings!r}')
+        return None
+    if isinstance(settings, cls):
+        return settings
+    if settings is not None and not isinstance(settings, Mapping):
+        raise ValueError(f'adapter {name}: settings must be a mapping or a {cls.__name__}, '
+                         f'got {type(settings).__name__}')
+    return settings_from_mapping(cls, settings, f'adapter {name}')
+
+
+def setting_names(name):
+    """Return the names of an adapter's own settings (a tuple, empty without any)."""
+    cls = _spec(name).settings
+    return tuple(item.name for item in fields(cls)) if cls is not None else ()
+
+
+def make_adapter(name, step_size=None, meta_params=None, settings=None):
     """
     Build an adapter by name.
 
     :param name: a key of ADAPTERS.
     :param step_size: psi (required for 'grbal' and 'continual').
     :param meta_params: theta* (required for 'continual').
+    :param settings: the adapter's own settings (`adapter_settings`: None, a mapping
+        or its settings dataclass).
     :return: an adapter with `adapt(model, params, window) -> Adapted`.
     """
-    if name not in ADAPTERS:
-        raise ValueError(f'unknown adapter {name!r}; choose one of {tuple(ADAPTERS)}')
-    return ADAPTERS[name].build(step_size, meta_params, {
-        'de_steps': de_steps, 'de_learning_rate': de_learning_rate,
-        'de_optimizer': de_optimizer, 'continual_decay': continual_decay})
+    return _spec(name).build(step_size, meta_params, adapter_settings(name, settings))
 
 
 def register_adapter(name, spec):
@@ -326,7 +419,8 @@ def register_adapter(name, spec):
     Add an adapter to ADAPTERS (the CLI, node parameters and launch arguments offer it).
 
     :param name: the name users choose it by.
-    :param spec: AdapterSpec.
+    :param spec: AdapterSpec; its `settings` become `adapter.<name>.<setting>` node
+        parameters and the robot YAML's `adapters: <name>:` keys.
     :raises ValueError: if the name is taken.
     """
     if name in ADAPTERS:

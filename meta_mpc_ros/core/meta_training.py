@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 import math
 import time
 
+from meta_mpc_ros.core.adapters import ContinualSettings
 from meta_mpc_ros.core.dataset import HISTORY_LENGTHS, WindowSampler
 from meta_mpc_ros.core.model import Normalizer
 from meta_mpc_ros.core.objectives import METHODS, objective
@@ -45,7 +46,9 @@ class TrainingConfig:
     :param learn_step_size: learn psi jointly with theta (the paper's meta-objective).
     :param first_order: first-order MAML instead of second order.
     :param unroll_steps: U, consecutive online steps unrolled by the 'continual' method.
-    :param continual_decay: the continual adapter's pull back toward theta* per step.
+    :param continual_decay: the continual adapter's own decay (ContinualSettings), which
+        its training method unrolls it with; pipeline.config fills it from the robot
+        YAML's `adapters:` section.
     :param rollout_steps: R, how transitions are scored: 1 is the paper's one-step loss;
         R > 1 rolls the (adapted) model out open loop over chunks of R executed actions
         and compares the states reached, as the planner uses it (core.per_window).
@@ -69,7 +72,7 @@ class TrainingConfig:
     learn_step_size: bool = True
     first_order: bool = False
     unroll_steps: int = 8
-    continual_decay: float = 0.05
+    continual_decay: float = ContinualSettings.decay
     rollout_steps: int = 1
     history_lengths: str = 'full'
     validation_fraction: float = 0.1
@@ -86,8 +89,10 @@ class TrainingConfig:
             raise ValueError(f'step_size_mode must be one of {STEP_SIZE_MODES}')
         if self.share_action_columns and self.step_size_mode != 'factored':
             raise ValueError('share_action_columns needs step_size_mode factored')
-        if not 0.0 <= self.continual_decay < 1.0:
-            raise ValueError('continual_decay must be in [0, 1)')
+        try:
+            ContinualSettings(decay=self.continual_decay)
+        except ValueError as error:
+            raise ValueError(f'continual_decay: {error}') from None
         if self.history_lengths not in HISTORY_LENGTHS:
             raise ValueError(f'history_lengths must be one of {HISTORY_LENGTHS}')
         for name in ('past_steps', 'future_steps', 'batch_size', 'eval_every',

@@ -67,20 +67,20 @@ class AdaptiveAgent:
     :param controller_config: ControllerConfig.
     :param cost_terms: list of cost-term dicts (the env's `cost_terms()`).
     :param window: M, transitions per adaptation window.
-    :param evaluation: EvaluationSettings (DE steps and rate).
+    :param adapter_settings: the adapter's own settings (RobotConfig.adapter_settings).
     :param exploration: std of Gaussian noise added to actions, as a fraction of the
         action range (0 for evaluation; > 0 when collecting data).
     :param rng: numpy Generator for the exploration noise.
     """
 
     def __init__(self, checkpoint, adapter_name, controller_config, cost_terms, window,
-                 evaluation, device='cpu', exploration=0.0, rng=None):
+                 adapter_settings, device='cpu', exploration=0.0, rng=None):
         self.checkpoint = checkpoint
         self.model = checkpoint.model
         self.meta_params = checkpoint.params
         self.device = torch.device(device)
         self.adapter = adapter_for(checkpoint, adapter_name, self.meta_params,
-                                   evaluation.de_steps, evaluation.de_learning_rate)
+                                   adapter_settings)
         self.session = AdaptationSession(self.model, self.adapter, self.meta_params)
         self.meta_context = self.model.null_context(self.device)
         self.cost = build_cost(cost_terms, checkpoint.state_spec)

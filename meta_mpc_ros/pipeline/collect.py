@@ -99,7 +99,8 @@ def collect_episode(request):
         checkpoint = load_checkpoint(request.checkpoint_path, device, robot=robot_config.robot)
         policy = AdaptiveAgent(checkpoint, request.adapter, robot_config.controller,
                                robot_config.cost_terms(env), robot_config.training.past_steps,
-                               robot_config.evaluation, device, settings.controller_noise, rng)
+                               robot_config.adapter_settings(request.adapter), device,
+                               settings.controller_noise, rng)
     try:
         episode = run_episode(EpisodeRequest(env=env, policy=policy, seed=plan.seed,
                                              steps=settings.episode_steps, until_done=False))

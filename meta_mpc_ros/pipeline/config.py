@@ -5,16 +5,20 @@ Sizes that come from the robot (state and action dimensions, which state entries
 model sees) are never written in the YAML: they come from the environment's specs.
 Every section maps onto a frozen dataclass, and unknown keys are errors, except
 `cost`: the planner's cost, term by term (core.costs.COST_TERMS), which the
-mppi_controller_node and in-process runs both plan with.
+mppi_controller_node and in-process runs both plan with, and `adapters`: each
+adapter's own settings (core.adapters.ADAPTERS), which the adaptive_dynamics_node's
+`adapter.<name>.<setting>` parameters default to and in-process runs adapt with.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 import pathlib
 
+from meta_mpc_ros.core.adapters import adapter_settings, ADAPTERS, FLAT_SETTING_NAMES
 from meta_mpc_ros.core.controller import ControllerConfig
 from meta_mpc_ros.core.costs import COST_TERMS
 from meta_mpc_ros.core.layers import ACTIVATIONS
 from meta_mpc_ros.core.meta_training import TrainingConfig
+from meta_mpc_ros.core.settings import settings_from_mapping
 from meta_mpc_ros.paths import share_path
 import yaml
 
@@ -60,11 +64,19 @@ class CollectionSettings:
 
 @dataclass(frozen=True)
 class EvaluationSettings:
-    """Online adaptation settings used in closed loop."""
+    """
+    In-process closed-loop settings (each adapter's own are RobotConfig.adapters).
 
-    de_steps: int = 5
-    de_learning_rate: float = 0.003
-    episode_steps: int = 0      # 0: the environment's default
+    :param episode_steps: control steps per episode, 0 for the environment's default.
+    """
+
+    episode_steps: int = 0
+
+
+def default_adapter_settings():
+    """Return adapter name -> its default settings, for every adapter that has some."""
+    return {name: adapter_settings(name) for name, spec in ADAPTERS.items()
+            if spec.settings is not None}
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,8 @@ class RobotConfig:
 
     :param cost: the planner's cost terms, dicts of name, weight and settings
         (core.costs.build_cost); empty: the environment's own `cost_terms()`.
+    :param adapters: adapter name -> its own settings (core.adapters.adapter_settings),
+        for every registered adapter that has some.
     """
 
     robot: str
@@ -83,34 +97,88 @@ class RobotConfig:
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     cost: tuple = ()
+    adapters: dict = field(default_factory=default_adapter_settings)
     source: str = ''
 
     def cost_terms(self, env):
         """Return the planner's cost terms (dicts): the YAML's `cost`, else the env's."""
         return [dict(term) for term in self.cost] if self.cost else env.cost_terms()
 
+    def adapter_settings(self, adapter):
+        """Return one adapter's own settings (its defaults if the config has none)."""
+        return adapter_settings(adapter, self.adapters.get(adapter))
+
 
 SECTIONS = {'model': ModelSettings, 'training': TrainingConfig,
             'collection': CollectionSettings, 'controller': ControllerConfig,
             'evaluation': EvaluationSettings}
+# The sections that older robot YAMLs gave adapter settings in, as flat keys.
+FLAT_SECTIONS = ('training', 'evaluation')
 
 
-def _section(cls, data, where):
-    """Build a dataclass from a YAML mapping, refusing unknown keys."""
-    if data is None:
-        return cls()
+def flat_adapter_settings(data):
+    """
+    Split the flat adapter-setting keys (`de_steps`, ...) off a section's mapping.
+
+    Robot YAMLs and run records written before each adapter owned its settings spell
+    them so (core.adapters.FLAT_SETTING_NAMES); they still load.
+
+    :return: (the mapping without them, adapter -> {setting: value} they gave).
+    """
     if not isinstance(data, dict):
-        raise ValueError(f'{where}: expected a mapping, got {type(data).__name__}')
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(data) - set(known))
+        return data, {}
+    rest, given = {}, {}
+    for key, value in data.items():
+        if key in FLAT_SETTING_NAMES:
+            adapter, setting = FLAT_SETTING_NAMES[key]
+            given.setdefault(adapter, {})[setting] = value
+        else:
+            rest[key] = value
+    return rest, given
+
+
+def adapters_section(data, where, flat=None):
+    """
+    Return adapter name -> own settings from the `adapters:` mapping, complete.
+
+    :param data: adapter -> {setting: value}, or None; unset settings keep defaults.
+    :param flat: adapter -> {setting: value} from flat keys elsewhere (older files).
+    :raises ValueError: for an unknown adapter or setting, a value out of range, or a
+        setting given both in `adapters:` and as a flat key.
+    """
+    if data is not None and not (isinstance(data, dict) and all(
+            isinstance(value, dict) or value is None for value in data.values())):
+        raise ValueError(f'{where}: expected a mapping adapter -> settings')
+    given = {name: dict(settings or {}) for name, settings in (data or {}).items()}
+    unknown = sorted(set(given) - set(ADAPTERS))
     if unknown:
-        raise ValueError(f'{where}: unknown keys {unknown}; known: {sorted(known)}')
-    values = {key: tuple(value) if isinstance(value, list) else value
-              for key, value in data.items()}
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f'{where}: {error}') from None
+        raise ValueError(f'{where}: unknown adapters {unknown}; known: {sorted(ADAPTERS)}')
+    for name, settings in (flat or {}).items():
+        twice = sorted(set(settings) & set(given.get(name, {})))
+        if twice:
+            raise ValueError(f'{where}: {name} {twice} given twice (also as flat keys)')
+        given[name] = dict(given.get(name, {}), **settings)
+    complete = default_adapter_settings()
+    for name, settings in given.items():
+        try:
+            complete[name] = adapter_settings(name, settings)
+        except ValueError as error:
+            raise ValueError(f'{where}: {error}') from None
+    return {name: settings for name, settings in complete.items() if settings is not None}
+
+
+def trained_adapter_settings(training, adapters):
+    """
+    Return TrainingConfig `training` with the adapter settings that its objectives use.
+
+    A TrainingConfig field spelled as a flat adapter setting (`continual_decay`) is
+    that adapter's own setting, which `adapters` holds, its one source.
+    """
+    names = {item.name for item in fields(TrainingConfig)}
+    return replace(training, **{
+        flat: getattr(adapters[adapter], setting)
+        for flat, (adapter, setting) in FLAT_SETTING_NAMES.items()
+        if flat in names and adapter in adapters})
 
 
 def cost_section(data, where):
@@ -149,10 +217,19 @@ def load_robot_config(path_or_robot):
         raise ValueError(f'{path}: malformed YAML ({error})') from None
     if not isinstance(data, dict) or 'robot' not in data:
         raise ValueError(f'{path}: expected a mapping with a `robot` key')
-    unknown = sorted(set(data) - set(SECTIONS) - {'robot', 'cost'})
+    unknown = sorted(set(data) - set(SECTIONS) - {'robot', 'cost', 'adapters'})
     if unknown:
         raise ValueError(f'{path}: unknown sections {unknown}')
-    sections = {name: _section(cls, data.get(name), f'{path}: {name}')
-                for name, cls in SECTIONS.items()}
+    sections, flat = {}, {}
+    for name, cls in SECTIONS.items():
+        section = data.get(name)
+        if name in FLAT_SECTIONS:
+            section, given = flat_adapter_settings(section)
+            for adapter, settings in given.items():
+                flat.setdefault(adapter, {}).update(settings)
+        sections[name] = settings_from_mapping(cls, section, f'{path}: {name}')
+    adapters = adapters_section(data.get('adapters'), f'{path}: adapters', flat)
+    sections['training'] = trained_adapter_settings(sections['training'], adapters)
     return RobotConfig(robot=str(data['robot']), source=str(path),
-                       cost=cost_section(data.get('cost'), f'{path}: cost'), **sections)
+                       cost=cost_section(data.get('cost'), f'{path}: cost'),
+                       adapters=adapters, **sections)

@@ -121,7 +121,7 @@ def _evaluate(request):
     env = make_env(robot_config.robot, **kwargs)
     agent = AdaptiveAgent(checkpoint, request.adapter, robot_config.controller,
                           robot_config.cost_terms(env), robot_config.training.past_steps,
-                          robot_config.evaluation, device)
+                          robot_config.adapter_settings(request.adapter), device)
     seeds = episode_seeds(request.seed, request.episodes)
     runs = []
     try:

@@ -6,7 +6,9 @@ arguments of its pipeline.evaluate.EvaluateRequest (adapter, checkpoint, task,
 condition, switch, seed, steps, device, threads), the checkpoint's digest, the reset
 seed the request draws (`episode_seed`), the git commit of the code that ran it, and
 the digest of its `settings`: what the episode reads from the robot config (planner,
-cost, evaluation, M and K), kept once per file under `settings[digest]`. The worker
+cost, evaluation, each adapter's own settings, M and K), kept once per file under
+`settings[digest]` (records from before adapters owned their settings spell MB+DE's
+as `evaluation: de_steps, de_learning_rate` and still re-run). The worker
 builds its robot config from those settings, so what is recorded is what ran.
 `rerun(data, row)` runs the row's episode again and returns its new row; the same code
 gives the same cost, to the bit (test/results/test_reproduce_cell.py).
@@ -25,8 +27,11 @@ import subprocess
 
 from meta_mpc_ros.core.controller import ControllerConfig
 from meta_mpc_ros.core.meta_training import TrainingConfig
+from meta_mpc_ros.core.settings import settings_from_mapping
 from meta_mpc_ros.paths import share_path
-from meta_mpc_ros.pipeline.config import EvaluationSettings, RobotConfig
+from meta_mpc_ros.pipeline.config import (adapters_section, EvaluationSettings,
+                                          flat_adapter_settings, RobotConfig,
+                                          trained_adapter_settings)
 
 NAME = 'reproduce_cell'
 # Keys of a row's `run` that are not EvaluateRequest arguments.
@@ -38,11 +43,12 @@ def episode_settings(config):
     Return the JSON-ready part of a RobotConfig that a closed-loop episode reads.
 
     :param config: pipeline.config.RobotConfig.
-    :return: dict of robot, controller, evaluation, cost (term dicts), past_steps (M)
-        and future_steps (K).
+    :return: dict of robot, controller, evaluation, adapters (name -> own settings),
+        cost (term dicts), past_steps (M) and future_steps (K).
     """
     settings = {'robot': config.robot, 'controller': asdict(config.controller),
                 'evaluation': asdict(config.evaluation),
+                'adapters': {name: asdict(own) for name, own in config.adapters.items()},
                 'cost': [dict(term) for term in config.cost],
                 'past_steps': config.training.past_steps,
                 'future_steps': config.training.future_steps}
@@ -61,9 +67,13 @@ def robot_config(settings):
               for key, value in settings['controller'].items()}
     training = replace(TrainingConfig(), past_steps=settings['past_steps'],
                        future_steps=settings['future_steps'])
+    evaluation, flat = flat_adapter_settings(settings['evaluation'])
+    adapters = adapters_section(settings.get('adapters'), 'settings: adapters', flat)
     return RobotConfig(robot=settings['robot'], controller=ControllerConfig(**tuples),
-                       evaluation=EvaluationSettings(**settings['evaluation']),
-                       training=training,
+                       evaluation=settings_from_mapping(EvaluationSettings, evaluation,
+                                                        'settings: evaluation'),
+                       training=trained_adapter_settings(training, adapters),
+                       adapters=adapters,
                        cost=tuple(dict(term) for term in settings['cost']))
 
 

@@ -101,7 +101,7 @@ def evaluate_episode(job):
             checkpoint = load_checkpoint(checkpoint_path, robot=config.robot)
             policy = AdaptiveAgent(checkpoint, adapter, config.controller,
                                    config.cost_terms(env), config.training.past_steps,
-                                   config.evaluation)
+                                   config.adapter_settings(adapter))
         episode = run_episode(EpisodeRequest(
             env=env, policy=policy, seed=episode_seed, steps=steps, until_done=False,
             prediction_horizon=config.training.future_steps))

@@ -44,8 +44,12 @@ import torch
 METHODS = {spec.label: (spec.training_method, name) for name, spec in ADAPTERS.items()}
 
 
-def sessions(checkpoints, evaluation):
-    """Return method -> a fresh AdaptationSession for every method of METHODS."""
+def sessions(checkpoints, robot_config):
+    """
+    Return method -> a fresh AdaptationSession for every method of METHODS.
+
+    :param robot_config: RobotConfig, whose `adapters` give each adapter its settings.
+    """
     loaded = {}
     result = {}
     for method, (_, adapter) in METHODS.items():
@@ -55,8 +59,8 @@ def sessions(checkpoints, evaluation):
         checkpoint = loaded[key]
         meta_params = checkpoint.params
         result[method] = AdaptationSession(
-            checkpoint.model, adapter_for(checkpoint, adapter, meta_params, evaluation.de_steps,
-                                          evaluation.de_learning_rate), meta_params)
+            checkpoint.model, adapter_for(checkpoint, adapter, meta_params,
+                                          robot_config.adapter_settings(adapter)), meta_params)
     return result
 
 
@@ -97,7 +101,7 @@ def errors_by_condition(robot_config, checkpoints, conditions, episodes, seed, e
     for name, (spec, split) in conditions.items():
         trajectories = condition_trajectories(robot_config, spec, episodes, seed)
         transitions += sum(trajectory.steps for trajectory in trajectories)
-        for method, session in sessions(checkpoints, robot_config.evaluation).items():
+        for method, session in sessions(checkpoints, robot_config).items():
             before, after = score(session, trajectories, robot_config, every)
             rows.append({'condition': name, 'spec': spec, 'split': split, 'method': method,
                          'before': float(before.mean()), 'after': float(after.mean()),
@@ -126,7 +130,7 @@ def errors_around_switch(robot_config, checkpoints, start, switch_to, switch_ste
         env.close()
     trajectory = episode_trajectory(episode)
     curves = {}
-    for method, session in sessions(checkpoints, robot_config.evaluation).items():
+    for method, session in sessions(checkpoints, robot_config).items():
         before, after = score(session, [trajectory], robot_config)
         # Window j reads steps j..j+M-1 and is scored on the K after them: index the
         # curve by the first scored step, j + M.

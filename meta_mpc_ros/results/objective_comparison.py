@@ -95,8 +95,7 @@ def run(budget='small', out='runs/objective_comparison', seed=0):
                         plan['steps'], threads=2)
                     for index, (detail, episode) in enumerate(zip(details, episodes)):
                         adapter = adapter_for(checkpoint, method, checkpoint.params,
-                                              config.evaluation.de_steps,
-                                              config.evaluation.de_learning_rate)
+                                              config.adapter_settings(method))
                         errors = horizon_position_errors(
                             checkpoint, adapter, episode.states, episode.actions,
                             config.training.past_steps, horizon)

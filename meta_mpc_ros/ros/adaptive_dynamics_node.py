@@ -17,11 +17,12 @@ state it is the model for): a window shorter than the M the model was trained on
 histories (ReBAL), as in-process. A controller in lockstep waits for that answer.
 """
 
+from dataclasses import asdict
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
-from meta_mpc_ros.core.adapters import (Adapted, ADAPTERS, shortest_window, Window,
-                                        window_loss)
+from meta_mpc_ros.core.adapters import (Adapted, adapter_settings, ADAPTERS, setting_names,
+                                        shortest_window, Window, window_loss)
 from meta_mpc_ros.core.model_update import pack_update, UpdateInfo
 from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
@@ -30,7 +31,7 @@ from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
-from meta_mpc_ros.ros.parameters import config_parameters, declare_parameters, ParameterSpec
+from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec, settings_parameters
 from meta_mpc_ros.shipped import adapter_for, load_graph_checkpoint, resolve_checkpoint
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -38,7 +39,7 @@ from std_msgs.msg import Float64MultiArray, UInt8MultiArray
 import torch
 
 ROBOT = ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for; its '
-                      "config YAML's evaluation section is the default of the adaptation "
+                      "config YAML's adapters section is the default of the adapter.<name>.* "
                       'settings.')
 PARAMETERS = (
     ROBOT,
@@ -55,28 +56,37 @@ PARAMETERS = (
     ParameterSpec('lockstep', False, 'Send every adapted parameter whole (no low-rank '
                   'delta), so that the controller plans with exactly the in-process model.'),
 )
-# EvaluationSettings fields that are parameters of this node, defaulting to the robot
-# YAML's `evaluation:` section (as in-process evaluation adapts): name -> (description,
-# ParameterSpec options).
-EVALUATION_PARAMETERS = {
-    'de_steps': ('MB+DE: gradient steps per window.', {'bounds': (1, 100)}),
-    'de_learning_rate': ('MB+DE: SGD step size.', {'bounds': (1e-7, 1.0)}),
-}
 # EvaluationSettings fields of in-process evaluation alone, not of adaptation: why
-# this node has no parameter for them.
+# this node has no parameter for them (each adapter's own settings are parameters).
 NOT_NODE_SETTINGS = {
     'episode_steps': 'the length of in-process episodes; a graph runs until it is stopped',
 }
 
 
-def evaluation_parameters(settings):
-    """Return the adaptation parameters, defaulting to EvaluationSettings `settings`."""
-    return config_parameters(settings, EVALUATION_PARAMETERS)
+def adapter_parameters(robot_config):
+    """
+    Return `adapter.<name>.<setting>` for every registered adapter's own settings.
+
+    They are static; only the chosen adapter (`adapter`) reads its own.
+
+    :param robot_config: RobotConfig whose `adapters` give the defaults (the robot
+        YAML's `adapters:` section, as in-process runs adapt).
+    :return: tuple of ParameterSpec.
+    """
+    return tuple(spec for name, registered in ADAPTERS.items() if registered.settings
+                 for spec in settings_parameters('adapter', name, registered.settings,
+                                                 asdict(robot_config.adapter_settings(name))))
+
+
+def adapter_settings_of(values, adapter):
+    """Return an adapter's own settings from the node's parameter values."""
+    return adapter_settings(adapter, {name: values[f'adapter.{adapter}.{name}']
+                                      for name in setting_names(adapter)})
 
 
 def parameters(robot='millirobot'):
     """Return every parameter of the node with a robot's defaults (the docs' table)."""
-    return PARAMETERS + evaluation_parameters(load_robot_config(robot).evaluation)
+    return PARAMETERS + adapter_parameters(load_robot_config(robot))
 
 
 class AdaptiveDynamicsNode(Node):
@@ -85,8 +95,8 @@ class AdaptiveDynamicsNode(Node):
     def __init__(self):
         super().__init__('adaptive_dynamics_node')
         robot = declare_parameters(self, (ROBOT,))['robot']
-        self.values = dict(declare_parameters(self, PARAMETERS[1:] + evaluation_parameters(
-            load_robot_config(robot).evaluation)), robot=robot)
+        self.values = dict(declare_parameters(self, PARAMETERS[1:] + adapter_parameters(
+            load_robot_config(robot))), robot=robot)
         set_torch_threads(self.values['threads'])
         if self.values['device'] == 'cuda' and not torch.cuda.is_available():
             raise ValueError('device cuda requested but CUDA is not available')
@@ -97,7 +107,7 @@ class AdaptiveDynamicsNode(Node):
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
         self.adapter = adapter_for(self.checkpoint, adapter_name, self.meta_params,
-                                   self.values['de_steps'], self.values['de_learning_rate'])
+                                   adapter_settings_of(self.values, adapter_name))
         self.session = AdaptationSession(self.model, self.adapter, self.meta_params)
         self.shortest = shortest_window(self.adapter, self.checkpoint.past_steps or 1)
         self.previous = None                         # last published Adapted

@@ -15,7 +15,7 @@ that a graph started with only `robot` plans exactly as `meta-mpc evaluate` does
 
 from meta_mpc_ros.core.controller import ControllerConfig, own_settings, PLANNERS
 from meta_mpc_ros.core.costs import COST_TERMS
-from meta_mpc_ros.ros.parameters import config_parameters, field_descriptions, ParameterSpec
+from meta_mpc_ros.ros.parameters import config_parameters, ParameterSpec, settings_parameters
 
 # ControllerConfig fields that are parameters of this node, planners aside (defaults
 # from the robot's YAML): name -> (description, ParameterSpec options).
@@ -44,19 +44,6 @@ CONTROLLER_PARAMETERS = {
 PLANNER_SETTINGS_FIELD = 'planners'
 
 
-def _setting_check(planner, name):
-    """Return a check(value) that builds the planner's settings with that one value."""
-    settings = PLANNERS[planner].settings
-
-    def check(value):
-        try:
-            settings(**{name: value})
-        except (TypeError, ValueError) as error:
-            return f'planner.{planner}.{name}: {error}'
-        return None
-    return check
-
-
 def planner_parameters(config):
     """
     Return `planner.<name>.<setting>` for every registered planner's own settings.
@@ -66,18 +53,9 @@ def planner_parameters(config):
     :param config: ControllerConfig whose `planners` give the defaults (the robot's).
     :return: tuple of ParameterSpec.
     """
-    specs = []
-    for planner, spec in PLANNERS.items():
-        described = field_descriptions(spec.settings) if spec.settings else {}
-        for name, default in own_settings(planner).items():
-            value = config.own(planner)[name]
-            value = float(value) if isinstance(default, float) else value
-            text = described.get(name, name).rstrip('.')
-            specs.append(ParameterSpec(
-                f'planner.{planner}.{name}', value,
-                f'{planner} ({spec.settings.__name__}): {text[:1].upper() + text[1:]}.',
-                check=_setting_check(planner, name)))
-    return tuple(specs)
+    return tuple(spec for planner, registered in PLANNERS.items() if registered.settings
+                 for spec in settings_parameters('planner', planner, registered.settings,
+                                                 config.own(planner)))
 
 
 def controller_parameters(config):

@@ -188,6 +188,44 @@ def field_descriptions(config_class):
         r':param (\w+): (.*?)(?=\n\s*:param |\n\s*:\w+|\Z)', text, re.DOTALL)}
 
 
+def settings_parameters(namespace, owner, settings_class, values):
+    """
+    Return `<namespace>.<owner>.<setting>` parameters of a component's own settings.
+
+    A planner's (`planner.<name>.*`) and an adapter's (`adapter.<name>.*`) settings are
+    a frozen dataclass: its `:param name:` lines describe them, and a value is checked
+    by building the dataclass with it, so that its `__post_init__` is the one range.
+    They are static.
+
+    :param namespace: 'planner' or 'adapter'.
+    :param owner: the component's registered name.
+    :param settings_class: its settings dataclass.
+    :param values: setting -> default (the robot YAML's), in order.
+    :return: tuple of ParameterSpec.
+    """
+    described = field_descriptions(settings_class)
+    kinds = {item.name: item.default for item in fields(settings_class)}
+
+    def check(name):
+        def checked(value):
+            try:
+                settings_class(**{name: value})
+            except (TypeError, ValueError) as error:
+                return f'{namespace}.{owner}.{name}: {error}'
+            return None
+        return checked
+
+    specs = []
+    for name, value in values.items():
+        value = float(value) if isinstance(kinds[name], float) else value
+        text = described.get(name, name).rstrip('.')
+        specs.append(ParameterSpec(
+            f'{namespace}.{owner}.{name}', value,
+            f'{owner} ({settings_class.__name__}): {text[:1].upper() + text[1:]}.',
+            check=check(name)))
+    return tuple(specs)
+
+
 def markdown_table(specs):
     """Return the parameters as a Markdown table (for docs/ros_interface.md)."""
     lines = ['| parameter | default | range / choices | dynamic | description |',

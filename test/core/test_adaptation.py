@@ -12,8 +12,8 @@ transitions, averaged over windows of a 400-step run of the unseen task.
 """
 
 import analytic
-from meta_mpc_ros.core.adapters import (DynamicEvaluationAdapter, GrBALAdapter, MBAdapter,
-                                        ReBALAdapter)
+from meta_mpc_ros.core.adapters import (DynamicEvaluationAdapter, DynamicEvaluationSettings,
+                                        GrBALAdapter, MBAdapter, ReBALAdapter)
 from meta_mpc_ros.core.dataset import WindowSampler
 from meta_mpc_ros.core.meta_training import fit_normalizer, Trainer, TrainingConfig
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
@@ -78,7 +78,7 @@ def test_rebal_adapts_on_unseen_task(data, mb_error):
 
 def test_dynamic_evaluation_beats_mb(data, mb_error):
     model, mb = mb_error
-    adapter = DynamicEvaluationAdapter(steps=5, learning_rate=0.03)
+    adapter = DynamicEvaluationAdapter(DynamicEvaluationSettings(steps=5, learning_rate=0.03))
     _, after = per_window_errors(model, adapter, model.meta_parameters(), data[2])
     # Measured here: 0.037 against 0.061.
     assert float(after.mean()) < 0.85 * mb

@@ -84,7 +84,7 @@ def test_continual_beats_grbal_and_de_after_a_change_of_task_and_resets(switchin
     model, grbal_psi, continual_psi = meta_trained
     meta = model.meta_parameters()
     adapters = {'grbal': make_adapter('grbal', grbal_psi),
-                'de': make_adapter('de', de_steps=5, de_learning_rate=3e-3),
+                'de': make_adapter('de', settings={'steps': 5, 'learning_rate': 3e-3}),
                 'continual': make_adapter('continual', continual_psi, meta_params=meta)}
     states = torch.as_tensor(switching_run.states)
     actions = torch.as_tensor(switching_run.actions)
@@ -173,7 +173,7 @@ def test_continual_resets_within_a_few_steps_of_a_change_and_never_on_a_steady_w
     # other way: 300 DE steps fitted them to it. Then the world changes to a training
     # task, where theta* is right and the carried parameters are wrong: the change to see.
     far_states, far_actions = tensors(analytic.rollout((-2.0, 0.0, 0.5), 200, rng))
-    carried = make_adapter('de', de_steps=300, de_learning_rate=3e-3).adapt(
+    carried = make_adapter('de', settings={'steps': 300, 'learning_rate': 3e-3}).adapt(
         model, meta, Window(far_states, far_actions)).params
     states, actions = tensors(analytic.rollout(FIRST_TASK, 60, rng))
     steps = _reset_steps(session, states, actions, carried=carried)

@@ -3,6 +3,8 @@
 import dataclasses
 import pathlib
 
+from meta_mpc_ros.core.adapters import (ADAPTERS, ContinualSettings,
+                                        DynamicEvaluationSettings, make_adapter)
 from meta_mpc_ros.core.controller import ControllerConfig, make_planner, PLANNERS
 from meta_mpc_ros.core.costs import build_cost
 from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
@@ -60,6 +62,20 @@ def test_every_adaptation_setting_is_a_node_parameter():
     for field in dataclasses.fields(EvaluationSettings):
         assert field.name in declared or field.name in adaptive_dynamics_node.NOT_NODE_SETTINGS, \
             field.name
+    # Every field of each adapter's own settings is an adapter.<name>.<setting>
+    # parameter, and the node reads them back into that adapter's settings.
+    for adapter, spec in ADAPTERS.items():
+        for field in dataclasses.fields(spec.settings) if spec.settings else ():
+            assert f'adapter.{adapter}.{field.name}' in declared, (adapter, field.name)
+    assert {'adapter.de.steps', 'adapter.de.learning_rate', 'adapter.de.optimizer',
+            'adapter.continual.decay'} <= declared
+    values = dict(defaults(adaptive_dynamics_node.parameters()), **{
+        'adapter.de.steps': 7, 'adapter.continual.decay': 0.1})
+    assert adaptive_dynamics_node.adapter_settings_of(values, 'de') == \
+        DynamicEvaluationSettings(steps=7)
+    assert adaptive_dynamics_node.adapter_settings_of(values, 'continual') == \
+        ContinualSettings(decay=0.1)
+    assert adaptive_dynamics_node.adapter_settings_of(values, 'grbal') is None
 
 
 @pytest.mark.parametrize('robot', ROBOTS)
@@ -69,8 +85,10 @@ def test_the_node_defaults_are_the_robot_yaml(robot):
     assert controller_config(defaults(mppi_controller_node.parameters(robot))) == \
         config.controller
     adaptation = defaults(adaptive_dynamics_node.parameters(robot))
-    for name in adaptive_dynamics_node.EVALUATION_PARAMETERS:
-        assert adaptation[name] == getattr(config.evaluation, name), name
+    for adapter, settings in config.adapters.items():
+        assert adaptive_dynamics_node.adapter_settings_of(adaptation, adapter) == settings
+    # The continual method trains with the decay its adapter runs with.
+    assert config.training.continual_decay == config.adapter_settings('continual').decay
 
 
 def test_the_node_yamls_leave_the_robot_settings_to_the_robot_yaml():
@@ -81,8 +99,7 @@ def test_the_node_yamls_leave_the_robot_settings_to_the_robot_yaml():
     assert not set(node_yaml('mppi_controller_node')) & controller
     assert not any(key.startswith(('cost', 'planner.')) for key in
                    node_yaml('mppi_controller_node'))
-    assert not set(node_yaml('adaptive_dynamics_node')) & set(
-        adaptive_dynamics_node.EVALUATION_PARAMETERS)
+    assert not any(key.startswith('adapter.') for key in node_yaml('adaptive_dynamics_node'))
 
 
 def test_a_planners_own_settings_reach_it_and_default_as_before():
@@ -124,3 +141,61 @@ def test_the_robot_yaml_sets_a_planners_own_settings(tmp_path):
     assert controller.own('cem')['elite_fraction'] == 0.2
     assert controller.own('mppi') == {'include_nominal': True, 'warm_start': True}
     assert defaults(mppi_controller_node.parameters(path))['planner.cem.elite_fraction'] == 0.2
+
+
+def test_an_adapters_own_settings_are_checked():
+    spec = {spec.name: spec for spec in adaptive_dynamics_node.parameters()}
+    assert spec['adapter.de.steps'].validate(3) is None
+    assert 'steps' in spec['adapter.de.steps'].validate(0)
+    assert 'optimizer' in spec['adapter.de.optimizer'].validate('rmsprop')
+    assert 'decay' in spec['adapter.continual.decay'].validate(1.0)
+    with pytest.raises(ValueError, match="adapter de: unknown keys \\['decay'\\]"):
+        make_adapter('de', settings={'decay': 0.1})
+    with pytest.raises(ValueError, match='has no settings'):
+        make_adapter('mb', settings={'steps': 1})
+    with pytest.raises(ValueError, match='adapter continual: decay'):
+        make_adapter('continual', 1.0, {}, settings={'decay': -0.1})
+    # No function takes another adapter's settings.
+    with pytest.raises(ValueError, match='must be a mapping or a DynamicEvaluationSettings'):
+        make_adapter('de', settings=ContinualSettings())
+    assert make_adapter('de', settings={'steps': 2}).settings == DynamicEvaluationSettings(
+        steps=2)
+
+
+def test_the_robot_yaml_sets_an_adapters_own_settings(tmp_path):
+    data = yaml.safe_load((ROOT / 'config' / 'millirobot.yaml').read_text())
+    data['adapters'] = {'de': {'steps': 9}, 'continual': {'decay': 0.2}}
+    path = tmp_path / 'millirobot.yaml'
+    path.write_text(yaml.safe_dump(data))
+    config = load_robot_config(path)
+    assert config.adapter_settings('de') == DynamicEvaluationSettings(steps=9)
+    assert config.training.continual_decay == 0.2
+    adaptation = defaults(adaptive_dynamics_node.parameters(path))
+    assert adaptation['adapter.de.steps'] == 9 and adaptation['adapter.continual.decay'] == 0.2
+
+
+def test_old_flat_adapter_keys_still_load(tmp_path):
+    data = yaml.safe_load((ROOT / 'config' / 'millirobot.yaml').read_text())
+    del data['adapters']
+    data['evaluation'].update(de_steps=3, de_learning_rate=0.01)
+    data['training']['continual_decay'] = 0.1
+    path = tmp_path / 'old.yaml'
+    path.write_text(yaml.safe_dump(data))
+    config = load_robot_config(path)
+    assert config.adapter_settings('de') == DynamicEvaluationSettings(3, 0.01)
+    assert config.adapter_settings('continual') == ContinualSettings(0.1)
+    assert config.training.continual_decay == 0.1
+    # A setting given both ways, or out of range, is one line naming the file.
+    data['adapters'] = {'de': {'steps': 4}}
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ValueError, match=r"adapters: de \['steps'\] given twice"):
+        load_robot_config(path)
+    data['adapters'] = {'de': {'steps': 0}}
+    del data['evaluation']['de_steps']
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ValueError, match='adapters: adapter de: steps must be an integer'):
+        load_robot_config(path)
+    data['adapters'] = {'nonesuch': {}}
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ValueError, match=r"unknown adapters \['nonesuch'\]"):
+        load_robot_config(path)

@@ -1,9 +1,10 @@
 """
 CONTRIBUTING's "Extending" recipes, done here: each new part is registered in one place.
 
-A cost term, a world condition, an adapter, a planner and an activation are each added
-as a recipe says, and the test checks that everything that offers a choice (the CLI,
-node parameters, launch arguments, the in-process controller, the robot YAML) sees it.
+A cost term, a world condition, an adapter with a setting of its own, a planner and an
+activation are each added as a recipe says, and the test checks that everything that
+offers a choice (the CLI, node parameters, launch arguments, the in-process controller,
+the robot YAML) sees it.
 Each fixture takes its registration out again.
 """
 
@@ -49,15 +50,36 @@ class Speed:
         return self.weight * (states[:, 1:, self.index] - self.target).pow(2).sum(-1)
 
 
+@dataclasses.dataclass(frozen=True)
+class HoldSettings:
+    """
+    The hold adapter's own settings.
+
+    :param scale: factor on every parameter, > 0 (1: hold them unchanged).
+    """
+
+    scale: float = 1.0
+
+    def __post_init__(self):
+        if not self.scale > 0.0:
+            raise ValueError(f'scale must be > 0, got {self.scale!r}')
+
+
 class HoldAdapter:
-    """Recipe "an adapter": carries its parameters and changes nothing (a dummy)."""
+    """Recipe "an adapter": carries its parameters, scaled by its setting (a dummy)."""
 
     name = 'hold'
     restarts_from_meta = False
 
+    def __init__(self, settings):
+        self.settings = settings
+
     def adapt(self, model, params, window):
-        """Return the parameters unchanged."""
-        return adapters.Adapted(params)
+        """Return the parameters times `scale` (the same ones for 1)."""
+        if self.settings.scale == 1.0:
+            return adapters.Adapted(params)
+        return adapters.Adapted({name: self.settings.scale * value
+                                 for name, value in params.items()})
 
 
 class Constant(SamplingPlanner):
@@ -85,8 +107,8 @@ def speed_term():
 @pytest.fixture
 def hold_adapter():
     adapters.register_adapter('hold', adapters.AdapterSpec(
-        lambda step_size, meta, settings: HoldAdapter(), ('mb',), 'hold the parameters',
-        'Hold'))
+        lambda step_size, meta, settings: HoldAdapter(settings), ('mb',),
+        'hold the parameters', 'Hold', HoldSettings))
     yield 'hold'
     del adapters.ADAPTERS['hold']
 
@@ -138,7 +160,7 @@ def test_a_new_condition_is_accepted_everywhere(icy_condition):
     assert args.condition == 'icy'
 
 
-def test_a_new_adapter_is_offered_by_the_cli_nodes_and_launch(hold_adapter):
+def test_a_new_adapter_is_offered_by_the_cli_nodes_and_launch(hold_adapter, tmp_path):
     args = cli.build_parser().parse_args(['collect', '--adapter', 'hold', '--out', 'x.npz'])
     assert args.adapter == 'hold'
     assert cli.build_parser().parse_args(['evaluate', '--adapter', 'hold']).adapter == 'hold'
@@ -158,6 +180,20 @@ def test_a_new_adapter_is_offered_by_the_cli_nodes_and_launch(hold_adapter):
     session = AdaptationSession(model, adapters.make_adapter('hold'), params)
     window = adapters.Window(torch.zeros(3, 2), torch.zeros(2, 1))
     assert session.step(window).params is params and session.current_params is params
+    # Its own setting: the robot YAML's `adapters: hold:` sets it, the node declares it
+    # as adapter.hold.scale with that default and checks it with HoldSettings.
+    data = yaml.safe_load(share_path('config', 'millirobot.yaml').read_text())
+    data['adapters']['hold'] = {'scale': 0.5}
+    (tmp_path / 'robot.yaml').write_text(yaml.safe_dump(data))
+    robot = load_robot_config(tmp_path / 'robot.yaml')
+    assert robot.adapter_settings('hold') == HoldSettings(0.5)
+    spec = {spec.name: spec for spec in adaptive_dynamics_node.parameters(
+        tmp_path / 'robot.yaml')}['adapter.hold.scale']
+    assert spec.default == 0.5 and 'Factor on every parameter' in spec.description
+    assert spec.validate(2.0) is None and 'scale must be > 0' in spec.validate(0.0)
+    halved = adapters.make_adapter('hold', settings=robot.adapter_settings('hold'))
+    assert all(torch.equal(value, 0.5 * params[name])
+               for name, value in halved.adapt(model, params, window).params.items())
 
 
 def test_a_new_planner_is_offered_and_plans(constant_planner):

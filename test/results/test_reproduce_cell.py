@@ -36,3 +36,16 @@ def test_settings_round_trip():
     settings = cells.episode_settings(load_robot_config('millirobot'))
     assert cells.episode_settings(cells.robot_config(settings)) == settings
     assert len(cells.settings_digest(settings)) == 16
+
+
+def test_records_from_before_adapters_owned_their_settings_still_load():
+    # The committed file spells MB+DE's settings as evaluation.de_steps and
+    # de_learning_rate, as every record did before the adapters: section.
+    from meta_mpc_ros.core.adapters import ContinualSettings, DynamicEvaluationSettings
+    data = json.loads(COMMITTED.read_text())
+    settings = next(iter(data['settings'].values()))
+    config = cells.robot_config(dict(settings, evaluation={
+        'de_steps': 4, 'de_learning_rate': 0.01, 'episode_steps': 0}))
+    assert config.adapter_settings('de') == DynamicEvaluationSettings(4, 0.01)
+    assert config.adapter_settings('continual') == ContinualSettings()
+    assert 'de_steps' not in cells.episode_settings(config)['evaluation']

@@ -37,7 +37,7 @@ def in_process(checkpoint, adapter, task, condition, seed, steps, switch=None):
     try:
         agent = AdaptiveAgent(load_checkpoint(checkpoint), adapter, config.controller,
                               config.cost_terms(env), config.training.past_steps,
-                              config.evaluation)
+                              config.adapter_settings(adapter))
         episode = run_episode(EpisodeRequest(env=env, policy=agent, seed=seed, steps=steps,
                                              options={'condition': condition},
                                              switch=switch, until_done=False))

@@ -1,0 +1,38 @@
+"""
+Typed settings from plain mappings (YAML sections, ROS parameter values, run records).
+
+Every settings dataclass documents its fields once, with `:param name:` lines that
+say the range, and checks that range in `__post_init__`; `settings_from_mapping` is
+the one way a mapping becomes such a dataclass.
+"""
+
+from collections.abc import Mapping
+from dataclasses import fields
+
+
+def settings_from_mapping(cls, data, where):
+    """
+    Build a settings dataclass from a mapping, refusing unknown keys.
+
+    :param cls: the dataclass.
+    :param data: setting -> value (lists become tuples); None or missing keys keep the
+        dataclass's defaults.
+    :param where: what the mapping is, to start the error message with.
+    :return: an instance of `cls`.
+    :raises ValueError: one line, for a non-mapping, an unknown key or a value
+        `cls` refuses.
+    """
+    if data is None:
+        return cls()
+    if not isinstance(data, Mapping):
+        raise ValueError(f'{where}: expected a mapping, got {type(data).__name__}')
+    known = {item.name for item in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f'{where}: unknown keys {unknown}; known: {sorted(known)}')
+    values = {key: tuple(value) if isinstance(value, list) else value
+              for key, value in data.items()}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f'{where}: {error}') from None
