@@ -24,7 +24,7 @@ def episode(adapter, prediction_horizon, rollout_horizon):
     env = make_env('millirobot', task='figure8', condition='missing_leg')
     checkpoint = load_checkpoint(shipped_checkpoint('millirobot', adapter))
     agent = AdaptiveAgent(checkpoint, adapter, config.controller, config.cost_terms(env),
-                          config.training.past_steps, config.evaluation)
+                          config.training.past_steps, config.adapter_settings(adapter))
     try:
         return run_episode(EpisodeRequest(env=env, policy=agent, seed=3, steps=STEPS,
                                           prediction_horizon=prediction_horizon,
