@@ -19,10 +19,10 @@ length) also adapts on the first, shorter windows of an episode; the others wait
 
 ADAPTERS is the registry: name -> AdapterSpec (how to build it, its own settings,
 which training methods' checkpoints can serve it, the first being the one that trains
-it). Its restart policy is the adapter's own `restarts_from_meta`, which
-core.session.AdaptationSession reads. Everything that offers a choice of adapter (CLI,
-node parameters, launch arguments, shipped checkpoints, results) reads the registry;
-`register_adapter` adds one.
+it); what an adapter must do is core.interfaces.Adapter. Its restart policy is the
+adapter's own `restarts_from_meta`, which core.session.AdaptationSession reads.
+Everything that offers a choice of adapter (CLI, node parameters, launch arguments,
+shipped checkpoints, results) reads the registry; `register_adapter` adds one.
 
 An adapter with settings owns them, as planners and cost terms own theirs: a frozen
 dataclass (DynamicEvaluationSettings, ContinualSettings) documents and checks each

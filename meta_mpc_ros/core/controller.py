@@ -46,8 +46,9 @@ class PlannerSpec:
     settings: type = None
 
 
-# The planner registry: name -> PlannerSpec. ControllerConfig, the controller node's
-# `planner` and `planner.<name>.*` parameters and the CLI read it.
+# The planner registry: name -> PlannerSpec, whose planners are core.interfaces.Planner.
+# ControllerConfig, the controller node's `planner` and `planner.<name>.*` parameters
+# and the CLI read it.
 PLANNERS = {
     'mppi': PlannerSpec(
         lambda config, *args: MPPI(MPPIConfig(
@@ -202,7 +203,7 @@ class MPCController:
         self.tracker = None
         self.previous_action = torch.as_tensor(
             action_spec.low, dtype=torch.float32, device=self.device).clone()
-        self.uses_path = any(term.name == 'path_tracking' for term in cost.terms)
+        self.uses_path = any(getattr(term, 'reads_path', False) for term in cost.terms)
 
     def set_path(self, path):
         """Follow a new ReferencePath from its start (a closed one lap after lap)."""

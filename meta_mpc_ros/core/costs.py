@@ -4,9 +4,10 @@ Cost terms for the planners: small named objects, each with a weight.
 Every term maps predicted states (K, H+1, nx) and actions (K, H, nu) (shapes in
 core.planning) plus a `CostContext` to a (K,) cost; `TrajectoryCost` sums them.
 Terms are plugins, as nav2's MPPI critics are: `COST_TERMS` is the registry (name ->
-term class), and each class lists its own tunable `settings` (name -> default), which
-the controller node declares as `cost.<term>.<setting>` parameters. Terms are built by
-name from plain dicts (the robot's YAML, ROS parameters):
+term class; the contract is core.interfaces.CostTerm), and each class lists its own
+tunable `settings` (name -> default), which the controller node declares as
+`cost.<term>.<setting>` parameters, and says whether it `reads_path` (default False).
+Terms are built by name from plain dicts (the robot's YAML, ROS parameters):
 
     path_tracking     w * sum_t [distance + heading * |heading error|] - w * progress * advance
     forward_velocity  -w * sum_t (s_{t+1}[position] - s_t[position]) / dt   (legged tasks)
@@ -67,6 +68,7 @@ class PathTracking:
 
     name = 'path_tracking'
     settings = {'distance': 1.0, 'heading': 0.1, 'progress': 1.0}
+    reads_path = True
 
     @classmethod
     def build(cls, weight, settings, state_spec):

@@ -17,9 +17,10 @@ the planner uses the model (core.per_window.rollout_errors). The continual adapt
 psi is meta-learned by unrolling U consecutive online steps on one stretch of
 trajectory (per_window.continual_future_losses).
 
-METHODS is the registry of training methods: name -> TrainingMethod (its objective,
-whether it learns psi, how many extra past transitions its windows need). The trainer,
-the `meta-mpc train --method` choices and the checkpoints read it.
+METHODS is the registry of training methods: name -> TrainingMethod (its objective, a
+core.interfaces.TrainingObjective; whether it learns psi; how many extra past
+transitions its windows need). The trainer, the `meta-mpc train --method` choices and
+the checkpoints read it.
 """
 
 from dataclasses import dataclass

@@ -59,3 +59,15 @@ def test_updates_must_be_newer_than_the_model_in_use_and_fresh():
     with pytest.raises(ValueError, match='future'):
         mpc.check_update(3, 100.0, 10.5)
     mpc.check_update(1, 10.6, 10.7)              # a restarted adapter counts from 1 again
+
+
+def test_the_controller_tracks_a_path_only_for_terms_that_read_it():
+    from meta_mpc_ros.core import interfaces
+    from meta_mpc_ros.core.costs import COST_TERMS
+    assert COST_TERMS['path_tracking'].reads_path
+    assert not any(getattr(term, 'reads_path', False) for name, term in COST_TERMS.items()
+                   if name != 'path_tracking')
+    # Every registered term has what the CostTerm contract names.
+    for term in COST_TERMS.values():
+        assert all(hasattr(term, member) for member in ('name', 'settings', '__call__'))
+    assert {'name', 'settings', 'reads_path'} <= set(interfaces.CostTerm.__annotations__)
