@@ -8,7 +8,7 @@ held-out cells and seeds, a 95 % interval and a verdict) are judged on the shipp
 models. The comparison over several training seeds (method_comparison.json) follows.
 """
 
-from meta_mpc_ros.results import method_comparison
+from meta_mpc_ros.results import method_comparison, paired
 from meta_mpc_ros.results.closed_loop import METHODS
 
 
@@ -24,6 +24,13 @@ def grid_rows(closed_loop):
                      'task': row['task'], 'condition': row['condition'],
                      'episode': row['seed'], 'cost': row['cost']})
     return rows
+
+
+def verdict_lines(result, prefix):
+    """Return one line per claim: '- <prefix>, <claim>: **verdict** (interval, pairs)'."""
+    return ''.join(f'- {prefix}, {row["claim"]}: **{row["verdict"]}** '
+                   f'({paired.interval_text(row)}, {row["pairs"]} pairs)\n'
+                   for row in result['comparisons'])
 
 
 def paired_section(closed_loop, comparison=None):
@@ -43,7 +50,7 @@ def paired_section(closed_loop, comparison=None):
             '**undecided** when it spans zero. The shipped models are one training seed '
             'each, so these intervals say nothing about training noise:\n\n'
             + method_comparison.table(result) + '\n\n'
-            + method_comparison.verdict_text(result) + '\n')
+            + verdict_lines(result, 'Shipped models'))
     if comparison:
         plan = comparison['plan']
         text += ('\n**Over training seeds** ([method_comparison.md](method_comparison.md)): '
@@ -52,5 +59,5 @@ def paired_section(closed_loop, comparison=None):
                  f'{len(plan["hidden"])} models, random-action data), {plan["eval_seeds"]} '
                  'episode seeds per cell on figure-8 under each held-out condition, budget '
                  f'`{comparison["budget"]}`:\n\n' + method_comparison.table(comparison)
-                 + '\n\n' + method_comparison.verdict_text(comparison) + '\n')
+                 + '\n\n' + verdict_lines(comparison, 'Over training seeds'))
     return text
