@@ -7,6 +7,7 @@ in a rotating order, so a load that comes and goes hits all of them alike):
 
     peak          the GEMM peak in the planning dtype on the same threads: the fastest
                   of torch.mm (MKL) and a oneDNN matmul on 1024 x 1024 by 1024 x 1024
+                  and on the planner's own layer (K rows by a width x width weight)
     ours          MPPI step (sample, roll out, score, update) with the millirobot's cost
     floor         H forward passes of batch K through the same Predictor (a second
                   reference: what any sampling planner that uses it pays)
@@ -151,7 +152,8 @@ def planner_rows(args, model, label, device, synchronize, peers):
             actions = torch.rand(num_samples, horizon, MILLIROBOT_ACTION.dim,
                                  generator=torch.Generator().manual_seed(1)).to(device) * \
                 float(MILLIROBOT_ACTION.high[0])
-            contestants, flops = peak_products(dtype, device)
+            contestants, flops = peak_products(
+                dtype, device, layer=(num_samples, max(model.config.hidden_sizes)))
             contestants['ours'] = lambda: planner.plan(predictor, state, context)
             contestants['floor'] = lambda: rollout(predictor, state, actions)
             for name, peer_class in PEERS.items():

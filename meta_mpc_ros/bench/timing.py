@@ -7,8 +7,10 @@ rotates from round to round), and each is summarised by its median and its
 interquartile range. Two contestants whose ranges overlap are not told apart.
 
 The peak is the machine's own: the fastest of torch's matrix products (MKL or
-oneDNN) on a 1024 x 1024 by 1024 x 1024 product in the planning dtype, on the same
-threads, timed in the same rounds as the planner it is the peak for.
+oneDNN) on a 1024 x 1024 by 1024 x 1024 product and on the planner's own layer shape,
+in the planning dtype, on the same threads, timed in the same rounds as the planner it
+is the peak for. (With AMX, oneDNN runs a tall K x 512 by 512 x 512 bf16 product
+about 1.6x faster than the square one, so a square-only peak is no peak.)
 """
 
 import os
@@ -69,28 +71,42 @@ def verdict(ours, peer):
     return 'faster' if ours[0] < peer[0] else 'slower'
 
 
-def peak_products(dtype, device):
+def peak_products(dtype, device, layer=None):
     """
-    Return the products the peak is measured with, and their FLOPs.
+    Return the products the peak is measured with, and the FLOPs of each.
 
-    :return: (name -> callable, FLOPs of one call)
+    Square PEAK_SIZE products, and, given `layer`, the planner's own layer shape (a
+    batch of K rows through a width x width weight), which the matrix units of some
+    CPUs (AMX) run faster than the square one: the peak is the fastest of them all.
+
+    :param layer: (rows, width), or None.
+    :return: (name -> callable, name -> FLOPs of one call)
     """
-    size = PEAK_SIZE
     generator = torch.Generator().manual_seed(0)
-    left = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
-    right = torch.randn(size, size, generator=generator).to(device=device, dtype=dtype)
-    products = {'peak_mm': lambda: torch.mm(left, right)}
-    if torch.device(device).type == 'cpu' and torch.backends.mkldnn.is_available() and \
-            hasattr(torch.ops.mkldnn, '_linear_pointwise'):
-        packed = torch.ops.mkldnn._reorder_linear_weight(right)
-        products['peak_onednn'] = lambda: torch.ops.mkldnn._linear_pointwise(
-            left, packed, None, 'none', [], '')
-    return products, 2.0 * size ** 3
+    products, flops = {}, {}
+    shapes = {'': (PEAK_SIZE, PEAK_SIZE, PEAK_SIZE)}
+    if layer is not None:
+        shapes['_layer'] = (layer[0], layer[1], layer[1])
+    onednn = torch.device(device).type == 'cpu' and torch.backends.mkldnn.is_available() \
+        and hasattr(torch.ops.mkldnn, '_linear_pointwise')
+    for suffix, (rows, inner, columns) in shapes.items():
+        left = torch.randn(rows, inner, generator=generator).to(device=device, dtype=dtype)
+        right = torch.randn(inner, columns, generator=generator).to(device=device,
+                                                                    dtype=dtype)
+        products[f'peak_mm{suffix}'] = lambda left=left, right=right: torch.mm(left, right)
+        if onednn:
+            packed = torch.ops.mkldnn._reorder_linear_weight(right)
+            products[f'peak_onednn{suffix}'] = (
+                lambda left=left, packed=packed: torch.ops.mkldnn._linear_pointwise(
+                    left, packed, None, 'none', [], ''))
+        for name in (f'peak_mm{suffix}', f'peak_onednn{suffix}'):
+            flops[name] = 2.0 * rows * inner * columns
+    return products, flops
 
 
 def peak_gflops(times, flops):
     """Return the peak in GFLOP/s from interleaved times of the peak products."""
-    return max(flops / (statistics.median(times[name]) * 1e6)
+    return max(flops[name] / (statistics.median(times[name]) * 1e6)
                for name in times if name.startswith('peak_'))
 
 

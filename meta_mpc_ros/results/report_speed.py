@@ -52,8 +52,9 @@ def _introduction(core):
             'sim` and `bench ros`. Each planning cell times the GEMM peak, our MPPI step, the '
             f'forward-pass floor and both peers in {core.get("rounds", "?")} interleaved '
             'rounds (each round calls each once, in a rotating order). The peak is the '
-            "machine's own: the faster of torch.mm (MKL) and a oneDNN matmul on "
-            '1024 x 1024 by 1024 x 1024 in the planning dtype on the same threads'
+            "machine's own: the fastest of torch.mm (MKL) and a oneDNN matmul, each on "
+            "1024 x 1024 by 1024 x 1024 and on the planner's own layer (K rows by the "
+            "model's width x width weight), in the planning dtype on the same threads"
             + (f', {peaks} GFLOP/s (median over the cells)' if peaks else '') + '. A '
             "step's FLOPs are 2 x the multiply-adds of its H x K forward passes (biases, "
             'activations and the cost are not counted), so a planner cannot exceed 100 %.\n\n')
