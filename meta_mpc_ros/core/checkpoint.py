@@ -5,7 +5,7 @@ A checkpoint is a dict of tensors and plain values only (no pickled objects):
 
     format, version          'meta_mpc_ros.checkpoint', CHECKPOINT_VERSION
     method                   a key of core.objectives.METHODS (how theta* was trained)
-    robot                    e.g. 'millirobot'
+    robot                    the robot's name (a key of meta_mpc_ros.robots.ROBOTS)
     model_config             ModelConfig.to_dict()
     state_spec, action_spec  names, units (and bounds) of the vectors
     params                   theta*, name -> tensor
@@ -93,7 +93,7 @@ def save_checkpoint(path, model, method, robot, state_spec, action_spec, step_si
 
     :param model: DynamicsModel holding theta* and the normaliser.
     :param method: the training method, a key of core.objectives.METHODS.
-    :param robot: robot name, e.g. 'millirobot'.
+    :param robot: the robot's name (a key of meta_mpc_ros.robots.ROBOTS).
     :param state_spec: StateSpec of the state vector.
     :param action_spec: ActionSpec of the action vector.
     :param step_size: the meta-learned psi of a method that learns it (GrBAL, continual),

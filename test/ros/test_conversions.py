@@ -3,8 +3,8 @@
 import math
 
 from builtin_interfaces.msg import Time
-from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.core.reference import ReferencePath
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.ros import conversions
 from nav_msgs.msg import Odometry
 import numpy as np
