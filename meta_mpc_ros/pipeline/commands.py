@@ -35,6 +35,9 @@ def add_parser(subparsers):
     train.add_argument('--data', nargs='*', default=[],
                        help='dataset .npz files and/or rosbag2 directories')
     train.add_argument('--config', default='config/millirobot.yaml')
+    train.add_argument('--robot', default='',
+                       help="a registered robot (robots.ROBOTS): train with its description's "
+                       'config instead of --config, and read its bags with its description')
     train.add_argument('--out', required=True, help='checkpoint file to write (.pt)')
     train.add_argument('--resume', default='', help="continue a checkpoint's training")
     train.add_argument('--warm-start', default='',
@@ -139,7 +142,11 @@ def run_train(args):
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    config = _config(args)
+    if args.robot:
+        from meta_mpc_ros.pipeline.config import load_robot_config
+        config = load_robot_config(args.robot)
+    else:
+        config = _config(args)
     segments = None
     if args.segments:
         import yaml
@@ -179,7 +186,7 @@ def _load_bags_or_data(args, config, segments):
     from meta_mpc_ros.pipeline import train as training
     from meta_mpc_ros.robots import robot_description
     joints = [name.strip() for name in args.joints.split(',') if name.strip()]
-    measured = robot_description(config.robot).joints
+    measured = robot_description(config.robot).joints if args.joints else ()
     if args.joints and len(joints) != len(measured):
         raise ValueError(f'--joints {args.joints!r}: give {len(measured)} names, for '
                          f'{config.robot}\'s {",".join(measured)}')
