@@ -7,11 +7,13 @@ sim.MillirobotSim), at `real_time_factor` times real time and publishes, every
 1 / publish_rate_hz of sim time:
 
     /clock                  rosgraph_msgs/Clock, the sim time every other node follows
-    /joint_states           sensor_msgs/JointState: the two motors and the six legs
+    /joint_states           sensor_msgs/JointState: every joint of the simulator
+                            (the millirobot's two motors and six legs)
     /odom                   nav_msgs/Odometry, odom -> base_link (twist in base_link)
     /meta_mpc/terrain       std_msgs/String, the active condition spec (latched)
 
-and applies /cmd (std_msgs/Float64MultiArray [left, right] leg rates, rad/s), like a
+and applies /cmd (std_msgs/Float64MultiArray, one value per action entry of the robot's
+description: the millirobot's [left, right] leg rates, rad/s), like a
 forward_command_controller. Like robot firmware, it stops the legs when commands stop
 for `command_timeout_s`. The condition is a dynamic parameter; `schedule` changes it
 at set sim times. This node is the clock source, so its own timers run on wall time.
