@@ -12,9 +12,10 @@ In the YAML, a value `$name` stands for the launch argument `name`;
 `{share_path: TEMPLATE}` for the absolute path of a file in the share directory and
 `{share_file: TEMPLATE}` for the text of one, where `{name}` in TEMPLATE is replaced
 by the argument's value; `{robot_file: FIELD}` for the text of the file that the
-`robot` argument's description (robots.ROBOTS) names in FIELD (`urdf`). A node's `if:` is a bool argument or `NAME == VALUE` for an
-argument with choices. Remappings (`global_remappings:` for every node, `remappings:`
-for one) map a topic to `$argument`; one that maps a topic to itself is left out.
+`robot` argument's description (robots.ROBOTS) names in FIELD (`urdf`). A node's
+`if:` is a bool argument or `NAME == VALUE` for an argument with choices. Remappings
+(`global_remappings:` for every node, `remappings:` for one) map a topic to
+`$argument`; one that maps a topic to itself is left out.
 """
 
 from dataclasses import dataclass, field
