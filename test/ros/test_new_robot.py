@@ -17,12 +17,13 @@ import pathlib
 import subprocess
 import sys
 
-from meta_mpc_ros.core.checkpoint import save_checkpoint
+from meta_mpc_ros.core.checkpoint import CheckpointError, save_checkpoint
 from meta_mpc_ros.core.roles import BASELINE_ADAPTER
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.train import build_model
 from meta_mpc_ros.robots import ROBOTS
 from meta_mpc_ros.ros import mppi_controller_node, state_estimator_node
+from meta_mpc_ros.shipped import load_graph_checkpoint, shipped_checkpoint
 import numpy as np
 import pytest
 
@@ -72,6 +73,14 @@ def test_the_description_is_offered_where_a_robot_is_chosen(registered):
     assert '| 7 | `right_rate` | rad/s | /joint_states `velocity` of `right_wheel` | yes |' \
         in contract
     assert 'Actions (2 entries) on `/cmd`' in contract
+
+
+def test_a_checkpoint_of_another_robot_is_refused_in_one_line(registered):
+    # What the adaptive dynamics and controller nodes load at start, for robot:=point_robot.
+    shipped = shipped_checkpoint('millirobot', BASELINE_ADAPTER)
+    with pytest.raises(CheckpointError) as error:
+        load_graph_checkpoint(shipped, 'cpu', NAME)
+    assert str(error.value) == f"{shipped}: trained for robot 'millirobot', not 'point_robot'"
 
 
 @pytest.mark.slow
