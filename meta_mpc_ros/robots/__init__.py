@@ -63,7 +63,13 @@ def load_user_robots():
         entry_point.load()
     for name in os.environ.get(MODULES_VARIABLE, '').split(','):
         if name.strip():
-            import_module(name.strip())
+            try:
+                import_module(name.strip())
+            except ModuleNotFoundError as error:
+                if error.name != name.strip():
+                    raise
+                raise ModuleNotFoundError(f'{MODULES_VARIABLE} names {name.strip()!r}, which is '
+                                          'not on PYTHONPATH', name=error.name) from None
 
 
 register_robot(MILLIROBOT)

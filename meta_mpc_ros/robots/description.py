@@ -70,7 +70,7 @@ class RobotDescription:
     :param action: the action vector (names, units, bounds).
     :param command: a key of COMMAND_INTERFACES.
     :param pose: the state entries (x, y, cos_yaw, sin_yaw) of the planar pose, for the
-        planned path the controller publishes.
+        planned path the controller publishes; () for a robot without one (no plan shown).
     :param config: its learning settings and default cost, config/<config>.yaml.
     :param tasks: the reference tasks (core.reference.TASKS) it follows.
     :param sim: its SimDescription, or None for a robot sim_node cannot simulate.
@@ -96,7 +96,10 @@ class RobotDescription:
         if self.command not in COMMAND_INTERFACES:
             raise ValueError(f'robot {self.name!r}: command interface {self.command!r} is not '
                              f'one of {tuple(COMMAND_INTERFACES)}')
-        self.state.indices(*self.pose)      # raises KeyError for a missing entry
+        missing = [name for name in self.pose if name not in self.state.names]
+        if self.pose and (len(self.pose) != 4 or missing):
+            raise ValueError(f'robot {self.name!r}: pose needs its x, y, cos_yaw and sin_yaw '
+                             f'state entries; {missing or self.pose} are not')
 
     @functools.cached_property
     def layout(self):

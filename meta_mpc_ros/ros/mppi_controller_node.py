@@ -96,6 +96,7 @@ class MPPIControllerNode(Node):
             raise ValueError('device cuda requested but CUDA is not available')
         path = resolve_checkpoint(values['checkpoint'], values['robot'], values['adapter'])
         self.checkpoint = load_graph_checkpoint(path, values['device'], values['robot'])
+        # The plan is shown by the description's planar pose entries (none: not shown).
         self.pose = self.checkpoint.state_spec.indices(*robot_description(values['robot']).pose)
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
@@ -314,6 +315,8 @@ class MPPIControllerNode(Node):
 
     def publish_plan(self, result, stamp):
         """Publish the plan and the thinned rollouts for display."""
+        if not self.pose:
+            return
         frame = self.values['frame_id']
         x, y, cos_yaw, sin_yaw = self.pose      # the description's pose entries
         xy = (x, y)
