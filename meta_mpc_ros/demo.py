@@ -3,7 +3,9 @@
 
 The graph runs in lockstep (the simulator waits for the controller, the controller for
 the model of each window), so two runs print the same table on any machine under any
-load. The millirobot follows a figure-8 on carpet with the shipped GrBAL model; at
+load. The robot (`--robot`, a registered description with a simulator: the millirobot
+by default) follows a figure-8 from its description's starting condition (the
+millirobot's carpet) with the shipped GrBAL model; at
 `--switch-at` seconds of sim time the world changes to a held-out condition (by
 default a slippery slope with a pulled payload). The same run is repeated with every
 other adapter (continual, ReBAL, MB+DE) and the non-adaptive MB model. The demo prints
@@ -19,6 +21,7 @@ import time
 
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
+from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 import numpy as np
 
 
@@ -37,6 +40,9 @@ def add_parser(subparsers):
     """Register `meta-mpc demo`."""
     parser = subparsers.add_parser('demo', help='every adapter vs MB in the running graph '
                                    'when the terrain changes (the main job)')
+    parser.add_argument('--robot', default=DEFAULT_ROBOT,
+                        choices=[name for name, robot in ROBOTS.items() if robot.sim],
+                        help='the robot to simulate (robots.ROBOTS)')
     parser.add_argument('--condition', default='slippery_slope,payload',
                         help='held-out condition after the switch')
     parser.add_argument('--switch-at', type=float, default=15.0, help='sim s')
@@ -56,19 +62,20 @@ def run(args):
     from meta_mpc_ros.ros.graph.run import run_graph
     out = pathlib.Path(args.out or time.strftime('runs/demo-%Y%m%d-%H%M%S')).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    print(f'meta-mpc demo: {args.task} on carpet, then {args.condition} at '
-          f'{args.switch_at:g} s of {args.duration:g} s; ROS_DOMAIN_ID '
+    robot = robot_description(args.robot)
+    print(f'meta-mpc demo: {robot.name}, {args.task} on {robot.sim.default_condition}, then '
+          f'{args.condition} at {args.switch_at:g} s of {args.duration:g} s; ROS_DOMAIN_ID '
           f'{os.environ["ROS_DOMAIN_ID"]}; output in {out}', flush=True)
     results = {}
     for adapter in args.adapters.split(','):
         print(f'\n[{adapter}] starting the graph (sim, estimator, adaptive dynamics, MPPI, '
               'reference, recorder)', flush=True)
-        values = {'adapter': adapter, 'task': args.task, 'record': True, 'lockstep': True,
-                  'terrain_schedule': f'{args.switch_at}:{args.condition}'}
+        values = {'robot': robot.name, 'adapter': adapter, 'task': args.task, 'record': True,
+                  'lockstep': True, 'terrain_schedule': f'{args.switch_at}:{args.condition}'}
         graph_run = run_graph(values, out / adapter, args.duration,
                               progress=_progress(adapter, args.duration),
                               wall_timeout=LOCKSTEP_WALL_PER_SIM_S * args.duration + 120.0)
-        results[adapter] = analyse(graph_run, args.switch_at, args.duration)
+        results[adapter] = analyse(graph_run, args.switch_at, args.duration, robot.pose[:2])
         print(f'[{adapter}] done in {graph_run.wall_seconds:.0f} s wall; bag '
               f'{graph_run.graph.bag_dir}', flush=True)
     table = format_table(results, args.condition)
@@ -97,7 +104,7 @@ def _progress(adapter, duration):
     return report
 
 
-def analyse(graph_run, switch_at, duration):
+def analyse(graph_run, switch_at, duration, position=('x', 'y')):
     """
     Return tracking and model-error numbers of one run, split at the switch.
 
@@ -106,6 +113,8 @@ def analyse(graph_run, switch_at, duration):
     wait for a listener, so one that falls behind under load may miss messages. Only
     what is stamped before `duration` (sim s) counts: the graph runs on a little while
     it is stopped, by as much as the wall clock allows.
+
+    :param position: the names of the state's x and y entries (the description's pose).
     """
     from meta_mpc_ros.core.reference import PathTracker
     from meta_mpc_ros.data.bag_reader import load_messages
@@ -126,7 +135,7 @@ def analyse(graph_run, switch_at, duration):
             names = list(entry.message.name)
             if stamp < duration:
                 states.setdefault(round(stamp, 3), [entry.message.position[names.index(name)]
-                                                    for name in ('x', 'y')])
+                                                    for name in position])
             continue
         for status in map(read_status, entry.message.status):
             values = status['values']
@@ -225,5 +234,6 @@ def plot(results, args, path):
     right.set_ylabel('distance to path (m)')
     right.legend(fontsize=8)
     right.grid(alpha=0.3)
-    figure.suptitle(f'meta-mpc demo: {args.task}, carpet -> {args.condition}')
+    start = robot_description(args.robot).sim.default_condition
+    figure.suptitle(f'meta-mpc demo: {args.robot}, {args.task}, {start} -> {args.condition}')
     save_figure(figure, path, dpi=100)

@@ -1,8 +1,9 @@
 """
 Shipped checkpoints and which one an adapter uses.
 
-The package installs meta-trained millirobot models under share/meta_mpc_ros/models/
-as <robot>_<method>.pt (method grbal, rebal, continual or mb). Each adapter ships
+The package installs meta-trained models under share/meta_mpc_ros/models/, named by
+each robot's description (robots.ROBOTS: <robot>_<method>.pt, method grbal, rebal,
+continual or mb). Each adapter ships
 with the first of its registered checkpoint methods (core.adapters.ADAPTERS): MB+DE
 fine-tunes the MB model, as in the paper; GrBAL needs a checkpoint that carries psi
 and ReBAL a ReBAL one.
@@ -12,15 +13,17 @@ import pathlib
 
 from meta_mpc_ros.core.adapters import ADAPTERS, make_adapter
 from meta_mpc_ros.core.checkpoint import CheckpointError, load_checkpoint
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.paths import share_path
+from meta_mpc_ros.robots import robot_description, ROBOTS
 
 
 def shipped_checkpoint(robot, adapter):
     """Return the path of the shipped checkpoint for a robot and an adapter."""
     if adapter not in ADAPTERS:
         raise ValueError(f'unknown adapter {adapter!r}; choose one of {tuple(ADAPTERS)}')
-    return share_path('models', f'{robot}_{ADAPTERS[adapter].checkpoint_methods[0]}.pt')
+    method = ADAPTERS[adapter].checkpoint_methods[0]
+    name = ROBOTS[robot].checkpoint_file(method) if robot in ROBOTS else f'{robot}_{method}.pt'
+    return share_path('models', name)
 
 
 def resolve_checkpoint(path, robot, adapter):
@@ -63,15 +66,17 @@ def load_graph_checkpoint(path, device, robot):
     """
     Load a checkpoint for the ROS graph's nodes, refusing one they could never use.
 
-    The state estimator publishes MILLIROBOT_STATE and the simulator takes
-    MILLIROBOT_ACTION, so a model of other sizes or entries would leave the graph
-    alive but never commanding.
+    The state estimator publishes the state of the robot's description and the robot
+    takes its actions, so a model of other sizes or entries would leave the graph alive
+    but never commanding.
 
+    :param robot: a key of robots.ROBOTS.
     :raises CheckpointError: (a ValueError) naming the file and the mismatch.
     """
-    checkpoint = load_checkpoint(path, device, MILLIROBOT_STATE.dim, MILLIROBOT_ACTION.dim,
-                                 robot=robot)
-    if tuple(checkpoint.state_spec.names) != tuple(MILLIROBOT_STATE.names):
+    description = robot_description(robot)
+    state, action = description.state, description.action
+    checkpoint = load_checkpoint(path, device, state.dim, action.dim, robot=robot)
+    if tuple(checkpoint.state_spec.names) != tuple(state.names):
         raise CheckpointError(f'{path}: state entries {checkpoint.state_spec.names} are not '
-                              f"the state estimator's {MILLIROBOT_STATE.names}")
+                              f"the state estimator's {state.names}")
     return checkpoint

@@ -37,7 +37,6 @@ from meta_mpc_ros.bench.timing import (cpu_model, interleaved_ms, load_average, 
 from meta_mpc_ros.bench.training import training_rows
 from meta_mpc_ros.core.adapters import Adapted, ContinualAdapter, GrBALAdapter, Window
 from meta_mpc_ros.core.costs import build_cost, CostContext
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.core.model_update import pack_update, unpack_update, UpdateInfo
 from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
@@ -45,6 +44,7 @@ from meta_mpc_ros.core.planning.common import rollout
 from meta_mpc_ros.core.planning.mppi import MPPI, MPPIConfig
 from meta_mpc_ros.core.predictor import Predictor
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 import torch
 
 SIZES = ((500, 10), (1000, 20), (2000, 30))

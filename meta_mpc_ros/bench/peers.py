@@ -15,8 +15,8 @@ times them, so it does not seed it.
 from importlib import import_module, metadata
 
 from meta_mpc_ros.core.costs import build_cost, nearest_points
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.planning.common import rollout
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 import torch
 
 # peer name -> the module its adapter imports

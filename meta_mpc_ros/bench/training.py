@@ -21,10 +21,10 @@ from importlib import metadata
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.dataset import WindowBatch
 from meta_mpc_ros.core.meta_training import make_step_size, TrainingConfig
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.core.objectives import METHODS, objective
 from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 import torch
 
 PAPER_METHOD = ADAPTERS[DEFAULT_ADAPTER].training_method

@@ -5,7 +5,7 @@ A checkpoint is a dict of tensors and plain values only (no pickled objects):
 
     format, version          'meta_mpc_ros.checkpoint', CHECKPOINT_VERSION
     method                   a key of core.objectives.METHODS (how theta* was trained)
-    robot                    e.g. 'millirobot'
+    robot                    the robot's name (a key of meta_mpc_ros.robots.ROBOTS)
     model_config             ModelConfig.to_dict()
     state_spec, action_spec  names, units (and bounds) of the vectors
     params                   theta*, name -> tensor
@@ -93,7 +93,7 @@ def save_checkpoint(path, model, method, robot, state_spec, action_spec, step_si
 
     :param model: DynamicsModel holding theta* and the normaliser.
     :param method: the training method, a key of core.objectives.METHODS.
-    :param robot: robot name, e.g. 'millirobot'.
+    :param robot: the robot's name (a key of meta_mpc_ros.robots.ROBOTS).
     :param state_spec: StateSpec of the state vector.
     :param action_spec: ActionSpec of the action vector.
     :param step_size: the meta-learned psi of a method that learns it (GrBAL, continual),
@@ -187,12 +187,13 @@ def load_checkpoint(path, device='cpu', state_dim=None, action_dim=None, robot=N
         raise
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         fail(f'malformed checkpoint ({type(error).__name__}: {error})')
+    # Another robot's checkpoint is named as such, before its sizes differ too.
+    if robot is not None and robot != stored_robot:
+        fail(f'trained for robot {stored_robot!r}, not {robot!r}')
     if state_dim is not None and state_dim != config.state_dim:
         fail(f'state size {config.state_dim} does not match the expected {state_dim}')
     if action_dim is not None and action_dim != config.action_dim:
         fail(f'action size {config.action_dim} does not match the expected {action_dim}')
-    if robot is not None and robot != stored_robot:
-        fail(f'trained for robot {stored_robot!r}, not {robot!r}')
     tensors = step_size.values() if isinstance(step_size, dict) else [step_size]
     if step_size is not None and not all(isinstance(t, torch.Tensor) for t in tensors):
         fail('malformed checkpoint (step_size must be a tensor or a dict of tensors)')

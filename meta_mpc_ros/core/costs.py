@@ -61,7 +61,7 @@ def nearest_points(points, path):
 
 class PathTracking:
     """
-    Distance to the path, heading error, and progress along it (the paper's millirobot cost).
+    Distance to the path, heading error, and progress along it (the paper's path cost).
 
     :param indices: state positions of (x, y, cos_yaw, sin_yaw).
     """

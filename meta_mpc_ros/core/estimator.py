@@ -27,10 +27,30 @@ Call `try_sample()` after every measurement; `check(now)` reports staleness.
 
 from dataclasses import dataclass
 import math
+from typing import Protocol
 
 from meta_mpc_ros.core.buffer import TransitionBuffer
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE, millirobot_state
+from meta_mpc_ros.core.spaces import ActionSpec, StateSpec
 import numpy as np
+
+
+class StateBuilder(Protocol):
+    """
+    What the estimator needs of a robot: its vectors and how its state is built.
+
+    A robot description (meta_mpc_ros.robots) is one. `build_state` is a pure function
+    of the measurements: base position (3,) and orientation quaternion xyzw (4,) in
+    odom, linear and angular velocity (3,) each in base_link, and the positions and
+    velocities (J,) of the robot's measured joints; it returns the (state.dim,) state
+    and raises ValueError for measurements it cannot use.
+    """
+
+    state: StateSpec
+    action: ActionSpec
+
+    def build_state(self, position, orientation_xyzw, linear_velocity, angular_velocity,
+                    joint_positions, joint_velocities):
+        """Return the (nx,) float64 state of one set of measurements."""
 
 
 @dataclass
@@ -108,8 +128,10 @@ class CommandHistory:
 
 class StateEstimator:
     """
-    Millirobot state at the control rate, plus the transition window for adaptation.
+    A robot's state at the control rate, plus the transition window for adaptation.
 
+    :param robot: StateBuilder (a robot description): the state and action vectors and
+        how the state is built from the measurements.
     :param control_dt: the control period, s.
     :param window: M, transitions per adaptation window.
     :param stale_timeout_s: odometry older than this (relative to `now`) is stale.
@@ -120,7 +142,7 @@ class StateEstimator:
     # Two stamps closer than this (s) are the same instant (float round trips).
     SAME_STAMP_S = 1e-6
 
-    def __init__(self, control_dt=0.1, window=16, stale_timeout_s=0.5,
+    def __init__(self, robot, control_dt=0.1, window=16, stale_timeout_s=0.5,
                  applied_commands=False):
         if not control_dt > 0.0 or window < 1 or not stale_timeout_s > 0.0:
             raise ValueError('need control_dt > 0, window >= 1, stale_timeout_s > 0')
@@ -128,8 +150,10 @@ class StateEstimator:
         self.window = window
         self.stale_timeout_s = stale_timeout_s
         self.applied_commands = applied_commands
-        self.buffer = TransitionBuffer(window + 2, MILLIROBOT_STATE.dim, MILLIROBOT_ACTION.dim)
-        self.commands = CommandHistory(MILLIROBOT_ACTION.dim)
+        self.robot = robot
+        self.action = robot.action
+        self.buffer = TransitionBuffer(window + 2, robot.state.dim, robot.action.dim)
+        self.commands = CommandHistory(robot.action.dim)
         self.odometry = None       # (stamp, position, orientation, linear, angular)
         self.joints = []           # [(stamp, angles, rates)], newest last
         self.last_stamp = None
@@ -141,16 +165,16 @@ class StateEstimator:
         self.odometry = (float(stamp), position, orientation_xyzw, linear_velocity,
                          angular_velocity)
 
-    def on_joints(self, stamp, motor_angles, motor_rates):
-        """Record the two motor joints' angles (rad) and rates (rad/s)."""
-        self.joints.append((float(stamp), np.asarray(motor_angles, dtype=np.float64),
-                            np.asarray(motor_rates, dtype=np.float64)))
+    def on_joints(self, stamp, positions, velocities):
+        """Record the measured joints' positions and velocities (the robot's joint order)."""
+        self.joints.append((float(stamp), np.asarray(positions, dtype=np.float64),
+                            np.asarray(velocities, dtype=np.float64)))
         if len(self.joints) > 64:
             del self.joints[:-64]
 
     def on_command(self, stamp, command):
         """
-        Record a command (leg rates) applied from `stamp` on, clipped to the action box.
+        Record a command applied from `stamp` on, clipped to the action box.
 
         The robot applies a clipped command, so the transition it drives must record
         the clipped one: an out-of-range command would teach adaptation an action the
@@ -159,9 +183,9 @@ class StateEstimator:
         :raises ValueError: for a command of the wrong size or not finite.
         """
         command = np.asarray(command, dtype=np.float64)
-        if command.shape != (MILLIROBOT_ACTION.dim,) or not np.isfinite(command).all():
+        if command.shape != (self.action.dim,) or not np.isfinite(command).all():
             raise ValueError(f'bad command {command}')
-        self.commands.add(stamp, np.clip(command, MILLIROBOT_ACTION.low, MILLIROBOT_ACTION.high))
+        self.commands.add(stamp, np.clip(command, self.action.low, self.action.high))
 
     def status(self, now):
         """Return 'ok', 'waiting' (no data yet) or 'stale' at time `now` (s)."""
@@ -210,7 +234,8 @@ class StateEstimator:
                 or self.commands.latest_stamp() < self.last_stamp - self.SAME_STAMP_S):
             return None     # the command applied since the last sample is not in yet
         joint = next((j for j in reversed(self.joints) if j[0] <= stamp), self.joints[0])
-        state = millirobot_state(position, orientation, linear, angular, joint[1], joint[2])
+        state = self.robot.build_state(position, orientation, linear, angular, joint[1],
+                                       joint[2])
         closed_action = None
         if self.last_stamp is not None:
             closed_action = self.commands.average(self.last_stamp, stamp)

@@ -1,7 +1,7 @@
 """
-Reference paths for the millirobot's trajectory-following tasks, and the task cost.
+Reference paths for trajectory-following tasks, and the task cost.
 
-The paper's millirobot tasks follow a straight line, a left turn, a zig-zag or a
+The paper's path-following tasks follow a straight line, a left turn, a zig-zag or a
 figure-8. Following Nagabandi et al., the per-step cost penalises the perpendicular
 distance from the path and the heading error, and rewards progress along it:
 

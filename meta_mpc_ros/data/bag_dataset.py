@@ -12,7 +12,8 @@ the file.
 
 A bag from another robot names its topics and joints its own way: `topics` maps the
 robot contract's roles (odom, joint_states, cmd, terrain) to the bag's topic names and
-`motor_joints` names the left and right motor joints. A bag that lacks a needed topic
+`motor_joints` names the robot's measured joints (its description's, robots.ROBOTS, by
+default). A bag that lacks a needed topic
 (or has it with another type) raises BagTopicError, one line naming what is missing
 and every topic the bag has, with its type.
 """
@@ -22,9 +23,9 @@ import logging
 
 from meta_mpc_ros.core.dataset import Trajectory, TrajectoryDataset
 from meta_mpc_ros.core.estimator import StateEstimator
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MOTOR_JOINTS
 from meta_mpc_ros.data import readers
 from meta_mpc_ros.data.bag_reader import BagReader, load_messages
+from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description
 import numpy as np
 
 TOPICS = ('/odom', '/joint_states', '/cmd', '/meta_mpc/terrain')
@@ -104,18 +105,19 @@ def check_bag_topics(path, available, names):
                             "; map the robot's topics with --topic ROLE:=TOPIC")
 
 
-def check_contract(path, messages, names, motor_joints, action_dim):
-    """Raise BagTopicError if the joint states lack the motors or commands are mis-sized."""
+def check_contract(path, messages, names, motor_joints, action):
+    """Raise BagTopicError if the joint states lack the joints or commands are mis-sized."""
     joints = next((m.message for m in messages if m.topic == '/joint_states'), None)
     if joints is not None and not set(motor_joints) <= set(joints.name):
         raise BagTopicError(f'bag {path}: {names["joint_states"]} has no joints '
                             f'{[j for j in motor_joints if j not in joints.name]} (it has '
-                            f'{list(joints.name)}); name the left and right motor joints '
-                            'with --joints LEFT,RIGHT')
+                            f"{list(joints.name)}); name the robot's joints "
+                            f'{list(motor_joints)} with --joints '
+                            f'{",".join(name.upper() for name in motor_joints)}')
     command = next((m.message for m in messages if m.topic == '/cmd'), None)
-    if command is not None and len(command.data) != action_dim:
+    if command is not None and len(command.data) != action.dim:
         raise BagTopicError(f'bag {path}: {names["cmd"]} carries {len(command.data)} values, '
-                            f'the robot takes {action_dim} ([left, right] rad/s)')
+                            f'the robot takes {action.dim} ([{", ".join(action.names)}])')
 
 
 class Labeller:
@@ -137,14 +139,18 @@ class Labeller:
         return self.labels[index] if index >= 0 else 'unlabelled'
 
 
-def samples_from_messages(messages, control_dt, window, motor_joints=MOTOR_JOINTS):
+def samples_from_messages(messages, control_dt, window, robot=DEFAULT_ROBOT, motor_joints=None):
     """
     Replay messages through the state estimator.
 
     :param messages: BagMessage iterable in time order (topic, msgtype, timestamp_ns, msg).
+    :param robot: the robot's name (robots.ROBOTS): its description builds the states.
+    :param motor_joints: the JointState names of its measured joints, or None for its own.
     :return: (samples list of core.estimator.Sample, label events [(s, label)], drops)
     """
-    estimator = StateEstimator(control_dt, window)
+    description = robot_description(robot)
+    motor_joints = tuple(motor_joints or description.joints)
+    estimator = StateEstimator(description, control_dt, window)
     samples, events, drops = [], [], 0
     for item in messages:
         received = item.timestamp_ns * 1e-9
@@ -159,7 +165,7 @@ def samples_from_messages(messages, control_dt, window, motor_joints=MOTOR_JOINT
                                     angles, rates)
             elif item.topic == '/cmd':
                 estimator.on_command(received, readers.read_command(
-                    item.message, MILLIROBOT_ACTION.dim))
+                    item.message, description.action.dim))
                 continue
             elif item.topic == '/meta_mpc/terrain':
                 if not events or events[-1][1] != item.message.data:
@@ -200,7 +206,7 @@ def trajectories_from_samples(samples, labeller):
 
 
 def dataset_from_bags(paths, control_dt, window=16, label_topic=None, segments=None,
-                      robot='millirobot', topics=None, motor_joints=MOTOR_JOINTS):
+                      robot=DEFAULT_ROBOT, topics=None, motor_joints=None):
     """
     Build a TrajectoryDataset from rosbag2 directories.
 
@@ -210,11 +216,15 @@ def dataset_from_bags(paths, control_dt, window=16, label_topic=None, segments=N
     :param segments: optional [(start_s, end_s, label)] instead of recorded labels.
     :param topics: role -> topic name in the bags, for those named differently (roles
         as in ROBOT_TOPICS); e.g. {'odom': '/robot/odom'}.
-    :param motor_joints: JointState names of the left and right motor joints.
+    :param robot: the robot's name (robots.ROBOTS): its description builds the states.
+    :param motor_joints: JointState names of its measured joints, in its description's
+        order; None: the description's names.
     :return: TrajectoryDataset (metadata lists the bags and any read problems).
     :raises BagTopicError: when a bag lacks a needed topic or joint.
     """
     names = bag_topic_names(topics, label_topic)
+    description = robot_description(robot)
+    motor_joints = tuple(motor_joints or description.joints)
     paths = [str(path) for path in paths]
     for path in paths:
         with BagReader([path], strict=False) as reader:
@@ -224,8 +234,9 @@ def dataset_from_bags(paths, control_dt, window=16, label_topic=None, segments=N
     for problem in problems:
         LOGGER.warning('bag problem (readable messages kept): %s', problem)
     messages = [m._replace(topic=canonical[m.topic]) for m in messages]
-    check_contract(', '.join(paths), messages, names, motor_joints, MILLIROBOT_ACTION.dim)
-    samples, events, drops = samples_from_messages(messages, control_dt, window, motor_joints)
+    check_contract(', '.join(paths), messages, names, motor_joints, description.action)
+    samples, events, drops = samples_from_messages(messages, control_dt, window, robot,
+                                                   motor_joints)
     trajectories = trajectories_from_samples(samples, Labeller(events, segments))
     if not trajectories:
         raise ValueError(f'no usable trajectories in {paths} (need /odom, /joint_states and '

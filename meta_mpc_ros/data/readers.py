@@ -31,6 +31,9 @@ _NS_PER_S = 1_000_000_000
 # robot, and its square still fits float32, so a value that passes cannot overflow
 # the planner. Larger ones are dropped like NaN.
 MAX_VALUE = 1e9
+# A stamp is s since its clock's epoch: wall-clock stamps (about 1.8e9 s, beyond
+# MAX_VALUE) are fine up to builtin_interfaces/Time's largest second, 2^31 - 1.
+MAX_STAMP_S = float(2 ** 31)
 
 
 def finite_array(values, what):
@@ -43,6 +46,17 @@ def finite_array(values, what):
         raise ValueError(f'{what} has non-finite or out-of-range values (beyond '
                          f'+-{MAX_VALUE:g}): {array}')
     return array
+
+
+def finite_stamp(value, what):
+    """Return a stamp in s as a float; raise ValueError unless 0 <= it <= MAX_STAMP_S."""
+    try:
+        stamp = float(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f'{what} is not numeric: {error}') from None
+    if not 0.0 <= stamp <= MAX_STAMP_S:
+        raise ValueError(f'{what} {stamp!r} is not a stamp (0 to {MAX_STAMP_S:g} s)')
+    return stamp
 
 
 def stamp_to_nanoseconds(stamp):
@@ -199,13 +213,12 @@ def read_stamped_transitions(message, state_dim=None, action_dim=None):
         raise ValueError(f'transitions: state size {nx}, expected {state_dim}')
     if action_dim is not None and nu != action_dim:
         raise ValueError(f'transitions: action size {nu}, expected {action_dim}')
-    data = finite_array(message.data, 'transitions')
     size = rows * nx + steps * nu
-    if data.size != size + stamped:
-        raise ValueError(f'transitions: {data.size} values, layout needs {size + stamped}')
-    if stamped and not data[size] >= 0.0:
-        raise ValueError(f'transitions: negative stamp {data[size]}')
-    stamp = float(data[size]) if stamped else None
+    if len(message.data) != size + stamped:
+        raise ValueError(f'transitions: {len(message.data)} values, layout needs '
+                         f'{size + stamped}')
+    data = finite_array(message.data[:size], 'transitions')
+    stamp = finite_stamp(message.data[size], 'transitions: stamp') if stamped else None
     return data[:rows * nx].reshape(rows, nx), data[rows * nx:size].reshape(steps, nu), stamp
 
 

@@ -18,6 +18,7 @@ from meta_mpc_ros.core.dataset import TrajectoryDataset
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent, check_adapter, RandomPolicy
 from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
+from meta_mpc_ros.robots import path_tasks
 from meta_mpc_ros.sim.registry import environment_class, make_env, robot_specs
 import numpy as np
 
@@ -46,14 +47,14 @@ def plan_episodes(robot_config, count, seed, condition=None):
     for _ in range(count):
         drawn = condition if condition is not None else env_class.sample_training_condition(rng)
         drawn = drawn if isinstance(drawn, str) else drawn.to_spec()
-        task = str(rng.choice(tasks)) if robot_config.robot == 'millirobot' else ''
+        task = str(rng.choice(tasks)) if path_tasks(robot_config.robot) else ''
         plans.append(EpisodePlan(int(rng.integers(2 ** 31)), task, drawn))
     return plans
 
 
 def _make_env(robot, plan, steps):
     """Build the environment of one planned episode."""
-    if robot == 'millirobot':
+    if path_tasks(robot):
         return make_env(robot, task=plan.task, condition=plan.condition, episode_steps=steps)
     return make_env(robot, condition=plan.condition, max_episode_steps=steps)
 

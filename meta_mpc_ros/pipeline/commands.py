@@ -35,6 +35,9 @@ def add_parser(subparsers):
     train.add_argument('--data', nargs='*', default=[],
                        help='dataset .npz files and/or rosbag2 directories')
     train.add_argument('--config', default='config/millirobot.yaml')
+    train.add_argument('--robot', default='',
+                       help="a registered robot (robots.ROBOTS): train with its description's "
+                       'config instead of --config, and read its bags with its description')
     train.add_argument('--out', required=True, help='checkpoint file to write (.pt)')
     train.add_argument('--resume', default='', help="continue a checkpoint's training")
     train.add_argument('--warm-start', default='',
@@ -65,9 +68,9 @@ def add_parser(subparsers):
     train.add_argument('--topic', action='append', default=[], metavar='ROLE:=TOPIC',
                        help="a bag's topic for a role of the robot contract (odom, "
                        'joint_states, cmd, terrain), e.g. odom:=/robot/odom; repeatable')
-    train.add_argument('--joints', default='', metavar='LEFT,RIGHT',
-                       help="the bags' left and right motor joint names in the joint states "
-                       "(default: the robot config's, left_motor,right_motor)")
+    train.add_argument('--joints', default='', metavar='NAME,NAME',
+                       help="the bags' names of the robot's measured joints in the joint "
+                       "states, in its description's order (default: the description's)")
     train.set_defaults(run=run_train)
 
     evaluate = subparsers.add_parser('evaluate', help='closed-loop episodes in the simulator')
@@ -139,7 +142,11 @@ def run_train(args):
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    config = _config(args)
+    if args.robot:
+        from meta_mpc_ros.pipeline.config import load_robot_config
+        config = load_robot_config(args.robot)
+    else:
+        config = _config(args)
     segments = None
     if args.segments:
         import yaml
@@ -177,9 +184,12 @@ def _load_bags_or_data(args, config, segments):
     """Return the training dataset of --data, with --topic and --joints applied to bags."""
     from meta_mpc_ros.data.bag_dataset import parse_topic_remaps
     from meta_mpc_ros.pipeline import train as training
+    from meta_mpc_ros.robots import robot_description
     joints = [name.strip() for name in args.joints.split(',') if name.strip()]
-    if args.joints and len(joints) != 2:
-        raise ValueError(f'--joints {args.joints!r}: give two names, LEFT,RIGHT')
+    measured = robot_description(config.robot).joints if args.joints else ()
+    if args.joints and len(joints) != len(measured):
+        raise ValueError(f'--joints {args.joints!r}: give {len(measured)} names, for '
+                         f'{config.robot}\'s {",".join(measured)}')
     return training.load_data(args.data, config, segments=segments,
                               topics=parse_topic_remaps(args.topic), motor_joints=joints)
 
@@ -210,9 +220,10 @@ def run_evaluate(args):
     config, request = evaluate_request(args)
     report, runs = evaluate(request)
     reference = None
-    if config.robot == 'millirobot':
+    from meta_mpc_ros.robots import path_tasks
+    if path_tasks(config.robot):
         from meta_mpc_ros.sim.registry import make_env
-        env = make_env('millirobot', task=args.task)
+        env = make_env(config.robot, task=args.task)
         reference = env.task_path.points
         env.close()
     write_report(report, runs, args.json or None, args.plot or None, args.video or None,

@@ -20,6 +20,7 @@ from meta_mpc_ros.core.layers import ACTIVATIONS
 from meta_mpc_ros.core.meta_training import TrainingConfig
 from meta_mpc_ros.core.settings import settings_from_mapping
 from meta_mpc_ros.paths import share_path
+from meta_mpc_ros.robots import ROBOTS
 import yaml
 
 
@@ -202,13 +203,17 @@ def load_robot_config(path_or_robot):
     """
     Read a robot config file.
 
-    :param path_or_robot: a YAML path, or a robot name (config/<robot>.yaml is used).
+    :param path_or_robot: a YAML path, or a robot name: its description's `config`
+        (robots.ROBOTS), else config/<robot>.yaml.
     :return: RobotConfig
     :raises ValueError: on malformed YAML or unknown keys, naming the file.
     """
     path = pathlib.Path(path_or_robot)
     if path.suffix not in ('.yaml', '.yml'):
-        path = share_path('config', f'{path_or_robot}.yaml')
+        description = ROBOTS.get(str(path_or_robot))
+        config = description.config if description is not None else ''
+        path = pathlib.Path(config) if config.endswith(('.yaml', '.yml')) else \
+            share_path('config', f'{config or path_or_robot}.yaml')
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as error:

@@ -16,6 +16,7 @@ import pathlib
 from meta_mpc_ros.core.checkpoint import load_checkpoint
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent, check_adapter
 from meta_mpc_ros.pipeline.episodes import check_switch, EpisodeRequest, run_episode
+from meta_mpc_ros.robots import path_tasks
 from meta_mpc_ros.sim.registry import make_env
 import numpy as np
 import torch
@@ -113,7 +114,7 @@ def _evaluate(request):
     robot_config, switch, device = request.robot_config, request.switch, request.device
     checkpoint = load_checkpoint(request.checkpoint_path, device, robot=robot_config.robot)
     kwargs = {'condition': request.condition}
-    if robot_config.robot == 'millirobot':
+    if path_tasks(robot_config.robot):
         kwargs['task'] = request.task or 'figure8'
         if request.record_frames:
             kwargs.update(render_mode='rgb_array', render_width=320, render_height=240)

@@ -35,8 +35,8 @@ def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=Non
         of the recorded terrain label.
     :param topics: role -> topic name in the bags (data.bag_dataset.ROBOT_TOPICS roles),
         for bags whose topics have other names.
-    :param motor_joints: (left, right) motor joint names in the bags' joint states;
-        None: the robot's own.
+    :param motor_joints: the robot's measured joints' names in the bags' joint states;
+        None: its description's (robots.ROBOTS).
     :return: TrajectoryDataset
     :raises data.bag_dataset.BagTopicError: when a bag lacks a needed topic or joint.
     """
@@ -49,7 +49,8 @@ def load_data(paths, robot_config, label_topic='/meta_mpc/terrain', segments=Non
             datasets.append(dataset_from_bags([path], control_dt,
                                               robot_config.training.past_steps,
                                               label_topic=label_topic, segments=segments,
-                                              topics=topics, **extra))
+                                              robot=robot_config.robot, topics=topics,
+                                              **extra))
         else:
             datasets.append(TrajectoryDataset.load(path))
     if not datasets:

@@ -28,6 +28,7 @@ from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.core.session import AdaptationSession
 from meta_mpc_ros.pipeline.config import load_robot_config
+from meta_mpc_ros.robots import DEFAULT_ROBOT, ROBOTS
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
@@ -38,9 +39,9 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float64MultiArray, UInt8MultiArray
 import torch
 
-ROBOT = ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for; its '
-                      "config YAML's adapters section is the default of the adapter.<name>.* "
-                      'settings.')
+ROBOT = ParameterSpec('robot', DEFAULT_ROBOT, 'Robot the checkpoint was trained for (a key '
+                      "of robots.ROBOTS); its config YAML's adapters section is the default of "
+                      'the adapter.<name>.* settings.', choices=ROBOTS)
 PARAMETERS = (
     ROBOT,
     ParameterSpec('adapter', DEFAULT_ADAPTER,
@@ -84,7 +85,7 @@ def adapter_settings_of(values, adapter):
                                       for name in setting_names(adapter)})
 
 
-def parameters(robot='millirobot'):
+def parameters(robot=DEFAULT_ROBOT):
     """Return every parameter of the node with a robot's defaults (the docs' table)."""
     return PARAMETERS + adapter_parameters(load_robot_config(robot))
 

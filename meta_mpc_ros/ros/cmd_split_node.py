@@ -18,7 +18,7 @@ a JointController keeps its last setpoint. Bad commands (NaN, wrong length) are
 dropped and counted.
 """
 
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec

@@ -18,9 +18,9 @@ import math
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, PoseStamped
-from meta_mpc_ros.data.readers import (finite_array as _finite, MAX_VALUE, quaternion_to_yaw,
-                                       read_command, read_joint_states, read_odometry,
-                                       read_path, read_reference_path,
+from meta_mpc_ros.data.readers import (finite_array as _finite, finite_stamp, MAX_VALUE,
+                                       quaternion_to_yaw, read_command, read_joint_states,
+                                       read_odometry, read_path, read_reference_path,
                                        read_stamped_command, read_stamped_transitions,
                                        read_state, read_transitions, STAMP_LABEL,
                                        stamp_to_nanoseconds, stamp_to_seconds,
@@ -138,7 +138,7 @@ def transitions_message(states, actions, stamp=None):
     values = [states.ravel(), actions.ravel()]
     if stamp is not None:
         message.layout.dim.append(MultiArrayDimension(label=STAMP_LABEL, size=1, stride=1))
-        values.append(_finite([stamp], 'window stamp'))
+        values.append([finite_stamp(stamp, 'window stamp')])
     message.data = np.concatenate(values).tolist()
     return message
 

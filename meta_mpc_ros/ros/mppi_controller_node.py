@@ -29,6 +29,7 @@ from meta_mpc_ros.core.costs import build_cost, COST_TERMS
 from meta_mpc_ros.core.model_update import unpack_update
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.config import load_robot_config
+from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.controller_parameters import (controller_config,
                                                     controller_parameters, cost_parameters)
@@ -47,9 +48,9 @@ from std_msgs.msg import Float64MultiArray, UInt8MultiArray
 import torch
 from visualization_msgs.msg import MarkerArray
 
-ROBOT = ParameterSpec('robot', 'millirobot', 'Robot the checkpoint was trained for; its '
-                      "config YAML's controller and cost sections are the defaults of the "
-                      'planning parameters.')
+ROBOT = ParameterSpec('robot', DEFAULT_ROBOT, 'Robot the checkpoint was trained for (a key '
+                      "of robots.ROBOTS); its config YAML's controller and cost sections are "
+                      'the defaults of the planning parameters.', choices=ROBOTS)
 PARAMETERS = (
     ROBOT,
     ParameterSpec('checkpoint', '', 'Checkpoint holding theta* (the fallback model); must '
@@ -77,7 +78,7 @@ LOCKSTEP_POLL_S = 0.01
 LOCKSTEP_STARTUP_FACTOR = 10.0
 
 
-def parameters(robot='millirobot'):
+def parameters(robot=DEFAULT_ROBOT):
     """Return every parameter of the node with a robot's defaults (the docs' table)."""
     config = load_robot_config(robot)
     return PARAMETERS + controller_parameters(config.controller) + cost_parameters(config.cost)
@@ -95,6 +96,8 @@ class MPPIControllerNode(Node):
             raise ValueError('device cuda requested but CUDA is not available')
         path = resolve_checkpoint(values['checkpoint'], values['robot'], values['adapter'])
         self.checkpoint = load_graph_checkpoint(path, values['device'], values['robot'])
+        # The plan is shown by the description's planar pose entries (none: not shown).
+        self.pose = self.checkpoint.state_spec.indices(*robot_description(values['robot']).pose)
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
         self.action_dim = self.checkpoint.action_spec.dim
@@ -312,11 +315,12 @@ class MPPIControllerNode(Node):
 
     def publish_plan(self, result, stamp):
         """Publish the plan and the thinned rollouts for display."""
+        if not self.pose:
+            return
         frame = self.values['frame_id']
-        spec = self.checkpoint.state_spec
-        xy = spec.indices('x', 'y')
-        yaw = np.arctan2(result.plan_states[:, spec.index('sin_yaw')],
-                         result.plan_states[:, spec.index('cos_yaw')])
+        x, y, cos_yaw, sin_yaw = self.pose      # the description's pose entries
+        xy = (x, y)
+        yaw = np.arctan2(result.plan_states[:, sin_yaw], result.plan_states[:, cos_yaw])
         self.plan_publisher.publish(conversions.plan_message(
             np.column_stack([result.plan_states[:, xy], yaw]), frame, stamp))
         if self.values['rollouts_shown']:

@@ -1,15 +1,19 @@
 """
-sim_node: the simulated millirobot (MuJoCo), whose world changes at run time.
+sim_node: a simulated robot (MuJoCo), whose world changes at run time.
 
-It steps meta_mpc_ros.sim.MillirobotSim at `real_time_factor` times real time and
-publishes, every 1 / publish_rate_hz of sim time:
+It simulates the `robot` parameter's robot, the simulator its description names
+(robots.ROBOTS; SIMULATORS lists those this node runs, today the millirobot's
+sim.MillirobotSim), at `real_time_factor` times real time and publishes, every
+1 / publish_rate_hz of sim time:
 
     /clock                  rosgraph_msgs/Clock, the sim time every other node follows
-    /joint_states           sensor_msgs/JointState: the two motors and the six legs
+    /joint_states           sensor_msgs/JointState: every joint of the simulator
+                            (the millirobot's two motors and six legs)
     /odom                   nav_msgs/Odometry, odom -> base_link (twist in base_link)
     /meta_mpc/terrain       std_msgs/String, the active condition spec (latched)
 
-and applies /cmd (std_msgs/Float64MultiArray [left, right] leg rates, rad/s), like a
+and applies /cmd (std_msgs/Float64MultiArray, one value per action entry of the robot's
+description: the millirobot's [left, right] leg rates, rad/s), like a
 forward_command_controller. Like robot firmware, it stops the legs when commands stop
 for `command_timeout_s`. The condition is a dynamic parameter; `schedule` changes it
 at set sim times. This node is the clock source, so its own timers run on wall time.
@@ -28,7 +32,7 @@ ignore a stamp they have seen).
 
 import time
 
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION
+from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
@@ -75,9 +79,19 @@ def _check_schedule(text):
     return None
 
 
+# The simulators this node runs, by the sim environment a robot's description names.
+SIMULATORS = {'millirobot': MillirobotSim}
+
+
+def simulated_robots():
+    """Return the registered robots whose description names a simulator of SIMULATORS."""
+    return tuple(name for name, robot in ROBOTS.items()
+                 if robot.sim is not None and robot.sim.environment in SIMULATORS)
+
+
 PARAMETERS = (
-    ParameterSpec('robot', 'millirobot', 'Simulated robot (the ROS graph runs the millirobot).',
-                  choices=('millirobot',)),
+    ParameterSpec('robot', DEFAULT_ROBOT, 'Simulated robot: a key of robots.ROBOTS whose '
+                  'description names a simulator this node runs.', choices=simulated_robots()),
     ParameterSpec('condition', 'carpet', 'World condition spec, e.g. carpet or '
                   'slope_deg=8,payload_kg=0.02; changes apply at once.', dynamic=True,
                   check=_check_condition),
@@ -112,8 +126,10 @@ class SimNode(Node):
         super().__init__('sim_node')
         self.values = declare_parameters(self, PARAMETERS, self.apply_dynamic)
         values = self.values
-        self.sim = MillirobotSim(values['condition'], values['physics_timestep'],
-                                 values['seed'])
+        self.robot = robot_description(values['robot'])
+        self.simulator = SIMULATORS[self.robot.sim.environment]
+        self.sim = self.simulator(values['condition'], values['physics_timestep'],
+                                  values['seed'])
         self.schedule = parse_schedule(values['schedule'])
         self.period = 1.0 / values['publish_rate_hz']
         self.drops = DropCounter(self.get_logger())
@@ -142,7 +158,7 @@ class SimNode(Node):
         StatusReporter(self, 'simulation', self.status)
         pace = 'lockstep' if self.lockstep else \
             f'real-time factor {values["real_time_factor"]}'
-        self.get_logger().info(f'millirobot on {self.sim.condition}, {pace}, schedule '
+        self.get_logger().info(f'{self.robot.name} on {self.sim.condition}, {pace}, schedule '
                                f'{self.schedule}')
 
     def _start_lockstep(self):
@@ -193,7 +209,7 @@ class SimNode(Node):
         """Apply a leg-rate command (clipped to the bounds)."""
         try:
             command = validate_command(conversions.read_command(message,
-                                                                MILLIROBOT_ACTION.dim))
+                                                                self.robot.action.dim))
         except ValueError as error:
             self.drops.drop('cmd', error)
             return
@@ -203,7 +219,8 @@ class SimNode(Node):
     def on_answer(self, message):
         """Lockstep: keep a command stamped with the state it answers."""
         try:
-            command, stamp_ns = conversions.read_stamped_command(message, MILLIROBOT_ACTION.dim)
+            command, stamp_ns = conversions.read_stamped_command(message,
+                                                                 self.robot.action.dim)
             command = validate_command(command)
         except ValueError as error:
             self.drops.drop('command', error)
@@ -233,7 +250,7 @@ class SimNode(Node):
             command = next(iter(self.answers.values()))
         elif now - since > self.values['lockstep_timeout_s'] * (
                 1.0 if self.answered else LOCKSTEP_STARTUP_FACTOR):
-            command = np.zeros(MILLIROBOT_ACTION.dim)
+            command = np.zeros(self.robot.action.dim)
             self.lockstep_timeouts += 1
             self.get_logger().warning(
                 f'lockstep: no command for the state at t={self.sim.time:.2f} s within '
@@ -248,7 +265,7 @@ class SimNode(Node):
         self.sim.set_command(command)
         self.last_command_time = self.sim.time
         applied = conversions.stamped_command_message(
-            self.sim.command, MILLIROBOT_ACTION.names, conversions.nanoseconds_to_stamp(stamp_ns))
+            self.sim.command, self.robot.action.names, conversions.nanoseconds_to_stamp(stamp_ns))
         self.applied_publisher.publish(applied)
         self.awaiting = None
         return True
@@ -277,7 +294,7 @@ class SimNode(Node):
             self.publish_terrain()
         if not self.lockstep and self.last_command_time is not None and \
                 self.sim.time - self.last_command_time > self.values['command_timeout_s']:
-            self.sim.set_command(np.zeros(MILLIROBOT_ACTION.dim))
+            self.sim.set_command(np.zeros(self.robot.action.dim))
             self.last_command_time = None
             self.command_timeouts += 1
             self.get_logger().warning('no /cmd within command_timeout_s: legs stopped')
@@ -291,7 +308,7 @@ class SimNode(Node):
         measured = self.sim.measurements()
         stamp = conversions.seconds_to_stamp(measured.time)
         self.clock_publisher.publish(ClockMessage(clock=stamp))
-        joints = JointState(name=list(MillirobotSim.JOINT_NAMES),
+        joints = JointState(name=list(self.simulator.JOINT_NAMES),
                             position=np.concatenate([measured.motor_angles,
                                                      measured.leg_angles]).tolist(),
                             velocity=np.concatenate([measured.motor_rates,

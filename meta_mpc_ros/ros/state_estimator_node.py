@@ -17,7 +17,7 @@ transitions the robot made, as in-process.
 
 from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.estimator import StateEstimator
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE, MOTOR_JOINTS
+from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node
@@ -28,15 +28,17 @@ from rclpy.node import Node
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray
 
+ROBOT = ParameterSpec('robot', DEFAULT_ROBOT, 'Robot whose state is estimated (a key of '
+                      'robots.ROBOTS): its description builds the state from the measurements.',
+                      choices=ROBOTS)
 PARAMETERS = (
+    ROBOT,
     ParameterSpec('control_rate_hz', 10.0, 'Rate of state samples and transitions, Hz.',
                   bounds=(0.5, 200.0)),
     ParameterSpec('window', 16, 'M: transitions in each published adaptation window.',
                   bounds=(1, 512)),
     ParameterSpec('stale_timeout_s', 0.5, 'Odometry older than this (sim time) is stale; '
                   'the window restarts after a gap.', bounds=(0.01, 60.0)),
-    ParameterSpec('motor_joints', list(MOTOR_JOINTS),
-                  'JointState names of the left and right crank joints.'),
     ParameterSpec('diagnostics_period_s', 1.0, 'Period of /diagnostics reports, wall s.',
                   bounds=(0.05, 60.0)),
     ParameterSpec('lockstep', False, 'Commands from /meta_mpc/applied_command (stamped by '
@@ -44,15 +46,31 @@ PARAMETERS = (
 )
 
 
+def joints_parameter(robot):
+    """Return the `motor_joints` parameter, defaulting to a robot's measured joints."""
+    return ParameterSpec('motor_joints', list(robot.joints),
+                         "JointState names of the robot's measured joints, in its "
+                         "description's order (a robot that names them otherwise).")
+
+
+def parameters(robot=DEFAULT_ROBOT):
+    """Return every parameter of the node with a robot's defaults (the docs' table)."""
+    return PARAMETERS + (joints_parameter(robot_description(robot)),)
+
+
 class StateEstimatorNode(Node):
-    """Sample the millirobot's state at the control rate; publish it and its window."""
+    """Sample the robot's state at the control rate; publish it and its window."""
 
     def __init__(self):
         super().__init__('state_estimator_node')
-        self.values = declare_parameters(self, PARAMETERS)
-        if len(self.values['motor_joints']) != 2:
-            raise ValueError('motor_joints needs exactly two names (left, right)')
-        self.estimator = StateEstimator(1.0 / self.values['control_rate_hz'],
+        robot = robot_description(declare_parameters(self, (ROBOT,))['robot'])
+        self.values = dict(declare_parameters(self, PARAMETERS[1:] + (joints_parameter(robot),)),
+                           robot=robot.name)
+        self.robot = robot
+        if len(self.values['motor_joints']) != len(robot.joints):
+            raise ValueError(f'motor_joints needs {len(robot.joints)} names, as '
+                             f'{robot.name} measures {list(robot.joints)}')
+        self.estimator = StateEstimator(robot, 1.0 / self.values['control_rate_hz'],
                                         self.values['window'], self.values['stale_timeout_s'],
                                         applied_commands=self.values['lockstep'])
         self.drops = DropCounter(self.get_logger())
@@ -110,7 +128,7 @@ class StateEstimatorNode(Node):
         self.publish_sample()
 
     def on_joints(self, message):
-        """Record the motor joints, then sample if due."""
+        """Record the measured joints, then sample if due."""
         try:
             angles, rates = conversions.read_joint_states(message, self.values['motor_joints'])
             stamp = conversions.stamp_to_seconds(message.header.stamp)
@@ -124,7 +142,7 @@ class StateEstimatorNode(Node):
     def on_command(self, message):
         """Record the command applied from now on (stamped on receipt)."""
         try:
-            command = conversions.read_command(message, MILLIROBOT_ACTION.dim)
+            command = conversions.read_command(message, self.robot.action.dim)
         except ValueError as error:
             self.drops.drop('cmd', error)
             return
@@ -133,7 +151,8 @@ class StateEstimatorNode(Node):
     def on_applied_command(self, message):
         """Record a command stamped when the robot applied it, then sample if due."""
         try:
-            command, stamp_ns = conversions.read_stamped_command(message, MILLIROBOT_ACTION.dim)
+            command, stamp_ns = conversions.read_stamped_command(message,
+                                                                 self.robot.action.dim)
             self.estimator.on_command(stamp_ns * 1e-9, command)
         except ValueError as error:
             self.drops.drop('applied_command', error)
@@ -147,7 +166,7 @@ class StateEstimatorNode(Node):
             if sample is None:
                 return
             stamp = conversions.seconds_to_stamp(sample.stamp)
-            state = conversions.state_message(sample.state, MILLIROBOT_STATE.names, stamp)
+            state = conversions.state_message(sample.state, self.robot.state.names, stamp)
             window = conversions.transitions_message(*self.estimator.recent_window(),
                                                      stamp=sample.stamp)
         except ValueError as error:     # e.g. a degenerate quaternion

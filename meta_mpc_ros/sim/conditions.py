@@ -26,7 +26,7 @@ import dataclasses
 from dataclasses import dataclass
 import math
 
-from meta_mpc_ros.core.millirobot import MAX_LEG_RATE
+from meta_mpc_ros.robots.millirobot import MAX_LEG_RATE
 
 # Leg order used by `leg_missing` (index or name).
 LEG_NAMES = ('left_front', 'left_middle', 'left_rear',

@@ -10,8 +10,8 @@ be changed between steps, as the paper's test conditions are.
 import math
 
 import gymnasium
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath, TaskCostWeights, TASKS
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.sim import conditions
 from meta_mpc_ros.sim import millirobot_model as mm
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim

@@ -13,8 +13,8 @@ the compiled MjModel, which every 3.x exposes the same way.
 
 from dataclasses import dataclass
 
-from meta_mpc_ros.core.millirobot import MAX_LEG_RATE, MOTOR_JOINTS
 from meta_mpc_ros.paths import share_path
+from meta_mpc_ros.robots.millirobot import MAX_LEG_RATE, MOTOR_JOINTS
 from meta_mpc_ros.sim.conditions import LEG_NAMES
 import mujoco
 import numpy as np

@@ -10,8 +10,8 @@ changed at any time without rebuilding the model.
 from dataclasses import dataclass
 import math
 
-from meta_mpc_ros.core.millirobot import (MAX_LEG_RATE, MILLIROBOT_ACTION, millirobot_state,
-                                          MOTOR_JOINTS)
+from meta_mpc_ros.robots.millirobot import (MAX_LEG_RATE, MILLIROBOT, MILLIROBOT_ACTION,
+                                            MOTOR_JOINTS)
 from meta_mpc_ros.sim import millirobot_model as mm
 from meta_mpc_ros.sim.conditions import parse_condition
 from meta_mpc_ros.sim.world import miscalibrate, World
@@ -52,8 +52,9 @@ class Measurements:
 
     def state(self):
         """Return the (19,) state vector, ordered as MILLIROBOT_STATE."""
-        return millirobot_state(self.position, self.orientation_xyzw, self.linear_velocity,
-                                self.angular_velocity, self.motor_angles, self.motor_rates)
+        return MILLIROBOT.build_state(self.position, self.orientation_xyzw,
+                                      self.linear_velocity, self.angular_velocity,
+                                      self.motor_angles, self.motor_rates)
 
 
 def validate_command(leg_rates):

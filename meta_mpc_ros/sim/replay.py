@@ -9,7 +9,7 @@ the tracking camera; the world condition of the frame (from /meta_mpc/terrain) i
 applied so that terrain changes are visible.
 """
 
-from meta_mpc_ros.core.millirobot import MOTOR_JOINTS
+from meta_mpc_ros.robots.millirobot import MOTOR_JOINTS
 from meta_mpc_ros.sim.millirobot_model import LEG_JOINTS
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim
 import mujoco

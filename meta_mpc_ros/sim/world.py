@@ -22,7 +22,7 @@ rates the motors actually receive.
 
 import math
 
-from meta_mpc_ros.core.millirobot import MAX_LEG_RATE
+from meta_mpc_ros.robots.millirobot import MAX_LEG_RATE
 from meta_mpc_ros.sim import millirobot_model as mm
 import numpy as np
 

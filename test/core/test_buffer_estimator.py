@@ -4,7 +4,7 @@ import math
 
 from meta_mpc_ros.core.buffer import TransitionBuffer
 from meta_mpc_ros.core.estimator import CommandHistory, StateEstimator
-from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
+from meta_mpc_ros.robots.millirobot import MILLIROBOT, MILLIROBOT_STATE
 import pytest
 
 
@@ -53,7 +53,7 @@ def feed(estimator, t, x, command=None, joints=True):
 
 
 def test_estimator_builds_states_and_windows():
-    estimator = StateEstimator(control_dt=0.1, window=3, stale_timeout_s=0.5)
+    estimator = StateEstimator(MILLIROBOT, control_dt=0.1, window=3, stale_timeout_s=0.5)
     assert estimator.try_sample() is None                      # waiting for data
     samples = [feed(estimator, 0.1 * k, 0.01 * k, command=[float(k), float(k)])
                for k in range(6)]
@@ -67,21 +67,21 @@ def test_estimator_builds_states_and_windows():
 
 
 def test_estimator_samples_at_the_control_rate_from_faster_odometry():
-    estimator = StateEstimator(control_dt=0.1, window=2)
+    estimator = StateEstimator(MILLIROBOT, control_dt=0.1, window=2)
     # Odometry at 50 Hz: only every fifth message (0.1 s apart) becomes a sample.
     stamps = [s.stamp for k in range(26) if (s := feed(estimator, 0.02 * k, 0.0))]
     assert stamps == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
 
 
 def test_estimator_waits_for_the_joint_reading_of_the_same_stamp():
-    estimator = StateEstimator(control_dt=0.1, window=2)
+    estimator = StateEstimator(MILLIROBOT, control_dt=0.1, window=2)
     assert feed(estimator, 0.0, 0.0, joints=False) is None     # joints not in yet
     estimator.on_joints(0.0, [0.5, 0.5], [1.0, 1.0])
     assert estimator.try_sample() is not None                  # now it is
 
 
 def test_estimator_stale_odometry_resets_the_window():
-    estimator = StateEstimator(control_dt=0.1, window=2, stale_timeout_s=0.3)
+    estimator = StateEstimator(MILLIROBOT, control_dt=0.1, window=2, stale_timeout_s=0.3)
     for k in range(4):
         assert feed(estimator, 0.1 * k, 0.0) is not None
     assert estimator.check(1.0) == 'stale'
@@ -91,13 +91,13 @@ def test_estimator_stale_odometry_resets_the_window():
 
 def test_bad_settings_are_rejected():
     with pytest.raises(ValueError):
-        StateEstimator(control_dt=0.0)
+        StateEstimator(MILLIROBOT, control_dt=0.0)
 
 
 def test_commands_are_clipped_to_the_action_box_where_stored():
     # The simulator clips [1e9, -5] to the box [0, 25]^2 before applying it, so the
     # recorded transition must carry [25, 0], not the raw request.
-    estimator = StateEstimator(control_dt=0.1, window=2)
+    estimator = StateEstimator(MILLIROBOT, control_dt=0.1, window=2)
     estimator.on_command(0.0, [1e9, -5.0])
     assert estimator.commands.at(0.0).tolist() == [25.0, 0.0]
     with pytest.raises(ValueError):
@@ -105,7 +105,7 @@ def test_commands_are_clipped_to_the_action_box_where_stored():
 
 
 def test_a_sample_from_the_future_does_not_block_later_ones():
-    estimator = StateEstimator(control_dt=0.1, window=2, stale_timeout_s=0.5)
+    estimator = StateEstimator(MILLIROBOT, control_dt=0.1, window=2, stale_timeout_s=0.5)
     for k in range(3):
         assert feed(estimator, 0.1 * k, 0.0) is not None
     assert feed(estimator, 1000.0, 0.0) is not None            # a stamp 1000 s ahead
@@ -116,7 +116,7 @@ def test_a_sample_from_the_future_does_not_block_later_ones():
 
 
 def test_a_clock_jumping_back_restarts_the_window_and_forgets_later_commands():
-    estimator = StateEstimator(control_dt=0.1, window=2, stale_timeout_s=0.5)
+    estimator = StateEstimator(MILLIROBOT, control_dt=0.1, window=2, stale_timeout_s=0.5)
     for k in range(5):
         feed(estimator, 10.0 + 0.1 * k, 0.0, command=[5.0, 5.0])
     sample = feed(estimator, 1.0, 0.0)                         # a restarted simulator

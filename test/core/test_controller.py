@@ -5,8 +5,8 @@ import math
 from meta_mpc_ros.core.adapters import Adapted
 from meta_mpc_ros.core.controller import ControllerConfig, MAX_STATE_MAGNITUDE, MPCController
 from meta_mpc_ros.core.costs import build_cost
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 import numpy as np
 import pytest
 import torch

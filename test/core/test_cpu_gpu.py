@@ -9,13 +9,13 @@ the CPU half everywhere; the CUDA half only where a GPU is present (skipped othe
 from meta_mpc_ros.core.adapters import GrBALAdapter, Window
 from meta_mpc_ros.core.costs import build_cost, CostContext
 from meta_mpc_ros.core.dataset import WindowBatch
-from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.core.objectives import grbal_objective
 from meta_mpc_ros.core.per_window import continual_future_losses
 from meta_mpc_ros.core.planning.common import rollout
 from meta_mpc_ros.core.predictor import Predictor
 from meta_mpc_ros.core.step_size import StepSize
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_STATE
 import pytest
 import torch
 

@@ -1,9 +1,9 @@
 """The dynamics model: normalisation, functional prediction, the fast planning path."""
 
 from meta_mpc_ros.core.adapters import Adapted
-from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig, Normalizer
 from meta_mpc_ros.core.predictor import Predictor
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_STATE
 import pytest
 import torch
 

@@ -4,13 +4,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from meta_mpc_ros.core.adapters import (Adapted, ContinualAdapter, GrBALAdapter, MBAdapter,
                                         Window)
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.core.model_update import pack_update, unpack_update, UpdateInfo
 from meta_mpc_ros.core.parameter_delta import (parameter_delta, rank_one, truncated_delta,
                                                truncated_factors)
 from meta_mpc_ros.core.step_size import StepSize
 from meta_mpc_ros.core.tensor_codec import decode, encode
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 import pytest
 import torch
 

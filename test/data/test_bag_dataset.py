@@ -15,13 +15,13 @@ import shutil
 import signal
 import time
 
-from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.data.bag_dataset import dataset_from_bags, samples_from_messages
 from meta_mpc_ros.data.bag_reader import BagReader, load_messages
 from meta_mpc_ros.data.bag_types import BagReadError
 from meta_mpc_ros.data.bag_writer import BagWriter
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.train import load_data, train, TrainRequest
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.graph import build_graph
 from meta_mpc_ros.ros.graph.process import GraphProcess

@@ -150,7 +150,8 @@ def test_foreign_bag_trains_through_topic_remaps(bags, tmp_path, capsys):
      "['left_wheel_joint', 'right_wheel_joint', 'left_front_leg'"),
     ('theirs', ['--topic', 'wheels:=/robot/odom'], "'wheels' is not one of odom, "
      'joint_states, cmd, terrain'),
-    ('theirs', ['--joints', 'left_wheel_joint'], 'give two names, LEFT,RIGHT'),
+    ('theirs', ['--joints', 'left_wheel_joint'],
+     "give 2 names, for millirobot's left_motor,right_motor"),
 ], ids=['nothing_mapped', 'no_cmd', 'cmd_vel', 'joints_not_mapped', 'bad_role', 'one_joint'])
 def test_bag_without_a_needed_topic_fails_with_one_line(
         bag, argv, expected, bags, tmp_path, capsys):

@@ -7,10 +7,10 @@ from meta_mpc_ros.core.adapters import (ADAPTERS, ContinualSettings,
                                         DynamicEvaluationSettings, make_adapter)
 from meta_mpc_ros.core.controller import ControllerConfig, make_planner, PLANNERS
 from meta_mpc_ros.core.costs import build_cost
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.planning.mppi import MPPIConfig
 from meta_mpc_ros.core.planning.sampling import CEMConfig
 from meta_mpc_ros.pipeline.config import EvaluationSettings, load_robot_config
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.ros import adaptive_dynamics_node, mppi_controller_node
 from meta_mpc_ros.ros.controller_parameters import controller_config, PLANNER_SETTINGS_FIELD
 import pytest

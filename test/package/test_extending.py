@@ -14,13 +14,13 @@ from layer_paths import assert_paths_agree
 from meta_mpc_ros import cli
 from meta_mpc_ros.core import adapters, controller, costs, layers, roles
 from meta_mpc_ros.core.checkpoint import load_checkpoint, save_checkpoint
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.planning.common import (check_state, PlanResult, rollout,
                                                SamplingPlanner)
 from meta_mpc_ros.core.session import AdaptationSession
 from meta_mpc_ros.paths import share_path
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.train import build_model
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.ros import adaptive_dynamics_node, graph, mppi_controller_node, sim_node
 from meta_mpc_ros.sim import conditions
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim

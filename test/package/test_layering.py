@@ -2,6 +2,7 @@
 
 import ast
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -47,6 +48,28 @@ def test_importing_core_loads_no_ros_or_mujoco():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == '[]'
+
+
+def robot_names():
+    """Return every robot the package knows: the registered ones and the simulated ones."""
+    from meta_mpc_ros.robots import ROBOTS
+    from meta_mpc_ros.sim.registry import environment_names
+    return set(ROBOTS) | set(environment_names())
+
+
+def test_core_names_no_robot():
+    # The core is the same for every robot: a robot's name (half_cheetah or
+    # half-cheetah alike) in a core source, even in a docstring, is robot knowledge
+    # that belongs in its description (robots/) or its simulator (sim/).
+    names = sorted(robot_names())
+    assert 'millirobot' in names
+    pattern = re.compile(r'(?<![a-z0-9])(' + '|'.join(
+        re.escape(name).replace('_', '[_ -]') for name in names) + r')(?![a-z0-9])',
+        re.IGNORECASE)
+    offenders = {str(path.relative_to(ROOT)): sorted(set(pattern.findall(path.read_text())))
+                 for path in sorted((PACKAGE / 'core').rglob('*.py'))
+                 if pattern.search(path.read_text())}
+    assert not offenders, offenders
 
 
 def test_sim_imports_no_ros():
@@ -130,7 +153,7 @@ def is_banned(module, banned):
 def test_the_layer_table_has_every_folder():
     rows = contributing_layers()
     listed = {folder.name for folders, _ in rows for folder in folders}
-    assert listed == {'core', 'sim', 'data', 'ros', 'pipeline', 'results', 'bench'}
+    assert listed == {'core', 'robots', 'sim', 'data', 'ros', 'pipeline', 'results', 'bench'}
     assert all(folder.is_dir() for folders, _ in rows for folder in folders)
 
 

@@ -15,6 +15,7 @@ ROS_INTERFACE = ROOT / 'docs' / 'ros_interface.md'
 DOCUMENTS = [README, ROOT / 'CONTRIBUTING.md'] + sorted((ROOT / 'docs').glob('*.md'))
 sys.path.insert(0, str(ROOT / 'tools'))
 import parameter_tables  # noqa: E402, I100
+import robot_contract  # noqa: E402, I100
 
 
 def node_parameters(node):
@@ -37,6 +38,14 @@ def test_parameter_tables_are_current():
     text = ROS_INTERFACE.read_text()
     assert parameter_tables.render(text) == text, \
         'docs/ros_interface.md tables are stale: run .venv/bin/python tools/parameter_tables.py'
+
+
+def test_robot_contracts_are_current():
+    # One contract per registered robot, generated from its description.
+    text = (ROOT / 'docs' / 'robot_contract.md').read_text()
+    assert robot_contract.render(text) == text, \
+        'docs/robot_contract.md is stale: run .venv/bin/python tools/robot_contract.py'
+    assert '### millirobot' in text
 
 
 def test_generated_sections_are_filled_in():

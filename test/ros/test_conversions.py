@@ -3,8 +3,8 @@
 import math
 
 from builtin_interfaces.msg import Time
-from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.core.reference import ReferencePath
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.ros import conversions
 from nav_msgs.msg import Odometry
 import numpy as np
@@ -123,6 +123,21 @@ def test_transitions_round_trip_layout():
     read_states, read_actions = conversions.read_transitions(message, 19, 2)
     np.testing.assert_array_equal(read_states, states)
     np.testing.assert_array_equal(read_actions, actions)
+
+
+def test_a_window_stamped_on_the_wall_clock_round_trips():
+    # A robot without /clock (use_sim_time false) stamps in s since 1970, about 1.8e9:
+    # beyond MAX_VALUE for a measurement, yet a stamp (up to Time's 2^31 - 1 s).
+    stamp = 1_796_317_279.9104
+    assert stamp > conversions.MAX_VALUE
+    message = conversions.transitions_message(np.zeros((3, 4)), np.ones((2, 2)), stamp=stamp)
+    assert conversions.read_stamped_transitions(message, 4, 2)[2] == stamp
+    for bad in (-1.0, 2.0 ** 32, math.nan):
+        with pytest.raises(ValueError, match='stamp'):
+            conversions.transitions_message(np.zeros((3, 4)), np.ones((2, 2)), stamp=bad)
+        message.data[-1] = bad
+        with pytest.raises(ValueError, match='stamp'):
+            conversions.read_stamped_transitions(message)
 
 
 def _broken(change):

@@ -10,8 +10,8 @@ import math
 import pathlib
 import xml.etree.ElementTree as ElementTree
 
-from meta_mpc_ros.core.millirobot import MOTOR_JOINTS
 from meta_mpc_ros.data.bag_dataset import ROBOT_TOPICS
+from meta_mpc_ros.robots.millirobot import MOTOR_JOINTS
 from meta_mpc_ros.sim.conditions import PRESETS, TRAINING_CONDITIONS
 import pytest
 import yaml

@@ -81,7 +81,7 @@ def test_overrides_land_in_the_right_nodes(tmp_path):
     ({'bag_dir': '~no_such_user_here/bag'}, "bag_dir: '~no_such_user_here/bag'"),
     ({'terrain_schedule': '20:carpet;10:turf'}, 'times must increase'),
     ({'terrain_schedule': 'carpet'}, "'carpet' is not TIME:SPEC"),
-    ({'robot': '../etc'}, "robot: '../etc' is not a name"),
+    ({'robot': '../etc'}, "robot: '../etc' is not one of millirobot"),   # robots.ROBOTS
     ({'sim': 'gazebo'}, "sim: 'gazebo' is not one of mujoco, none"),
     ({'odom_topic': 'robot odom'}, "odom_topic: 'robot odom' is not a topic name"),
     ({'cmd_topic': '/robot//cmd'}, "cmd_topic: '/robot//cmd' is not a topic name"),

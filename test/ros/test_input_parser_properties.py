@@ -9,8 +9,8 @@ import copy
 
 from geometry_msgs.msg import PoseStamped
 from hypothesis import given, HealthCheck, settings, strategies as st
-from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE, MOTOR_JOINTS
 from meta_mpc_ros.paths import share_path
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_STATE, MOTOR_JOINTS
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.graph import build_graph, declared_arguments, parse_schedule
 from meta_mpc_ros.sim.conditions import parse_condition

@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 from meta_mpc_ros.core.checkpoint import save_checkpoint
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION
 from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.core.spaces import StateSpec
 from meta_mpc_ros.paths import executable_dir
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION
 import pytest
 
 

@@ -4,7 +4,7 @@ import math
 import subprocess
 import sys
 
-from meta_mpc_ros.core.millirobot import MILLIROBOT_STATE
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_STATE
 from meta_mpc_ros.sim import conditions
 from meta_mpc_ros.sim.conditions import (Condition, parse_condition, PRESETS,
                                          sample_training_condition, TEST_CONDITIONS,

@@ -3,8 +3,8 @@
 import math
 
 from gymnasium.utils.env_checker import check_env
-from meta_mpc_ros.core.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.core.reference import PathTracker, TASKS
+from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.sim.millirobot_env import MillirobotEnv
 import numpy as np
 import pytest

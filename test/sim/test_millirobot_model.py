@@ -2,7 +2,7 @@
 
 import xml.etree.ElementTree as ElementTree
 
-from meta_mpc_ros.core.millirobot import MAX_LEG_RATE, MOTOR_JOINTS
+from meta_mpc_ros.robots.millirobot import MAX_LEG_RATE, MOTOR_JOINTS
 from meta_mpc_ros.sim import millirobot_model as mm
 from meta_mpc_ros.sim.conditions import LEG_NAMES, PRESETS
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim

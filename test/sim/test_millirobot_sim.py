@@ -2,7 +2,7 @@
 
 import math
 
-from meta_mpc_ros.core.millirobot import MAX_LEG_RATE, MILLIROBOT_STATE
+from meta_mpc_ros.robots.millirobot import MAX_LEG_RATE, MILLIROBOT_STATE
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim
 from millirobot_rollout import hold_command
 import numpy as np

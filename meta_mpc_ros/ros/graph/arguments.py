@@ -23,6 +23,7 @@ REGISTRIES = {
     'adapters': ('meta_mpc_ros.core.adapters', 'ADAPTERS'),
     'planners': ('meta_mpc_ros.core.controller', 'PLANNERS'),
     'tasks': ('meta_mpc_ros.core.reference', 'TASKS'),
+    'robots': ('meta_mpc_ros.robots', 'ROBOTS'),
 }
 _TOPIC = re.compile(r'^/?[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*$')
 

@@ -11,9 +11,11 @@ This module imports no ROS package: it runs wherever the package does.
 In the YAML, a value `$name` stands for the launch argument `name`;
 `{share_path: TEMPLATE}` for the absolute path of a file in the share directory and
 `{share_file: TEMPLATE}` for the text of one, where `{name}` in TEMPLATE is replaced
-by the argument's value. A node's `if:` is a bool argument or `NAME == VALUE` for an
-argument with choices. Remappings (`global_remappings:` for every node, `remappings:`
-for one) map a topic to `$argument`; one that maps a topic to itself is left out.
+by the argument's value; `{robot_file: FIELD}` for the text of the file that the
+`robot` argument's description (robots.ROBOTS) names in FIELD (`urdf`). A node's
+`if:` is a bool argument or `NAME == VALUE` for an argument with choices. Remappings
+(`global_remappings:` for every node, `remappings:` for one) map a topic to
+`$argument`; one that maps a topic to itself is left out.
 """
 
 from dataclasses import dataclass, field
@@ -306,11 +308,26 @@ def _resolve(value, arguments):
         if not target.is_file():
             raise GraphError(f'{target} does not exist (needed for {value["share_file"]!r})')
         return target.read_text()
+    if isinstance(value, dict) and 'robot_file' in value:
+        return _robot_file(arguments['robot'], value['robot_file'])
     if isinstance(value, list):
         return [_resolve(item, arguments) for item in value]
     if isinstance(value, str) and value.startswith('$'):
         return arguments[value[1:]]
     return value
+
+
+def _robot_file(robot, field_name):
+    """Return the text of the file a robot's description names in one field."""
+    from meta_mpc_ros.robots import robot_description
+    relative = getattr(robot_description(robot), field_name)
+    if not relative:
+        raise GraphError(f'robot {robot!r} has no {field_name} in its description')
+    target = pathlib.Path(relative)
+    target = target if target.is_absolute() else share_path(relative)
+    if not target.is_file():
+        raise GraphError(f'{target} does not exist (the {field_name} of {robot!r})')
+    return target.read_text()
 
 
 def _entry(node, global_parameters, global_remappings, arguments):

@@ -195,8 +195,10 @@ def run_through_graph(args):
     from meta_mpc_ros.ros.discovery import isolate_dds
 
     config, request = evaluate_request(args)
-    if config.robot != 'millirobot':
-        raise ValueError(f'--through-graph runs the millirobot graph, not {config.robot}')
+    from meta_mpc_ros.ros.sim_node import simulated_robots
+    if config.robot not in simulated_robots():
+        raise ValueError(f'--through-graph runs a robot that sim_node simulates '
+                         f'({", ".join(simulated_robots())}), not {config.robot}')
     request = dataclasses.replace(request, threads=1, record_frames=False)
     report, runs = evaluate(request)
     env = isolate_dds(dict(os.environ))

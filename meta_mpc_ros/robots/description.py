@@ -1,0 +1,132 @@
+"""
+A robot's description: everything the graph, training and the docs need to know of it.
+
+One `RobotDescription` per robot, registered in `robots.ROBOTS`. It says how the
+state is built from /odom and /joint_states (robots.state), which actions the robot
+takes and on which command interface, its default cost and tasks (its learning
+config), its simulator and world conditions, its URDF for rviz and its shipped
+checkpoints. The estimator, the controller, sim_node, bag reading, training,
+evaluation and the demo read it; nothing else names a robot.
+"""
+
+from dataclasses import dataclass
+import functools
+
+from meta_mpc_ros.core.spaces import ActionSpec
+from meta_mpc_ros.robots.state import StateLayout
+
+
+@dataclass(frozen=True)
+class CommandInterface:
+    """
+    How the graph sends the action to the robot.
+
+    :param topic: the command topic (remapped by the `cmd_topic` launch argument).
+    :param message_type: the ROS message type, as rosbag2 names it.
+    :param description: one line for the robot contract.
+    """
+
+    topic: str
+    message_type: str
+    description: str
+
+
+# The command interfaces the graph speaks: name -> CommandInterface.
+COMMAND_INTERFACES = {
+    'forward_command': CommandInterface(
+        '/cmd', 'std_msgs/msg/Float64MultiArray',
+        "one value per action entry, in the description's order, as ros2_control's "
+        'forward_command_controller takes it'),
+}
+
+
+@dataclass(frozen=True)
+class SimDescription:
+    """
+    The robot's simulator.
+
+    :param environment: the name of its environment in sim.registry (make_env).
+    :param model: its MuJoCo model in the share directory ('' when built in code).
+    :param default_condition: the world condition sim_node starts in.
+    :param conditions: where its world conditions are registered (for the docs).
+    """
+
+    environment: str
+    model: str = ''
+    default_condition: str = ''
+    conditions: str = ''
+
+
+@dataclass(frozen=True)
+class RobotDescription:
+    """
+    One robot, declared once.
+
+    :param name: the robot's name: the `robot` parameter and launch argument.
+    :param summary: one line for the docs.
+    :param state_terms: robots.state.StateTerm tuple, in state order.
+    :param joints: the /joint_states joints the state reads, in order.
+    :param model_input_excluded: state entries the dynamics model does not see.
+    :param action: the action vector (names, units, bounds).
+    :param command: a key of COMMAND_INTERFACES.
+    :param pose: the state entries (x, y, cos_yaw, sin_yaw) of the planar pose, for the
+        planned path the controller publishes; () for a robot without one (no plan shown).
+    :param config: its learning settings and default cost, config/<config>.yaml.
+    :param tasks: the reference tasks (core.reference.TASKS) it follows.
+    :param sim: its SimDescription, or None for a robot sim_node cannot simulate.
+    :param urdf: its URDF in the share directory, for rviz ('' for none).
+    :param checkpoint_prefix: shipped checkpoints are models/<prefix>_<method>.pt.
+    """
+
+    name: str
+    summary: str
+    state_terms: tuple
+    joints: tuple
+    action: ActionSpec
+    command: str = 'forward_command'
+    model_input_excluded: tuple = ()
+    pose: tuple = ('x', 'y', 'cos_yaw', 'sin_yaw')
+    config: str = ''
+    tasks: tuple = ()
+    sim: SimDescription = None
+    urdf: str = ''
+    checkpoint_prefix: str = ''
+
+    def __post_init__(self):
+        if self.command not in COMMAND_INTERFACES:
+            raise ValueError(f'robot {self.name!r}: command interface {self.command!r} is not '
+                             f'one of {tuple(COMMAND_INTERFACES)}')
+        missing = [name for name in self.pose if name not in self.state.names]
+        if self.pose and (len(self.pose) != 4 or missing):
+            raise ValueError(f'robot {self.name!r}: pose needs its x, y, cos_yaw and sin_yaw '
+                             f'state entries; {missing or self.pose} are not')
+
+    @functools.cached_property
+    def layout(self):
+        """Return the StateLayout of the state terms."""
+        return StateLayout(self.state_terms, self.joints, self.model_input_excluded)
+
+    @property
+    def state(self):
+        """Return the StateSpec of the state vector."""
+        return self.layout.spec
+
+    @property
+    def command_interface(self):
+        """Return the CommandInterface the robot takes its actions on."""
+        return COMMAND_INTERFACES[self.command]
+
+    @property
+    def config_name(self):
+        """Return the name of its learning config (config/<name>.yaml)."""
+        return self.config or self.name
+
+    def build_state(self, position, orientation_xyzw, linear_velocity, angular_velocity,
+                    joint_positions, joint_velocities):
+        """Return the (nx,) state of measurements (robots.state.StateLayout.build)."""
+        return self.layout.build(position, orientation_xyzw, linear_velocity,
+                                 angular_velocity, joint_positions, joint_velocities)
+
+    def checkpoint_file(self, method):
+        """Return the shipped checkpoint's file name for a training method."""
+        return f'{self.checkpoint_prefix or self.name}_{method}.pt'

@@ -1,0 +1,120 @@
+"""
+CONTRIBUTING's "A new robot": a robot described in the test folder runs in the graph.
+
+test/helpers/point_robot.py describes a differential-drive base (its state, joints,
+actions and learning config) and registers it; nothing in the package names it. Each
+process of the graph finds it through META_MPC_ROBOTS, as a user's robot would be
+found, and test/helpers/point_robot_driver.py plays the robot (sim:=none). The graph
+then estimates the robot's 8-entry state, adapts and plans with a small untrained model
+for its 2 wheels, and drives it over real DDS.
+"""
+
+import importlib
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+from meta_mpc_ros.core.checkpoint import CheckpointError, save_checkpoint
+from meta_mpc_ros.core.roles import BASELINE_ADAPTER
+from meta_mpc_ros.pipeline.config import load_robot_config
+from meta_mpc_ros.pipeline.train import build_model
+from meta_mpc_ros.robots import ROBOTS
+from meta_mpc_ros.ros import mppi_controller_node, state_estimator_node
+from meta_mpc_ros.shipped import load_graph_checkpoint, shipped_checkpoint
+import numpy as np
+import pytest
+
+HELPERS = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'helpers')
+DRIVER = os.path.join(HELPERS, 'point_robot_driver.py')
+NAME = 'point_robot'
+TOOLS = pathlib.Path(__file__).resolve().parents[2] / 'tools'
+
+
+@pytest.fixture
+def registered():
+    """Register the point robot in this process (importing it does), then take it out."""
+    robot = importlib.import_module('point_robot').POINT_ROBOT
+    ROBOTS.setdefault(NAME, robot)
+    yield robot
+    ROBOTS.pop(NAME, None)
+
+
+def untrained_checkpoint(path, robot):
+    """Write an untrained checkpoint of the robot's sizes, for its config's method."""
+    config = load_robot_config(robot.name)
+    model = build_model(config, 'mb', robot.state, robot.action, seed=0)
+    save_checkpoint(path, model, 'mb', robot.name, robot.state, robot.action)
+    return path
+
+
+def test_the_description_is_offered_where_a_robot_is_chosen(registered):
+    assert registered.state.dim == 8 and registered.state.model_input_excluded == ('x', 'y')
+    # Its measurements build its state: at x = 1 m, turned 90 degrees, wheels at 2, 3 rad/s.
+    turned = [0.0, 0.0, np.sin(np.pi / 4), np.cos(np.pi / 4)]
+    state = registered.build_state([1.0, 0.0, 0.0], turned, [0.25, 0.0, 0.0], [0.0, 0.0, 0.5],
+                                   [0.1, 0.2], [2.0, 3.0])
+    np.testing.assert_allclose(state, [1.0, 0.0, 0.0, 1.0, 0.25, 0.5, 2.0, 3.0], atol=1e-12)
+    # The nodes' `robot` parameters accept it; the estimator's joints default to its own.
+    spec = state_estimator_node.PARAMETERS[0]
+    assert spec.name == 'robot' and spec.validate(NAME) is None
+    joints = {s.name: s.default for s in state_estimator_node.parameters(NAME)}['motor_joints']
+    assert joints == ['left_wheel', 'right_wheel']
+    assert mppi_controller_node.ROBOT.validate(NAME) is None
+    # Its config, found through the description, holds the planner's cost and settings.
+    assert load_robot_config(NAME).controller.num_samples == 64
+    # docs/robot_contract.md's generator writes its contract as it does the millirobot's.
+    spec = importlib.util.spec_from_file_location('robot_contract', TOOLS / 'robot_contract.py')
+    robot_contract = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(robot_contract)
+    contract = robot_contract.robot_section(registered)
+    assert '| 7 | `right_rate` | rad/s | /joint_states `velocity` of `right_wheel` | yes |' \
+        in contract
+    assert 'Actions (2 entries) on `/cmd`' in contract
+
+
+def test_a_checkpoint_of_another_robot_is_refused_in_one_line(registered):
+    # What the adaptive dynamics and controller nodes load at start, for robot:=point_robot.
+    shipped = shipped_checkpoint('millirobot', BASELINE_ADAPTER)
+    with pytest.raises(CheckpointError) as error:
+        load_graph_checkpoint(shipped, 'cpu', NAME)
+    assert str(error.value) == f"{shipped}: trained for robot 'millirobot', not 'point_robot'"
+
+
+@pytest.mark.slow
+def test_the_graph_drives_a_robot_described_outside_the_package(
+        registered, tmp_path, graph_env):
+    checkpoint = untrained_checkpoint(tmp_path / 'point_robot_mb.pt', registered)
+    env = dict(graph_env, META_MPC_ROBOTS=NAME,
+               PYTHONPATH=graph_env['PYTHONPATH'] + os.pathsep + HELPERS)
+    report = tmp_path / 'driver.json'
+    driver = subprocess.Popen([sys.executable, DRIVER, '40', str(report)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert driver.stdout.readline().strip() == 'ready'
+        launch = subprocess.run(
+            [sys.executable, '-m', 'meta_mpc_ros.cli', 'launch', 'sim:=none',
+             f'robot:={NAME}', f'adapter:={BASELINE_ADAPTER}', f'checkpoint:={checkpoint}',
+             'task:=straight', 'record:=false', 'use_sim_time:=false',
+             '--duration', '30', '--run-dir', str(tmp_path / 'graph')],
+            env=env, capture_output=True, text=True, timeout=150)
+        driver.wait(timeout=60)
+    finally:
+        driver.kill()
+    assert '30 s elapsed, stopping' in launch.stdout, launch.stdout + launch.stderr
+    assert 'while the graph was running' not in launch.stderr, launch.stderr
+    seen = json.loads(report.read_text())
+    # The estimator published the robot's own state vector.
+    assert seen['state_count'] >= 20
+    assert seen['states'][-1] == list(registered.state.names)
+    # The controller's commands reached the robot, one value per wheel, at the control
+    # rate (10 Hz) once the graph was up; they came from the planner (not the zero
+    # command of a stopped controller) and moved the base.
+    commands = [entry for entry in seen['commands'] if any(entry[2])]
+    assert commands and all(width == 2 for _, width, _ in seen['commands'])
+    times = np.array([entry[0] for entry in commands])
+    assert len(times) >= 30
+    assert 0.05 < np.median(np.diff(times)) < 0.2
+    assert np.hypot(*seen['pose'][:2]) > 0.01

@@ -1,0 +1,93 @@
+"""
+Write each registered robot's contract into docs/robot_contract.md.
+
+Every robot is described once (meta_mpc_ros/robots, ROBOTS); this renders, per robot,
+the state the estimator builds from /odom and /joint_states, the joints it reads, the
+actions it takes on its command interface, and its config, tasks, simulator, URDF and
+shipped checkpoints, between the markers `<!-- robots:begin -->` and
+`<!-- robots:end -->`. test/package/test_readme.py fails when they drift apart.
+
+    .venv/bin/python tools/robot_contract.py          # rewrite docs/robot_contract.md
+"""
+
+import pathlib
+
+BEGIN, END = '<!-- robots:begin -->', '<!-- robots:end -->'
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DOCUMENT = ROOT / 'docs' / 'robot_contract.md'
+# Where each state term's source is in the messages.
+FIELDS = {
+    'position': '/odom `pose.pose.position.{}` (odom)',
+    'orientation': '/odom `pose.pose.orientation`, {} (ZYX)',
+    'linear_velocity': '/odom `twist.twist.linear.{}` (base_link)',
+    'angular_velocity': '/odom `twist.twist.angular.{}` (base_link)',
+    'joint_position': '/joint_states `position` of `{}`',
+    'joint_velocity': '/joint_states `velocity` of `{}`',
+}
+
+
+def state_rows(robot):
+    """Return the Markdown rows of a robot's state table, one per entry."""
+    rows, index = [], 0
+    for term in robot.state_terms:
+        source = FIELDS[term.source].format(term.component)
+        parts = (('cos', 'sin') if term.cos_sin else (None,))
+        for entry, unit, part in zip(term.entries, term.units, parts):
+            seen = f'{part} of {source}, {term.unit}' if part else source
+            excluded = entry in robot.model_input_excluded
+            rows.append(f'| {index} | `{entry}` | {unit} | {seen} |'
+                        f' {"no" if excluded else "yes"} |')
+            index += 1
+    return rows
+
+
+def robot_section(robot):
+    """Return the Markdown contract of one robot."""
+    action, command = robot.action, robot.command_interface
+    lines = [f'### {robot.name}', '', robot.summary, '',
+             f'State ({robot.state.dim} entries, `/meta_mpc/state`), built by the state '
+             'estimator from the latest `/odom` and `/joint_states`:', '',
+             '| # | entry | unit | from | model input |', '|---|---|---|---|---|']
+    lines += state_rows(robot)
+    joints = ', '.join(f'`{name}`' for name in robot.joints)
+    lines += ['', f'Joints read from `/joint_states` (state_estimator_node `motor_joints`, '
+              f'default {joints}; other joints are ignored).', '',
+              f'Actions ({action.dim} entries) on `{command.topic}` ({command.message_type}, '
+              f'{command.description}):', '',
+              '| # | entry | unit | low | high |', '|---|---|---|---|---|']
+    lines += [f'| {i} | `{name}` | {unit} | {low:g} | {high:g} |' for i, (name, unit, low, high)
+              in enumerate(zip(action.names, action.units, action.low, action.high))]
+    sim = robot.sim
+    simulated = (f'`{sim.environment}` ({sim.model or "built in code"}), starting on '
+                 f'`{sim.default_condition}`; conditions in `{sim.conditions}`'
+                 if sim else 'none (drive it with `sim:=none`)')
+    config = robot.config_name if robot.config_name.endswith(('.yaml', '.yml')) else \
+        f'config/{robot.config_name}.yaml'
+    lines += ['', f'- **Learning config and default cost:** `{config}`.',
+              f'- **Tasks:** {", ".join(robot.tasks) or "none"}.',
+              f'- **Simulator:** {simulated}.',
+              f'- **URDF for rviz:** {f"`{robot.urdf}`" if robot.urdf else "none"}.',
+              f'- **Shipped checkpoints:** `models/{robot.checkpoint_file("<method>")}`.', '']
+    return '\n'.join(lines)
+
+
+def contracts():
+    """Return the Markdown of every registered robot's contract."""
+    from meta_mpc_ros.robots import ROBOTS
+    return '\n'.join(robot_section(robot) for robot in ROBOTS.values())
+
+
+def render(text):
+    """Return the document's text with the robots' contracts between the markers."""
+    start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
+    return text[:start] + '\n' + contracts() + text[stop:]
+
+
+def main():
+    """Rewrite docs/robot_contract.md in place."""
+    DOCUMENT.write_text(render(DOCUMENT.read_text()))
+    print(f'updated the robot contracts in {DOCUMENT}')
+
+
+if __name__ == '__main__':
+    main()
