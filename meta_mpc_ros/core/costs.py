@@ -123,10 +123,9 @@ class ForwardVelocity:
         return -self.weight * (states[:, -1, self.index] - states[:, 0, self.index]) / self.dt
 
 
-class ControlEffort:
-    """Penalise the squared size of every action."""
+class WeightOnly:
+    """A term with no settings of its own: built from its weight alone."""
 
-    name = 'control_effort'
     settings = {}
 
     @classmethod
@@ -136,25 +135,22 @@ class ControlEffort:
 
     def __init__(self, weight):
         self.weight = weight
+
+
+class ControlEffort(WeightOnly):
+    """Penalise the squared size of every action."""
+
+    name = 'control_effort'
 
     def __call__(self, states, actions, context):
         """Return (K,) w * sum of squared actions."""
         return self.weight * actions.pow(2).sum((-1, -2))
 
 
-class ActionRate:
+class ActionRate(WeightOnly):
     """Penalise squared changes between consecutive actions (and from the last applied)."""
 
     name = 'action_rate'
-    settings = {}
-
-    @classmethod
-    def build(cls, weight, settings, state_spec):
-        """Build from the weight alone."""
-        return cls(weight)
-
-    def __init__(self, weight):
-        self.weight = weight
 
     def __call__(self, states, actions, context):
         """Return (K,) w * sum of squared action differences."""

@@ -5,13 +5,8 @@ Writers (`*_message`) build rclpy message objects. The readers (`read_*`) import
 ROS package and live in meta_mpc_ros.data.readers, so that training from bags needs
 no message wheels; they are re-exported here for the nodes.
 
-Topic layouts (see docs/ros_interface.md):
-    /cmd                  Float64MultiArray, data = the command (nu,), no layout.
-    /meta_mpc/state       JointState as a stamped named vector: name, position = values.
-    /meta_mpc/transitions Float64MultiArray, layout dims states (M+1) / state (nx) /
-                          actions (M) / action (nu) [/ stamp (1)]; data = states then
-                          actions, row-major [then the newest state's stamp, s].
-    /meta_mpc/command     JointState stamped with the state it answers, velocity = command.
+The topic layouts are written once, in meta_mpc_ros.data.readers (and
+docs/ros_interface.md).
 """
 
 import math
