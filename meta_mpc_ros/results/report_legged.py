@@ -1,6 +1,7 @@
 """RESULTS.md sections 3 and 4, from results/legged.json and sample_efficiency.json."""
 
 from meta_mpc_ros.results.markdown import number, table
+from meta_mpc_ros.results.report_paired import legged_paired_section
 
 NOT_METHODS = ('Oracle', 'oracle_valid')
 
@@ -51,6 +52,7 @@ def legged_section(data, _):
     text += oracle_table(data)
     text += summary_table(data)
     text += legged_verdict(data)
+    text += legged_paired_section(data)
     text += '\n![legged](figures/legged.png)\n'
     text += scaling(data)
     for family, result in data['families'].items():

@@ -61,3 +61,55 @@ def paired_section(closed_loop, comparison=None):
                  f'`{comparison["budget"]}`:\n\n' + method_comparison.table(comparison)
                  + '\n\n' + verdict_lines(comparison, 'Over training seeds'))
     return text
+
+
+# Section 3: the paper's ordering, judged per family on paired returns (higher is better).
+LEGGED_ADAPTIVE = ('GrBAL', 'ReBAL', 'Continual')
+LEGGED_BASELINES = ('MB', 'MB+DE')
+
+
+def _returns(result, method):
+    """Return (task, episode index) -> return of one method in one family."""
+    return {(task, index): value for task, entry in result['results'].items()
+            if method in entry['methods']
+            for index, value in enumerate(entry['methods'][method]['returns'])}
+
+
+def legged_paired_section(data):
+    """
+    Return section 3's paired verdicts in Markdown.
+
+    Each adaptive method's return minus MB's and MB+DE's per family, on the same
+    evaluation seeds, with a 95 % interval.
+    """
+    rows, families_won = [], []
+    for family, result in data['families'].items():
+        won_by = []
+        for method in LEGGED_ADAPTIVE:
+            verdicts = []
+            for baseline in LEGGED_BASELINES:
+                row = paired.paired_comparison(_returns(result, method),
+                                               _returns(result, baseline), 'fails', 'holds')
+                if row is None:
+                    continue
+                verdicts.append(row['verdict'])
+                rows.append([family, f'{method} returns more than {baseline}',
+                             f'{row["first"]:.4g}', f'{row["second"]:.4g}',
+                             paired.interval_text(row), str(row['pairs']), row['verdict']])
+            if verdicts and all(verdict == 'holds' for verdict in verdicts):
+                won_by.append(method)
+        if won_by:
+            families_won.append(f'{family} ({", ".join(won_by)})')
+    lines = ['| family | claim (first minus second) | first | second | difference, 95 % CI '
+             '| pairs | verdict |', '|---|---|---|---|---|---|---|']
+    lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
+    count = len(families_won)
+    return ('\n**Paired returns.** Every method runs the same evaluation seeds on each test '
+            'task, so returns pair up (same task, same seed); first minus second with a 95 % '
+            "Student's t interval: **holds** when it lies above zero (the adaptive method "
+            'returns more), **fails** below, **undecided** when it spans zero.\n\n'
+            + '\n'.join(lines) + '\n\n'
+            f'- An adaptive method returns more than both MB and MB+DE, intervals above zero, '
+            f'on {count} of {len(data["families"])} families (target: at least 3): '
+            + ('**met**' if count >= 3 else '**missed**')
+            + (f': {"; ".join(families_won)}' if families_won else '') + '\n')
