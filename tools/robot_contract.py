@@ -44,23 +44,30 @@ def state_rows(robot):
 def robot_section(robot):
     """Return the Markdown contract of one robot."""
     action, command = robot.action, robot.command_interface
+    sources = '`/odom` and `/joint_states`' if robot.joints else '`/odom` alone'
     lines = [f'### {robot.name}', '', robot.summary, '',
              f'State ({robot.state.dim} entries, `/meta_mpc/state`), built by the state '
-             'estimator from the latest `/odom` and `/joint_states`:', '',
+             f'estimator from the latest {sources}:', '',
              '| # | entry | unit | from | model input |', '|---|---|---|---|---|']
     lines += state_rows(robot)
     joints = ', '.join(f'`{name}`' for name in robot.joints)
     lines += ['', f'Joints read from `/joint_states` (state_estimator_node `motor_joints`, '
-              f'default {joints}; other joints are ignored).', '',
+              f'default {joints}; other joints are ignored).' if joints else
+              'No joints are read (no `/joint_states`, and bags need none).', '',
               f'Actions ({action.dim} entries) on `{command.topic}` ({command.message_type}, '
               f'{command.description}):', '',
               '| # | entry | unit | low | high |', '|---|---|---|---|---|']
     lines += [f'| {i} | `{name}` | {unit} | {low:g} | {high:g} |' for i, (name, unit, low, high)
               in enumerate(zip(action.names, action.units, action.low, action.high))]
+    from meta_mpc_ros.robots.description import GRAPH_INTERFACES
     sim = robot.sim
+    driven = robot.command in GRAPH_INTERFACES
     simulated = (f'`{sim.environment}` ({sim.model or "built in code"}), starting on '
                  f'`{sim.default_condition}`; conditions in `{sim.conditions}`'
-                 if sim else 'none (drive it with `sim:=none`)')
+                 if sim else 'none (drive it with `sim:=none`)' if driven else
+                 'none; the controller does not publish its command interface yet, so it '
+                 'trains from its recordings (`meta-mpc train --robot '
+                 f'{robot.name} --data BAG`) but the graph does not drive it')
     config = robot.config_name if robot.config_name.endswith(('.yaml', '.yml')) else \
         f'config/{robot.config_name}.yaml'
     lines += ['', f'- **Learning config and default cost:** `{config}`.',

@@ -9,7 +9,8 @@ measurements' own stamps, not by the receiver's clock:
   [k dt, (k+1) dt)), so a live node and a bag replay that starts later sample the
   same stamps: an odometry message with stamp tau is sampled if it is the first one
   in a new cell, as soon as a joint reading stamped at or after tau has also arrived
-  (so arrival order between the two topics does not matter);
+  (so arrival order between the two topics does not matter; a robot that reads no
+  joints is sampled on odometry alone);
 - the state uses that odometry and the newest joint reading stamped at or before tau;
 - the sample closes the previous transition with the command in effect between the
   two samples: the time-weighted average of the piecewise-constant commands over
@@ -42,11 +43,13 @@ class StateBuilder(Protocol):
     of the measurements: base position (3,) and orientation quaternion xyzw (4,) in
     odom, linear and angular velocity (3,) each in base_link, and the positions and
     velocities (J,) of the robot's measured joints; it returns the (state.dim,) state
-    and raises ValueError for measurements it cannot use.
+    and raises ValueError for measurements it cannot use. `joints` names the measured
+    joints; a robot with none (a base read from /odom alone) is sampled on odometry.
     """
 
     state: StateSpec
     action: ActionSpec
+    joints: tuple
 
     def build_state(self, position, orientation_xyzw, linear_velocity, angular_velocity,
                     joint_positions, joint_velocities):
@@ -156,6 +159,8 @@ class StateEstimator:
         self.commands = CommandHistory(robot.action.dim)
         self.odometry = None       # (stamp, position, orientation, linear, angular)
         self.joints = []           # [(stamp, angles, rates)], newest last
+        self.needs_joints = bool(robot.joints)
+        self._no_joints = (0.0, np.zeros(0), np.zeros(0))
         self.last_stamp = None
         self.last_cell = None      # grid cell of the last sample
 
@@ -189,7 +194,7 @@ class StateEstimator:
 
     def status(self, now):
         """Return 'ok', 'waiting' (no data yet) or 'stale' at time `now` (s)."""
-        if self.odometry is None or not self.joints:
+        if self.odometry is None or (self.needs_joints and not self.joints):
             return 'waiting'
         if now - self.odometry[0] > self.stale_timeout_s:
             return 'stale'
@@ -214,7 +219,7 @@ class StateEstimator:
 
         :return: Sample, or None when nothing is due yet.
         """
-        if self.odometry is None or not self.joints:
+        if self.odometry is None or (self.needs_joints and not self.joints):
             return None
         stamp, position, orientation, linear, angular = self.odometry
         if self.last_stamp is not None and abs(stamp - self.last_stamp) > self.stale_timeout_s:
@@ -227,13 +232,14 @@ class StateEstimator:
         cell = math.floor(stamp / self.control_dt + 1e-6)
         if self.last_cell is not None and cell <= self.last_cell:
             return None
-        if self.joints[-1][0] < stamp:
+        if self.needs_joints and self.joints[-1][0] < stamp:
             return None
         if self.applied_commands and self.last_stamp is not None and (
                 self.commands.latest_stamp() is None
                 or self.commands.latest_stamp() < self.last_stamp - self.SAME_STAMP_S):
             return None     # the command applied since the last sample is not in yet
-        joint = next((j for j in reversed(self.joints) if j[0] <= stamp), self.joints[0])
+        joint = next((j for j in reversed(self.joints) if j[0] <= stamp),
+                     self.joints[0]) if self.needs_joints else self._no_joints
         state = self.robot.build_state(position, orientation, linear, angular, joint[1],
                                        joint[2])
         closed_action = None

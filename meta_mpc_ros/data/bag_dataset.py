@@ -13,9 +13,11 @@ the file.
 A bag from another robot names its topics and joints its own way: `topics` maps the
 robot contract's roles (odom, joint_states, cmd, terrain) to the bag's topic names and
 `motor_joints` names the robot's measured joints (its description's, robots.ROBOTS, by
-default). A bag that lacks a needed topic
-(or has it with another type) raises BagTopicError, one line naming what is missing
-and every topic the bag has, with its type.
+default). The commands are read as the robot's command interface says (its topic,
+/cmd or /cmd_vel, is the cmd role's default; Float64MultiArray, or Twist and
+TwistStamped for a mobile base); a robot that reads no joints needs no /joint_states.
+A bag that lacks a needed topic (or has it with another type) raises BagTopicError,
+one line naming what is missing and every topic the bag has, with its type.
 """
 
 import bisect
@@ -70,9 +72,23 @@ def parse_topic_remaps(items):
     return remaps
 
 
-def bag_topic_names(topics=None, label_topic=None):
-    """Return role -> topic name in the bag: ROBOT_TOPICS' names, then the remaps."""
+def required_roles(description):
+    """Return the roles a robot's bags need: REQUIRED_ROLES, less joints it never reads."""
+    return tuple(role for role in REQUIRED_ROLES
+                 if role != 'joint_states' or description.joints)
+
+
+def role_types(description):
+    """Return role -> the message types its topic may have, for a robot."""
+    types = {role: (msgtype,) for role, (_, msgtype) in ROBOT_TOPICS.items()}
+    types['cmd'] = description.command_interface.message_types
+    return types
+
+
+def bag_topic_names(topics=None, label_topic=None, robot=DEFAULT_ROBOT):
+    """Return role -> topic name in the bag: the contract's names, then the remaps."""
     names = {role: topic for role, (topic, _) in ROBOT_TOPICS.items()}
+    names['cmd'] = robot_description(robot).command_interface.topic
     if label_topic is not None:
         names['terrain'] = label_topic
     names.update(topics or {})
@@ -82,23 +98,28 @@ def bag_topic_names(topics=None, label_topic=None):
     return names
 
 
-def check_bag_topics(path, available, names):
+def check_bag_topics(path, available, names, robot=DEFAULT_ROBOT):
     """
     Check that a bag has every required topic with its contract type.
 
     :param path: the bag, for the message.
     :param available: {topic: msgtype} of the bag.
     :param names: role -> topic name in the bag.
+    :param robot: the robot's name (robots.ROBOTS): its joints and command interface.
     :raises BagTopicError: naming the missing or mistyped topics and all the bag has.
     """
+    description = robot_description(robot)
+    types = role_types(description)
     wrong = []
-    for role in REQUIRED_ROLES:
-        expected = ROBOT_TOPICS[role][1]
+    for role in required_roles(description):
+        expected = ' or '.join(types[role])
         found = available.get(names[role])
         if found is None:
             wrong.append(f'{names[role]} ({expected}) for {role}')
-        elif found != expected:
-            wrong.append(f'{names[role]} as {expected} for {role} (it is {found})')
+        elif found not in types[role]:
+            wrong.append(f'{names[role]} as {expected} for {role} (it is {found}, which '
+                         f'{robot} does not read as its commands)' if role == 'cmd' else
+                         f'{names[role]} as {expected} for {role} (it is {found})')
     if wrong:
         has = ', '.join(f'{topic} ({msgtype})' for topic, msgtype in sorted(available.items()))
         raise BagTopicError(f'bag {path} lacks {"; ".join(wrong)}; it has {has or "no topics"}'
@@ -114,9 +135,11 @@ def check_contract(path, messages, names, motor_joints, action):
                             f"{list(joints.name)}); name the robot's joints "
                             f'{list(motor_joints)} with --joints '
                             f'{",".join(name.upper() for name in motor_joints)}')
-    command = next((m.message for m in messages if m.topic == '/cmd'), None)
-    if command is not None and len(command.data) != action.dim:
-        raise BagTopicError(f'bag {path}: {names["cmd"]} carries {len(command.data)} values, '
+    command = next((m for m in messages if m.topic == '/cmd'), None)
+    size = 2 if command is None or command.msgtype != ROBOT_TOPICS['cmd'][1] else \
+        len(command.message.data)
+    if size != action.dim:
+        raise BagTopicError(f'bag {path}: {names["cmd"]} carries {size} values, '
                             f'the robot takes {action.dim} ([{", ".join(action.names)}])')
 
 
@@ -164,7 +187,7 @@ def samples_from_messages(messages, control_dt, window, robot=DEFAULT_ROBOT, mot
                 estimator.on_joints(readers.stamp_to_seconds(item.message.header.stamp),
                                     angles, rates)
             elif item.topic == '/cmd':
-                estimator.on_command(received, readers.read_command(
+                estimator.on_command(received, readers.COMMAND_READERS[item.msgtype](
                     item.message, description.action.dim))
                 continue
             elif item.topic == '/meta_mpc/terrain':
@@ -222,13 +245,13 @@ def dataset_from_bags(paths, control_dt, window=16, label_topic=None, segments=N
     :return: TrajectoryDataset (metadata lists the bags and any read problems).
     :raises BagTopicError: when a bag lacks a needed topic or joint.
     """
-    names = bag_topic_names(topics, label_topic)
+    names = bag_topic_names(topics, label_topic, robot)
     description = robot_description(robot)
     motor_joints = tuple(motor_joints or description.joints)
     paths = [str(path) for path in paths]
     for path in paths:
         with BagReader([path], strict=False) as reader:
-            check_bag_topics(path, reader.topics, names)
+            check_bag_topics(path, reader.topics, names, robot)
     canonical = {names[role]: topic for role, (topic, _) in ROBOT_TOPICS.items()}
     messages, problems = load_messages(paths, topics=tuple(canonical))
     for problem in problems:
@@ -239,8 +262,8 @@ def dataset_from_bags(paths, control_dt, window=16, label_topic=None, segments=N
                                                    motor_joints)
     trajectories = trajectories_from_samples(samples, Labeller(events, segments))
     if not trajectories:
-        raise ValueError(f'no usable trajectories in {paths} (need /odom, /joint_states and '
-                         '/cmd)')
+        needed = ', '.join(names[role] for role in required_roles(description))
+        raise ValueError(f'no usable trajectories in {paths} (need {needed})')
     return TrajectoryDataset(trajectories, {
         'robot': robot, 'bags': paths, 'control_dt': control_dt,
         'dropped_messages': drops, 'problems': [str(problem) for problem in problems],

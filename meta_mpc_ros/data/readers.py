@@ -9,6 +9,7 @@ wrong sizes, missing names); callers drop the message and count it.
 
 Topic layouts (see docs/ros_interface.md):
     /cmd                  Float64MultiArray, data = the command (nu,), no layout.
+    /cmd_vel              Twist or TwistStamped: the command is (linear.x, angular.z).
     /meta_mpc/state       JointState as a stamped named vector: name, position = values.
     /meta_mpc/transitions Float64MultiArray, layout dims states (M+1) / state (nx) /
                           actions (M) / action (nu) [/ stamp (1)]; data = states then
@@ -135,6 +136,30 @@ def read_command(message, size=None):
     if size is not None and values.shape != (size,):
         raise ValueError(f'command has {values.size} values, expected {size}')
     return values
+
+
+def read_twist(message, size=None):
+    """
+    Read a mobile base's command from a geometry_msgs/Twist (or TwistStamped).
+
+    :param message: Twist, or TwistStamped (its `twist`).
+    :param size: expected length (2), or None for any.
+    :return: (2,) float64: (linear.x m/s, angular.z rad/s).
+    :raises ValueError: for non-finite values, or a size other than 2.
+    """
+    twist = getattr(message, 'twist', message)
+    values = finite_array([twist.linear.x, twist.angular.z], 'twist command')
+    if size is not None and size != values.size:
+        raise ValueError(f'a twist command has 2 values (linear.x, angular.z), expected {size}')
+    return values
+
+
+# How a command message is read, by its type: message type -> reader(message, size).
+COMMAND_READERS = {
+    'std_msgs/msg/Float64MultiArray': read_command,
+    'geometry_msgs/msg/Twist': read_twist,
+    'geometry_msgs/msg/TwistStamped': read_twist,
+}
 
 
 def read_stamped_command(message, size=None):

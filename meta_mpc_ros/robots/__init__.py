@@ -2,18 +2,20 @@
 The robots the graph can drive: one description each, in one registry.
 
 `ROBOTS` maps a robot's name to its RobotDescription (robots.description). The
-millirobot is registered here. A user's robot is a module that calls
-`register_robot`, found in every process (each node, the CLI) in one of two ways:
-an entry point of the group `meta_mpc_ros.robots` in the package that holds it, or
-its module name in the environment variable META_MPC_ROBOTS (comma-separated, on
-PYTHONPATH). See CONTRIBUTING.md, "A new robot". The `robot` parameter of the nodes
-and the `robot` launch argument take the registry's names.
+millirobot and the differential-drive base (diff_drive) are registered here. A
+user's robot is a module that calls `register_robot`, found in every process (each
+node, the CLI) in one of two ways: an entry point of the group `meta_mpc_ros.robots`
+in the package that holds it, or its module name in the environment variable
+META_MPC_ROBOTS (comma-separated, on PYTHONPATH). See CONTRIBUTING.md, "A new
+robot". The `robot` parameter of the nodes and the `robot` launch argument take the
+registry's names.
 """
 
 from importlib import import_module, metadata
 import os
 
 from meta_mpc_ros.robots.description import RobotDescription
+from meta_mpc_ros.robots.diff_drive import DIFF_DRIVE
 from meta_mpc_ros.robots.millirobot import MILLIROBOT
 
 ROBOTS = {}
@@ -73,4 +75,5 @@ def load_user_robots():
 
 
 register_robot(MILLIROBOT)
+register_robot(DIFF_DRIVE)
 load_user_robots()

@@ -24,11 +24,18 @@ class CommandInterface:
     :param topic: the command topic (remapped by the `cmd_topic` launch argument).
     :param message_type: the ROS message type, as rosbag2 names it.
     :param description: one line for the robot contract.
+    :param also_reads: other message types that bag reading takes as these commands.
     """
 
     topic: str
     message_type: str
     description: str
+    also_reads: tuple = ()
+
+    @property
+    def message_types(self):
+        """Return every message type a recording of these commands may have."""
+        return (self.message_type,) + tuple(self.also_reads)
 
 
 # The command interfaces the graph speaks: name -> CommandInterface.
@@ -37,7 +44,17 @@ COMMAND_INTERFACES = {
         '/cmd', 'std_msgs/msg/Float64MultiArray',
         "one value per action entry, in the description's order, as ros2_control's "
         'forward_command_controller takes it'),
+    'twist': CommandInterface(
+        '/cmd_vel', 'geometry_msgs/msg/Twist',
+        "a mobile base's velocity: `linear.x` and `angular.z` are the action's two entries "
+        '(forward speed, m/s, and turn rate, rad/s); training also reads '
+        'geometry_msgs/msg/TwistStamped', also_reads=('geometry_msgs/msg/TwistStamped',)),
 }
+
+
+# The command interfaces mppi_controller_node publishes; a robot on another one (Twist
+# on /cmd_vel, for now) trains from its recordings but is not driven by the graph yet.
+GRAPH_INTERFACES = ('forward_command',)
 
 
 @dataclass(frozen=True)
@@ -76,6 +93,8 @@ class RobotDescription:
     :param sim: its SimDescription, or None for a robot sim_node cannot simulate.
     :param urdf: its URDF in the share directory, for rviz ('' for none).
     :param checkpoint_prefix: shipped checkpoints are models/<prefix>_<method>.pt.
+    :param control_dt: the control period, s, of a robot without a simulator (one with
+        a simulator takes its simulator's).
     """
 
     name: str
@@ -91,6 +110,7 @@ class RobotDescription:
     sim: SimDescription = None
     urdf: str = ''
     checkpoint_prefix: str = ''
+    control_dt: float = 0.1
 
     def __post_init__(self):
         if self.command not in COMMAND_INTERFACES:

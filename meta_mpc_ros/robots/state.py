@@ -65,6 +65,15 @@ class StateTerm:
         return ('1', '1') if self.cos_sin else (self.unit,)
 
 
+# A planar base's pose from /odom: x and y in odom, yaw as its cosine and sine (the
+# entries a description's `pose` names by default).
+PLANAR_POSE = (
+    StateTerm('x', 'position', 'x', 'm'),
+    StateTerm('y', 'position', 'y', 'm'),
+    StateTerm('yaw', 'orientation', 'yaw', 'rad', cos_sin=True),
+)
+
+
 def roll_pitch_yaw(quaternion_xyzw):
     """Return (roll, pitch, yaw) in rad (ZYX convention) of a unit quaternion (x, y, z, w)."""
     x, y, z, w = (float(v) for v in quaternion_xyzw)

@@ -30,6 +30,7 @@ from meta_mpc_ros.core.model_update import unpack_update
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
+from meta_mpc_ros.robots.description import GRAPH_INTERFACES
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.controller_parameters import (controller_config,
                                                     controller_parameters, cost_parameters)
@@ -94,6 +95,10 @@ class MPPIControllerNode(Node):
         values = self.values
         if values['device'] == 'cuda' and not torch.cuda.is_available():
             raise ValueError('device cuda requested but CUDA is not available')
+        interface = robot_description(values['robot']).command
+        if interface not in GRAPH_INTERFACES:
+            raise ValueError(f"robot {values['robot']!r} takes its commands as {interface!r}; "
+                             f'this controller publishes only {GRAPH_INTERFACES} so far')
         path = resolve_checkpoint(values['checkpoint'], values['robot'], values['adapter'])
         self.checkpoint = load_graph_checkpoint(path, values['device'], values['robot'])
         # The plan is shown by the description's planar pose entries (none: not shown).

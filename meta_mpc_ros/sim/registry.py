@@ -59,8 +59,14 @@ def robot_specs(robot):
     Return (state_spec, action_spec, control_dt) of a registered robot.
 
     Built once per process (an environment is built, read and closed) and cached: the
-    specs are frozen dataclasses.
+    specs are frozen dataclasses. A robot described without a simulator (robots.ROBOTS,
+    `sim` None) gives its description's.
     """
+    from meta_mpc_ros.robots import ROBOTS
+    description = ROBOTS.get(robot)
+    if description is not None and description.sim is None \
+            and robot not in _environment_classes():
+        return description.state, description.action, description.control_dt
     env = make_env(robot)
     try:
         return env.state_spec, env.action_spec, env.control_dt

@@ -143,7 +143,8 @@ def test_foreign_bag_trains_through_topic_remaps(bags, tmp_path, capsys):
      'for cmd; it has /battery (sensor_msgs/msg/BatteryState), /joint_states'),
     # A Nav2-style velocity command is not a leg-rate command.
     ('cmd_vel', ['--topic', 'cmd:=/cmd_vel'], 'lacks /cmd_vel as std_msgs/msg/Float64MultiArray '
-     'for cmd (it is geometry_msgs/msg/Twist)'),
+     'for cmd (it is geometry_msgs/msg/Twist, which millirobot does not '
+     'read as its commands)'),
     # All topics mapped, but the joints keep our default names.
     ('theirs', [f'--topic={role}:={topic}' for role, topic in THEIRS.items()],
      "/robot/joint_states has no joints ['left_motor', 'right_motor'] (it has "

@@ -17,7 +17,7 @@ import pathlib
 from meta_mpc_ros.core.spaces import ActionSpec
 from meta_mpc_ros.robots import register_robot, ROBOTS
 from meta_mpc_ros.robots.description import RobotDescription
-from meta_mpc_ros.robots.state import StateTerm
+from meta_mpc_ros.robots.state import PLANAR_POSE, StateTerm
 
 NAME = 'point_robot'
 WHEELS = ('left_wheel', 'right_wheel')
@@ -28,10 +28,7 @@ MAX_WHEEL_RATE = 10.0    # rad/s
 POINT_ROBOT = RobotDescription(
     name=NAME,
     summary='A differential-drive base (test/helpers/point_robot.py), wheel rates in rad/s.',
-    state_terms=(
-        StateTerm('x', 'position', 'x', 'm'),
-        StateTerm('y', 'position', 'y', 'm'),
-        StateTerm('yaw', 'orientation', 'yaw', 'rad', cos_sin=True),
+    state_terms=PLANAR_POSE + (
         StateTerm('vx', 'linear_velocity', 'x', 'm/s'),
         StateTerm('wz', 'angular_velocity', 'z', 'rad/s'),
         StateTerm('left_rate', 'joint_velocity', 'left_wheel', 'rad/s'),
