@@ -8,6 +8,8 @@ parameters from window to window until `reset()` (a new episode), with whatever
 state they hand themselves (Adapted.state, passed back as `adapt(..., state=...)`).
 """
 
+import math
+
 from meta_mpc_ros.core.adapters import Window, window_loss
 import torch
 
@@ -119,3 +121,31 @@ def open_loop_rollout(model, adapted, state, actions):
             current = model.predict(adapted.params, current, action[None], context)
             predicted.append(current[0])
     return torch.stack(predicted)
+
+
+def rollout_errors(model, adapted, states, actions, names):
+    """
+    Score a model open loop over H executed actions, as the planner would roll it.
+
+    :param adapted: core.adapters.Adapted (the parameters and context to predict with).
+    :param states: (H+1, nx) tensor: the true state the rollout starts from, then the
+        states the actions reached.
+    :param actions: (H, nu) tensor of the executed actions.
+    :param names: the state's entry names (core.spaces.StateSpec.names).
+    :return: dict: 'state_nmse' (the mean squared error over the H predicted states,
+        per entry in units of the model's delta std), and, where the state has them,
+        'position_m' (the distance between the predicted and the reached (x, y) after H
+        steps) and 'heading_rad' (the absolute heading error then, from cos/sin_yaw).
+    """
+    predicted = open_loop_rollout(model, adapted, states[0], actions)
+    error = predicted - states[1:]
+    scores = {'state_nmse': float((error / model.delta_std).pow(2).mean())}
+    if 'x' in names and 'y' in names:
+        position = [names.index('x'), names.index('y')]
+        scores['position_m'] = float(error[-1, position].norm())
+    if 'cos_yaw' in names and 'sin_yaw' in names:
+        cos, sin = names.index('cos_yaw'), names.index('sin_yaw')
+        turn = predicted[-1, sin] * states[-1, cos] - predicted[-1, cos] * states[-1, sin]
+        along = predicted[-1, cos] * states[-1, cos] + predicted[-1, sin] * states[-1, sin]
+        scores['heading_rad'] = abs(math.atan2(float(turn), float(along)))
+    return scores

@@ -25,7 +25,7 @@ import time
 
 from meta_mpc_ros.core.adapters import Adapted, Window
 from meta_mpc_ros.core.dataset import Trajectory
-from meta_mpc_ros.core.session import open_loop_rollout
+from meta_mpc_ros.core.session import rollout_errors
 from meta_mpc_ros.pipeline.agents import AdaptiveAgent
 import numpy as np
 
@@ -168,21 +168,8 @@ def _score_rollout(agent, episode, start, adapted):
                                  np.array(episode.actions[start:]), agent.device)
     if adapted is None:     # nothing adapted yet: the controller plans with theta*
         adapted = Adapted(agent.meta_params, agent.meta_context)
-    model = agent.model
-    predicted = open_loop_rollout(model, adapted, reached.states[0], reached.actions)
-    error = predicted - reached.states[1:]
-    names = agent.checkpoint.state_spec.names
-    scores = {'state_nmse': float((error / model.delta_std).pow(2).mean())}
-    if 'x' in names and 'y' in names:
-        position = [names.index('x'), names.index('y')]
-        scores['position_m'] = float(error[-1, position].norm())
-    if 'cos_yaw' in names and 'sin_yaw' in names:
-        cos, sin = names.index('cos_yaw'), names.index('sin_yaw')
-        turn = (predicted[-1, sin] * reached.states[-1, cos]
-                - predicted[-1, cos] * reached.states[-1, sin])
-        along = (predicted[-1, cos] * reached.states[-1, cos]
-                 + predicted[-1, sin] * reached.states[-1, sin])
-        scores['heading_rad'] = float(abs(np.arctan2(float(turn), float(along))))
+    scores = rollout_errors(agent.model, adapted, reached.states, reached.actions,
+                            agent.checkpoint.state_spec.names)
     episode.horizon_errors.append((start, scores))
 
 

@@ -10,6 +10,7 @@ import json
 import pathlib
 
 from meta_mpc_ros.results.report_legged import legged_section, sample_efficiency_section
+from meta_mpc_ros.results.report_recording import recording_section
 from meta_mpc_ros.results.report_sections import closed_loop_section, model_error_section
 from meta_mpc_ros.results.report_speed import speed_section
 
@@ -88,6 +89,7 @@ def render(docs='docs'):
         ('3. Legged benchmarks', legged_section, results.get('legged')),
         ('4. Sample efficiency', sample_efficiency_section, results.get('sample_efficiency')),
         ('5. Speed', speed_section, results.get('speed')),
+        ("6. A real robot's recording", recording_section, results.get('real_recording')),
     ]
     for title, section, data in sections:
         text += f'\n## {title}\n\n'
