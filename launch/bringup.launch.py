@@ -11,7 +11,6 @@ only declares the arguments and turns graph entries into Node actions.
 
 from typing import List
 
-from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
@@ -54,25 +53,14 @@ def _required_exit(event, context):
                        f'{event.returncode} while the graph was running')
 
 
-def _check_external_packages(description):
-    """Refuse to start anything when a package of an external node is missing."""
-    missing = []
-    for entry in description.external_nodes:
-        try:
-            get_package_share_directory(entry.package)
-        except PackageNotFoundError:
-            missing.append(entry.package)
-    if missing:
-        raise graph.GraphError(f'package(s) {", ".join(missing)} not found; install them or '
-                               'launch without the option that needs them (rviz:=false)')
-
-
 def launch_setup(context):
     """Build the graph from the launch arguments and return its actions."""
     values = {spec.name: LaunchConfiguration(spec.name).perform(context)
               for spec in graph.declared_arguments()}
     description = graph.build_graph(values)
-    _check_external_packages(description)
+    graph.check_packages([entry.package for entry in description.external_nodes],
+                         'install them or launch without the option that needs them '
+                         '(rviz:=false)')
     actions = [_node(entry) for entry in description.nodes]
     if values.get('log_dir'):
         actions.insert(0, SetEnvironmentVariable('ROS_LOG_DIR', str(description.log_dir)))

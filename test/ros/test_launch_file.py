@@ -244,17 +244,44 @@ def test_gazebo_launch_file_syntax_and_imports():
     compile(GAZEBO_FILE.read_text(), str(GAZEBO_FILE), 'exec')
 
 
-@pytest.mark.parametrize('headless', ['true', 'false'])
-def test_gazebo_launch_starts_gazebo_bridge_splitter_and_the_graph_without_sim(
-        monkeypatch, headless, tmp_path):
+def gazebo_context(**values):
+    """Return a launch context of gazebo.launch.py: every argument at its default."""
+    context = {spec.name: spec.default_text for spec in graph.declared_arguments()}
+    context.pop('sim')
+    context['world'] = 'carpet'
+    context.update(values)
+    return context
+
+
+def test_gazebo_launch_declares_bringup_arguments_for_show_args(monkeypatch):
+    # ros2 launch --show-args lists the arguments declared at the top of the launch
+    # description, not those of a file included inside an OpaqueFunction: every
+    # argument of bringup but sim (Gazebo is the robot) must be declared here.
     gazebo = load_launch_file(monkeypatch, GAZEBO_FILE)
     *declared, opaque = gazebo.generate_launch_description().args[0]
-    assert [action.args[0] for action in declared] == ['world', 'headless']
+    assert type(opaque).__name__ == 'OpaqueFunction'
+    names = [action.args[0] for action in declared]
+    assert names == ['world'] + [spec.name for spec in graph.declared_arguments()
+                                 if spec.name != 'sim']
+    assert {'adapter', 'robot', 'headless', 'task'} <= set(names)
+    adapter = declared[names.index('adapter')].kwargs
+    spec = next(spec for spec in graph.declared_arguments() if spec.name == 'adapter')
+    assert adapter['default_value'] == spec.default_text
+    assert adapter['choices'] == list(spec.choices)
+
+
+@pytest.mark.parametrize('headless', ['true', 'false'])
+def test_gazebo_launch_starts_gazebo_bridge_splitter_and_the_graph_without_sim(
+        monkeypatch, headless, tmp_path, ament_index):
+    ament_index('ros_gz_sim', 'ros_gz_bridge')
+    gazebo = load_launch_file(monkeypatch, GAZEBO_FILE)
+    *declared, opaque = gazebo.generate_launch_description().args[0]
     worlds = declared[0].kwargs['choices']
     assert worlds == ['carpet', 'styrofoam', 'turf', 'slippery_slope']
     assert all((ROOT / 'worlds' / f'{world}.sdf').is_file() for world in worlds)
-    simulator, spawner, bridge, splitter, bringup = opaque.kwargs['function'](
-        {'world': 'turf', 'headless': headless})
+    context = gazebo_context(world='turf', headless=headless, adapter='grbal',
+                             bag_dir=str(tmp_path / 'bag'))
+    simulator, spawner, bridge, splitter, bringup = opaque.kwargs['function'](context)
     # gz-sim runs (-r) the chosen world, server only (-s) when headless.
     assert simulator.args[0].args[0] == '/opt/ros/share/ros_gz_sim/launch/gz_sim.launch.py'
     world = ROOT / 'worlds' / 'turf.sdf'
@@ -275,6 +302,32 @@ def test_gazebo_launch_starts_gazebo_bridge_splitter_and_the_graph_without_sim(
     assert splitter.kwargs['parameters'][0] == str(ROOT / 'config' / 'cmd_split_node.yaml')
     # The graph is bringup.launch.py with sim:=none, which graph.yaml accepts.
     assert bringup.args[0].args[0] == str(ROOT / 'launch' / 'bringup.launch.py')
-    assert dict(bringup.kwargs['launch_arguments']) == {'sim': 'none'}
+    passed = dict(bringup.kwargs['launch_arguments'])
+    expected = {name: value for name, value in context.items() if name != 'world'}
+    assert passed == dict(expected, sim='none')
+    assert passed['adapter'] == 'grbal'
     assert 'sim_node' not in [entry.name for entry in graph.build_graph(
         {'sim': 'none'}, run_dir=tmp_path).nodes]
+
+
+def test_gazebo_launch_names_every_missing_package_before_starting(monkeypatch, ament_index,
+                                                                   tmp_path):
+    # Without ros_gz, launch's own error names only the first package it cannot find;
+    # ours names both (and rviz's with rviz:=true), in one line, and starts nothing.
+    ament_index('ros_gz_bridge')
+    gazebo = load_launch_file(monkeypatch, GAZEBO_FILE)
+    opaque = gazebo.generate_launch_description().args[0][-1]
+    context = gazebo_context(rviz='true', bag_dir=str(tmp_path / 'bag'))
+    with pytest.raises(graph.GraphError, match=r'^package\(s\) ros_gz_sim, '
+                       r'robot_state_publisher, rviz2 not found; install ros-\$ROS_DISTRO'):
+        opaque.kwargs['function'](context)
+
+
+def test_gazebo_launch_refuses_a_robot_without_a_gazebo_model(
+        monkeypatch, ament_index, tmp_path):
+    ament_index('ros_gz_sim', 'ros_gz_bridge')
+    gazebo = load_launch_file(monkeypatch, GAZEBO_FILE)
+    opaque = gazebo.generate_launch_description().args[0][-1]
+    context = gazebo_context(robot='diff_drive', bag_dir=str(tmp_path / 'bag'))
+    with pytest.raises(graph.GraphError, match="robot 'diff_drive' has no Gazebo model"):
+        opaque.kwargs['function'](context)

@@ -12,12 +12,14 @@ Launching the node graph: its one description and the two ways to start it.
 The description's API is re-exported here: `from meta_mpc_ros.ros import graph`.
 """
 
-from meta_mpc_ros.ros.graph.description import (build_graph, condition_holds,
-                                                declared_arguments, default_run_dir, Graph,
+from meta_mpc_ros.ros.graph.description import (build_graph, check_packages,
+                                                condition_holds, declared_arguments,
+                                                default_run_dir, gazebo_model, Graph,
                                                 GraphError, LaunchArgument, load_description,
                                                 NodeEntry, PACKAGE, parse_bool,
                                                 parse_schedule, resolve_arguments)
 
-__all__ = ('build_graph', 'condition_holds', 'declared_arguments', 'default_run_dir', 'Graph',
+__all__ = ('build_graph', 'check_packages', 'condition_holds', 'declared_arguments',
+           'default_run_dir', 'gazebo_model', 'Graph',
            'GraphError', 'LaunchArgument', 'load_description', 'NodeEntry', 'PACKAGE',
            'parse_bool', 'parse_schedule', 'resolve_arguments')

@@ -354,3 +354,53 @@ def _entry(node, global_parameters, global_remappings, arguments):
                      arguments=tuple(extra), condition=node.get('if'),
                      external=bool(node.get('external', False)),
                      required=bool(node.get('required', True)))
+
+
+def check_packages(packages, hint):
+    """
+    Refuse to start anything when one of the ROS packages a launch needs is missing.
+
+    :param packages: package names (ament index) the launch starts nodes of.
+    :param hint: what to do about it, appended to the one-line error.
+    :raises GraphError: naming every missing package at once, not only the first.
+    """
+    from ament_index_python.packages import get_package_share_directory, PackageNotFoundError
+    missing = []
+    for package in dict.fromkeys(packages):
+        try:
+            get_package_share_directory(package)
+        except PackageNotFoundError:
+            missing.append(package)
+    if missing:
+        raise GraphError(f'package(s) {", ".join(missing)} not found; {hint}')
+
+
+def gazebo_model(robot):
+    """
+    Return the URDF path of a robot that Gazebo can simulate.
+
+    A robot is ready for Gazebo when the URDF its description names carries a
+    `<gazebo>` block with gz-sim plugins (its controllers, joint state and odometry
+    publishers); rviz and MuJoCo ignore that block.
+
+    :raises GraphError: in one line, for a robot without such a URDF.
+    """
+    import xml.etree.ElementTree as ElementTree
+    from meta_mpc_ros.robots import robot_description
+    try:
+        relative = robot_description(robot).urdf
+    except ValueError as error:
+        raise GraphError(str(error)) from None
+    path = pathlib.Path(relative) if relative else None
+    path = share_path(relative) if path and not path.is_absolute() else path
+    try:
+        root = ElementTree.parse(path).getroot() if path else None
+    except (OSError, ElementTree.ParseError) as error:
+        raise GraphError(f'robot {robot!r}: cannot read its URDF {path} ({error})') from None
+    plugins = [] if root is None else [plugin for block in root.iter('gazebo')
+                                       for plugin in block.iter('plugin')]
+    if not plugins:
+        raise GraphError(f'robot {robot!r} has no Gazebo model (its description names no '
+                         'URDF with a <gazebo> block of gz-sim plugins); run it in MuJoCo '
+                         'with bringup.launch.py sim:=mujoco')
+    return path
