@@ -67,6 +67,8 @@ HEADLINES = (
                                                 'An adaptive method returns more than both')),
     Headline('Sample efficiency', '4. Sample efficiency',
              ('To reach the best model-based return',)),
+    Headline("A real robot's recording (TurtleBot 4)", '6. A real robot',
+             ('On the real recording, over the horizon,',)),
     Headline('Half-cheetah, model error', '1. Model error',
              ('GrBAL / MB, mean over the training joints', 'GrBAL / MB, mean over the held-out'),
              subsection='half_cheetah_disabled_joint', drop=r' \(disabled_joint[^()]*\)'),

@@ -141,19 +141,19 @@ def verdict(full, baseline, train_seconds):
     better = [m for m, v in scores.items() if v < 0.95 * reference]
     level = [m for m, v in scores.items() if abs(v - reference) <= 0.05 * reference]
     worse = [m for m, v in scores.items() if v > 1.05 * reference]
-    text = (f'Over the horizon, {" and ".join(better) or "no method"} '
+    text = (f'- On the real recording, over the horizon, {" and ".join(better) or "no method"} '
             f'{"beats" if len(better) == 1 else "beat"} {baseline} by more than 5 %')
     if level:
         text += f'; {" and ".join(level)} {"is" if len(level) == 1 else "are"} level with it'
     if worse:
         text += f'; {" and ".join(worse)} {"is" if len(worse) == 1 else "are"} worse'
-    text += ('. The world never changes in this recording (one floor, one robot), so what '
+    text += (' (position error after H steps, held-out part).\n\n'
+             'The world never changes in this recording (one floor, one robot), so what '
              'adaptation gains here is fitting the error of a model trained on '
-             f'{train_seconds:.0f} s of data, not tracking a change. The methods that keep '
-             'what they fitted (MB+DE and Continual carry their parameters from window to '
-             'window) gain; the one gradient step of GrBAL from theta* on 1 s of teleop '
-             '(mostly one command held) moves the model toward that window only, and its '
-             'meta-training had few distinct windows to learn a step size from, so it is '
-             f'not better than {baseline} over the horizon; ReBAL, whose context is learned '
-             'from the same few windows, neither.\n')
+             f'{train_seconds:.0f} s of data, not tracking a change. Adapters that carry '
+             'what they fitted from window to window (MB+DE, Continual) keep that gain; one '
+             'meta-learned step from theta* (GrBAL) or a context (ReBAL) on 1 s of teleop, '
+             'mostly one command held, moves the model toward that window only, and '
+             'meta-training on this recording had few distinct windows to learn a step size '
+             'or a context from.\n')
     return text
