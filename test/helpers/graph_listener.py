@@ -17,7 +17,7 @@ CONTROL_RATE_HZ = next(spec.default for spec in ESTIMATOR_PARAMETERS
                        if spec.name == 'control_rate_hz')
 
 
-def probe(env, seconds, out, nan_at=None, ros_args=()):
+def probe(env, seconds, out, nan_at=None, ros_args=(), until_commanded=None):
     """
     Start the listener; return the process once it is subscribed.
 
@@ -26,10 +26,14 @@ def probe(env, seconds, out, nan_at=None, ros_args=()):
     :param out: JSON file of what it saw.
     :param nan_at: publish one Odometry full of NaN at this time (s), or None.
     :param ros_args: ROS arguments, e.g. ('-r', '/odom:=/robot/odom').
+    :param until_commanded: stop earlier, once the odometry stamps have advanced this
+        many sim seconds since the first command (its JSON's `until_reached`), or None.
     """
     command = [sys.executable, str(PROBE), str(seconds), str(out)]
     if nan_at is not None:
         command += ['--publish-nan-odometry', str(nan_at)]
+    if until_commanded is not None:
+        command += ['--until-commanded', str(until_commanded)]
     if ros_args:
         command += ['--ros-args', *ros_args]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)

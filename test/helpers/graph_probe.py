@@ -2,6 +2,7 @@
 Listen to a running node graph and summarise what it saw as JSON.
 
 python graph_probe.py SECONDS OUT.json [--publish-nan-odometry AT_S]
+                     [--until-commanded SIM_S]
     [--ros-args ...]
 
 Records /cmd receive times and values, /odom positions, /meta_mpc/model versions (from
@@ -33,7 +34,11 @@ def main():
     """Listen for SECONDS and write the summary."""
     argv = remove_ros_args(sys.argv)
     seconds, out = float(argv[1]), argv[2]
-    nan_at = float(argv[4]) if len(argv) > 4 else None
+    options = dict(zip(argv[3::2], argv[4::2]))
+    nan_at = options.get('--publish-nan-odometry')
+    nan_at = float(nan_at) if nan_at is not None else None
+    until = options.get('--until-commanded')
+    until = float(until) if until is not None else None
     rclpy.init(args=sys.argv)
     node = rclpy.create_node('graph_probe')
     start = time.monotonic()
@@ -45,9 +50,17 @@ def main():
 
     node.create_subscription(Float64MultiArray, '/cmd', lambda m: seen['cmd'].append(
         [now()] + list(m.data)), 50)
-    node.create_subscription(Odometry, '/odom', lambda m: seen['odom'].append(
-        [now(), m.pose.pose.position.x, m.pose.pose.position.y,
-         m.header.stamp.sec + m.header.stamp.nanosec * 1e-9]), 50)
+    # Sim time (odometry stamps) since the first command: --until-commanded stops on it.
+    commanded = []
+
+    def on_odom(message):
+        stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
+        seen['odom'].append([now(), message.pose.pose.position.x,
+                             message.pose.pose.position.y, stamp])
+        if seen['cmd']:
+            commanded.append(stamp)
+
+    node.create_subscription(Odometry, '/odom', on_odom, 50)
 
     def on_model(message):
         _, metadata = decode(message.data.tobytes())
@@ -67,8 +80,12 @@ def main():
     print('ready', flush=True)
     seen['nodes'] = {}
     looked = -1.0
+    seen['until_reached'] = False
     while now() < seconds:
         rclpy.spin_once(node, timeout_sec=0.05)
+        if until is not None and commanded and commanded[-1] - commanded[0] >= until:
+            seen['until_reached'] = True
+            break
         if now() - looked >= 1.0:
             looked = now()
             names = [name for name, _ in node.get_node_names_and_namespaces()]
