@@ -12,6 +12,9 @@ mode and 1.9 rad/s of turn; the estimator clips recorded commands to them, as th
 base does. The base also limits each wheel, so at full speed it turns slower than
 commanded: the dynamics model learns that from the data, the bounds do not say it.
 
+Its commands are also held to acceleration limits (ACCELERATION_LIMITS), which the
+controller's commands respect.
+
 No simulator yet (sim_node's MuJoCo differential drive comes later): it trains from
 recordings (`meta-mpc train --robot diff_drive --data BAG --topic cmd:=/cmd_vel`).
 """
@@ -23,6 +26,8 @@ from meta_mpc_ros.robots.state import PLANAR_POSE, StateTerm
 # A TurtleBot 4 (Create 3 base): top speed in its safe mode and top turn rate.
 MAX_SPEED = 0.31        # m/s
 MAX_TURN_RATE = 1.9     # rad/s
+# How fast the commands may change (a velocity smoother's limits): m/s^2, rad/s^2.
+ACCELERATION_LIMITS = (1.0, 4.0)
 
 DIFF_DRIVE = RobotDescription(
     name='diff_drive',
@@ -39,4 +44,5 @@ DIFF_DRIVE = RobotDescription(
     command='twist',
     config='diff_drive',
     control_dt=0.1,
+    acceleration_limits=ACCELERATION_LIMITS,
 )
