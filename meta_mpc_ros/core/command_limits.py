@@ -1,8 +1,8 @@
 """
 Velocity and acceleration limits of a command, as a base's driver enforces them.
 
-A mobile base's driver (ros2_control's diff_drive_controller, nav2's velocity
-smoother) clips each commanded velocity to its bounds and lets it change by at most
+A mobile base's driver (ros2_control's differential-drive controller, nav2's
+velocity smoother) clips each commanded velocity to its bounds and lets it change by at most
 its acceleration limit times the time since the last command. `CommandLimiter` does
 the same: the controller node clips what it publishes with it, and the simulated base
 clips what it receives, so that the command the model learns from is the command

@@ -383,7 +383,10 @@ class MPPIControllerNode(Node):
         one control period of the robot.
         """
         now = conversions.stamp_to_seconds(stamp) if stamp is not None else self.now_seconds()
-        elapsed = self.control_dt if self.limited_stamp is None else now - self.limited_stamp
+        # To the microsecond, so that a period of stamps in ns is the in-process agent's
+        # control_dt to the bit (pipeline.agents limits its actions the same way).
+        elapsed = self.control_dt if self.limited_stamp is None else \
+            round(now - self.limited_stamp, 6)
         self.limited_stamp = now
         return self.limiter(action, elapsed)
 

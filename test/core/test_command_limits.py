@@ -6,7 +6,7 @@ import pytest
 
 
 def limiter():
-    """A base with |v| <= 0.3 m/s, |w| <= 2 rad/s, 1 m/s^2 and 4 rad/s^2."""
+    """Return a base's limiter: |v| <= 0.3 m/s, |w| <= 2 rad/s, 1 m/s^2 and 4 rad/s^2."""
     return CommandLimiter((-0.3, -2.0), (0.3, 2.0), (1.0, 4.0))
 
 

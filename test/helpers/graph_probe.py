@@ -4,8 +4,9 @@ Listen to a running node graph and summarise what it saw as JSON.
 python graph_probe.py SECONDS OUT.json [--publish-nan-odometry AT_S]
     [--ros-args ...]
 
-Records /cmd receive times and values, /odom positions, /meta_mpc/model versions (from
-the update metadata), /meta_mpc/terrain labels and /diagnostics statuses, all with the
+Records /cmd and /cmd_vel (Twist: linear.x, angular.z) receive times and values,
+/odom positions, /meta_mpc/model versions (from the update metadata),
+/meta_mpc/terrain labels and /diagnostics statuses, all with the
 probe's wall-clock receive time, and for each node name in the graph the most nodes
 of that name seen at once (the graph is looked at every second).
 ROS arguments (-r /odom:=/robot/odom) remap what it listens to. With
@@ -19,6 +20,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist
 from meta_mpc_ros.core.tensor_codec import decode
 from meta_mpc_ros.ros.diagnostics import read_status
 from nav_msgs.msg import Odometry
@@ -37,7 +39,7 @@ def main():
     rclpy.init(args=sys.argv)
     node = rclpy.create_node('graph_probe')
     start = time.monotonic()
-    seen = {'cmd': [], 'odom': [], 'model': [], 'terrain': [], 'diagnostics': [],
+    seen = {'cmd': [], 'cmd_vel': [], 'odom': [], 'model': [], 'terrain': [], 'diagnostics': [],
             'answers': []}
 
     def now():
@@ -45,6 +47,8 @@ def main():
 
     node.create_subscription(Float64MultiArray, '/cmd', lambda m: seen['cmd'].append(
         [now()] + list(m.data)), 50)
+    node.create_subscription(Twist, '/cmd_vel', lambda m: seen['cmd_vel'].append(
+        [now(), m.linear.x, m.angular.z]), 50)
     node.create_subscription(Odometry, '/odom', lambda m: seen['odom'].append(
         [now(), m.pose.pose.position.x, m.pose.pose.position.y,
          m.header.stamp.sec + m.header.stamp.nanosec * 1e-9]), 50)

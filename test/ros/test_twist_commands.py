@@ -1,6 +1,7 @@
 """
-The controller on a Twist base: /cmd_vel clipped to the bounds and acceleration limits,
-a zero Twist on every stop and on shutdown; TwistStamped by a parameter.
+The controller on a Twist base: /cmd_vel within its bounds and acceleration limits.
+
+Every stop and the shutdown send a zero Twist; TwistStamped comes by a parameter.
 
 The controller node runs in this process (its own DDS domain) with an untrained
 diff_drive checkpoint, and a listener node in the same context receives what it
@@ -16,7 +17,7 @@ from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.train import build_model
 from meta_mpc_ros.robots import robot_description
 from meta_mpc_ros.ros import conversions
-from meta_mpc_ros.ros.command_interfaces import CommandChannel, COMMAND_MESSAGES
+from meta_mpc_ros.ros.command_interfaces import COMMAND_MESSAGES, CommandChannel
 from meta_mpc_ros.ros.mppi_controller_node import MPPIControllerNode
 import numpy as np
 import pytest
