@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from geometry_msgs.msg import Twist, TwistStamped
 from meta_mpc_ros.data.readers import COMMAND_READERS, finite_array
 from meta_mpc_ros.ros.conversions import command_message
+from meta_mpc_ros.ros.parameters import ParameterSpec
 from std_msgs.msg import Float64MultiArray
 
 
@@ -56,6 +57,13 @@ class CommandMessage:
     message_class: type
     build: object
 
+
+# The parameter of every node on the command topic (controller, sim_node, estimator):
+# nav2's name for it, which Jazzy's nav2 sets true.
+STAMPED_PARAMETER = ParameterSpec(
+    'enable_stamped_cmd_vel', False, "Use the command interface's stamped variant "
+    '(geometry_msgs/TwistStamped on /cmd_vel, as Jazzy nav2 does); a robot whose interface '
+    'has none refuses it.')
 
 # Message type (as rosbag2 names it) -> CommandMessage.
 COMMAND_MESSAGES = {

@@ -36,7 +36,7 @@ from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 from meta_mpc_ros.ros import conversions
-from meta_mpc_ros.ros.command_interfaces import CommandChannel
+from meta_mpc_ros.ros.command_interfaces import CommandChannel, STAMPED_PARAMETER
 from meta_mpc_ros.ros.controller_parameters import (controller_config,
                                                     controller_parameters, cost_parameters)
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
@@ -71,9 +71,7 @@ PARAMETERS = (
     ParameterSpec('rollouts_shown', 20, 'Sampled rollouts drawn on /meta_mpc/rollouts.',
                   bounds=(0, 1000)),
     ParameterSpec('frame_id', 'odom', 'Frame of the plan and rollouts.'),
-    ParameterSpec('enable_stamped_cmd_vel', False, "Publish the command interface's stamped "
-                  'variant (geometry_msgs/TwistStamped on /cmd_vel, as Jazzy nav2 does); a '
-                  'robot whose interface has none refuses it.'),
+    STAMPED_PARAMETER,
     ParameterSpec('base_frame', 'base_link', 'Frame of a stamped command.'),
     ParameterSpec('lockstep', False, 'Answer each state with the model of its own window '
                   '(waiting for it); no wall-clock state timeout (the simulator waits).'),

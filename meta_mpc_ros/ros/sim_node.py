@@ -45,7 +45,7 @@ import time
 
 from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 from meta_mpc_ros.ros import conversions
-from meta_mpc_ros.ros.command_interfaces import CommandChannel
+from meta_mpc_ros.ros.command_interfaces import CommandChannel, STAMPED_PARAMETER
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from meta_mpc_ros.sim.conditions import parse_condition, parse_schedule
@@ -129,6 +129,7 @@ PARAMETERS = (
                   bounds=(0.5, 200.0)),
     ParameterSpec('lockstep_timeout_s', 30.0, 'Lockstep: wall seconds to wait for an answer '
                   'before applying a zero command and going on.', bounds=(0.01, 3600.0)),
+    STAMPED_PARAMETER,
 )
 
 
@@ -156,7 +157,8 @@ class SimNode(Node):
         values = self.values
         self.robot = robot_description(robot)
         self.simulator = SIMULATORS[self.robot.sim.environment]
-        self.channel = CommandChannel(self.robot.command_interface)
+        self.channel = CommandChannel(self.robot.command_interface,
+                                      values['enable_stamped_cmd_vel'])
         self.sim = self.simulator(values['condition'], values['physics_timestep'],
                                   values['seed'])
         self.schedule = parse_schedule(values['schedule'])

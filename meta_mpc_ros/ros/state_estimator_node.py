@@ -22,7 +22,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.estimator import StateEstimator
 from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 from meta_mpc_ros.ros import conversions
-from meta_mpc_ros.ros.command_interfaces import CommandChannel
+from meta_mpc_ros.ros.command_interfaces import CommandChannel, STAMPED_PARAMETER
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
@@ -47,6 +47,7 @@ PARAMETERS = (
                   bounds=(0.05, 60.0)),
     ParameterSpec('lockstep', False, 'Commands from /meta_mpc/applied_command (stamped by '
                   'the lockstep simulator), not /cmd; samples wait for them.'),
+    STAMPED_PARAMETER,
 )
 
 
@@ -94,7 +95,8 @@ class StateEstimatorNode(Node):
             self.create_subscription(JointState, '/meta_mpc/applied_command',
                                      self.on_applied_command, 20)
         else:
-            self.channel = CommandChannel(robot.command_interface)
+            self.channel = CommandChannel(robot.command_interface,
+                                          self.values['enable_stamped_cmd_vel'])
             self.create_subscription(self.channel.message_class, self.channel.topic,
                                      self.on_command, 10)
         # Staleness is judged on the measurements' clock (sim time), reported on wall time
