@@ -23,7 +23,7 @@ export MUJOCO_GL ?= egl
 export PYTHONUNBUFFERED := 1
 
 .PHONY: demo test venv system-deps results bench models models-grbal models-mb \
-	models-rebal models-continual clean
+	models-rebal models-continual models-diff-drive clean
 
 demo: venv
 	$(BIN)/meta-mpc demo
@@ -74,7 +74,7 @@ CONTINUAL_ITERATIONS ?= 1500
 TRAIN_THREADS ?= 0
 LAST_ROUND = $(shell echo $$(($(GRBAL_ROUNDS) - 1)))
 
-models: models-grbal models-mb models-rebal models-continual
+models: models-grbal models-mb models-rebal models-continual models-diff-drive
 
 models-grbal: venv
 	mkdir -p runs/models
@@ -105,6 +105,36 @@ models-continual: models-grbal
 		--iterations $(CONTINUAL_ITERATIONS) --threads $(TRAIN_THREADS) \
 		--config config/millirobot.yaml --log-dir runs/models \
 		--out models/millirobot_continual.pt 2>&1 | tee runs/models/continual.log
+
+# The shipped differential-drive models (models/diff_drive_*.pt), small (2 x 128, about
+# 150 KB each) and quick (a few minutes on one thread): Algorithm 1 with GrBAL in the
+# MuJoCo base (sim/diff_drive_env.py) over its training floors (carpet, tile, wood with
+# seeded grip, load, tyre, motor and slope variation, sim/diff_drive_conditions.py):
+# DD_RANDOM_EPISODES random episodes, then DD_CONTROLLER_EPISODES with the controller
+# per further round; MB and ReBAL on the same data, continual warm-started from GrBAL.
+DD_ROUNDS ?= 2
+DD_RANDOM_EPISODES ?= 60
+DD_CONTROLLER_EPISODES ?= 24
+DD_ITERATIONS ?= 2000
+DD_LAST_ROUND = $(shell echo $$(($(DD_ROUNDS) - 1)))
+DD_TRAIN = $(BIN)/meta-mpc train --robot diff_drive --threads 1 --slim --log-dir runs/models
+
+models-diff-drive: venv
+	mkdir -p runs/models
+	$(DD_TRAIN) --method grbal --iterate $(DD_ROUNDS) --random-episodes $(DD_RANDOM_EPISODES) \
+		--episodes $(DD_CONTROLLER_EPISODES) --iterations $(DD_ITERATIONS) --workers 1 \
+		--seed 0 --save-data runs/models/diff_drive_data.npz \
+		--out models/diff_drive_grbal.pt 2>&1 | tee runs/models/diff_drive_grbal.log
+	$(DD_TRAIN) --method mb --data runs/models/diff_drive_data.npz \
+		--iterations $(DD_ITERATIONS) --out models/diff_drive_mb.pt \
+		2>&1 | tee runs/models/diff_drive_mb.log
+	$(DD_TRAIN) --method rebal --data runs/models/diff_drive_data.npz \
+		--iterations $(DD_ITERATIONS) --out models/diff_drive_rebal.pt \
+		2>&1 | tee runs/models/diff_drive_rebal.log
+	$(DD_TRAIN) --method continual --data runs/models/diff_drive_data.npz \
+		--warm-start runs/models/diff_drive_grbal_round$(DD_LAST_ROUND).pt \
+		--iterations $(DD_ITERATIONS) --out models/diff_drive_continual.pt \
+		2>&1 | tee runs/models/diff_drive_continual.log
 
 # Every result experiment, then docs/RESULTS.md; it prints (and RESULTS.md states) its
 # wall time and budget. Sections 3 and 4 run as Ray tasks: a local Ray on all cores, or

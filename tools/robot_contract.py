@@ -59,15 +59,18 @@ def robot_section(robot):
               '| # | entry | unit | low | high |', '|---|---|---|---|---|']
     lines += [f'| {i} | `{name}` | {unit} | {low:g} | {high:g} |' for i, (name, unit, low, high)
               in enumerate(zip(action.names, action.units, action.low, action.high))]
-    from meta_mpc_ros.robots.description import GRAPH_INTERFACES
     sim = robot.sim
-    driven = robot.command in GRAPH_INTERFACES
     simulated = (f'`{sim.environment}` ({sim.model or "built in code"}), starting on '
                  f'`{sim.default_condition}`; conditions in `{sim.conditions}`'
-                 if sim else 'none (drive it with `sim:=none`)' if driven else
-                 'none; the controller does not publish its command interface yet, so it '
-                 'trains from its recordings (`meta-mpc train --robot '
-                 f'{robot.name} --data BAG`) but the graph does not drive it')
+                 if sim else 'none (drive it with `sim:=none`)')
+    limits = robot.acceleration_limits
+    if limits:
+        lines += ['', 'Acceleration limits (the controller ramps its commands to them): ' +
+                  ', '.join(f'`{name}` {limit:g} {unit}/s' for name, unit, limit in
+                            zip(action.names, action.units, limits)) + '.']
+    if command.stamped_type:
+        lines += ['', f'With `enable_stamped_cmd_vel:=true` the controller publishes '
+                  f'{command.stamped_type} instead (stamped, in the base frame).']
     config = robot.config_name if robot.config_name.endswith(('.yaml', '.yml')) else \
         f'config/{robot.config_name}.yaml'
     lines += ['', f'- **Learning config and default cost:** `{config}`.',

@@ -6,11 +6,13 @@ in-process twin of the node graph.
 
 The adaptive agent does per control step what the nodes do between them: append the
 last transition to the window, adapt (GrBAL from theta*, DE from its last parameters,
-ReBAL's context), hand the adapted model to the controller, and act.
+ReBAL's context), hand the adapted model to the controller, and act, holding the
+action to the robot's acceleration limits as the controller node does.
 """
 
 from meta_mpc_ros.core.adapters import ADAPTERS, shortest_window, Window
 from meta_mpc_ros.core.buffer import TransitionBuffer
+from meta_mpc_ros.core.command_limits import CommandLimiter
 from meta_mpc_ros.core.controller import MPCController
 from meta_mpc_ros.core.costs import build_cost
 from meta_mpc_ros.core.session import AdaptationSession
@@ -95,9 +97,19 @@ class AdaptiveAgent:
         self.controller = None
         self.adapted = None
         self.version = 0
+        self.limiter = None
+        self.control_dt = None
 
     def reset(self, env):
-        """Start an episode: fresh controller, empty window, theta* again."""
+        """
+        Start an episode: fresh controller, empty window, theta* again.
+
+        The actions are held to the acceleration limits of the environment's robot
+        (its `robot` description, where it has one) over its control period, from rest.
+        """
+        limits = getattr(getattr(env, 'robot', None), 'acceleration_limits', ())
+        self.limiter = CommandLimiter(self.low, self.high, limits)
+        self.control_dt = env.control_dt
         self.controller = MPCController(self.model, self.meta_params, self.meta_context,
                                         self.cost, self.checkpoint.state_spec,
                                         self.checkpoint.action_spec, self.controller_config,
@@ -143,4 +155,4 @@ class AdaptiveAgent:
         if self.exploration > 0.0:
             noise = self.rng.normal(0.0, self.exploration, size=action.shape)
             action = np.clip(action + noise * (self.high - self.low), self.low, self.high)
-        return action
+        return self.limiter(action, self.control_dt)

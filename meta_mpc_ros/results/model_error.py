@@ -33,6 +33,7 @@ from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
 from meta_mpc_ros.results.common import (figure_path, plan_of, RUNS, Stopwatch,
                                          write_json)
 from meta_mpc_ros.results.legged_training import TRAINED
+from meta_mpc_ros.robots import path_tasks
 from meta_mpc_ros.shipped import adapter_for, shipped_checkpoint
 from meta_mpc_ros.sim.registry import environment_class, make_env
 import numpy as np
@@ -67,7 +68,7 @@ def sessions(checkpoints, robot_config):
 def condition_trajectories(robot_config, condition, episodes, seed):
     """Return the trajectories of seeded exploration episodes under one condition."""
     trajectories = []
-    task = 'figure8' if robot_config.robot == 'millirobot' else ''
+    task = 'figure8' if path_tasks(robot_config.robot) else ''
     for index in range(episodes):
         plan = EpisodePlan(seed=seed + index, task=task, condition=condition)
         trajectories += collect_episode(CollectEpisodeRequest(robot_config=robot_config,
@@ -118,7 +119,7 @@ def errors_around_switch(robot_config, checkpoints, start, switch_to, switch_ste
     :return: dict method -> list of (step, error after adapting) and 'GrBAL (before)'.
     """
     kwargs = {'condition': start}
-    if robot_config.robot == 'millirobot':
+    if path_tasks(robot_config.robot):
         kwargs['task'] = 'figure8'
     env = make_env(robot_config.robot, **kwargs)
     try:
@@ -157,7 +158,7 @@ MILLIROBOT_CONDITIONS = {
 
 
 def legged_conditions(robot):
-    """Return the training and held-out conditions of a legged family."""
+    """Return the training and held-out conditions of a legged family (or any robot's env)."""
     env_class = environment_class(robot)
     conditions = {}
     for spec in env_class.TRAINING_CONDITIONS or ():
@@ -173,8 +174,8 @@ def run(budget='full', seed=0, out='docs', robots=None, only=None):
     """
     Measure section 1 and write model_error.json and its figures.
 
-    Covers the millirobot (shipped models) and half-cheetah with a disabled joint
-    when results/legged has trained its models.
+    Covers the millirobot and the differential-drive base (shipped models) and
+    half-cheetah with a disabled joint when results/legged has trained its models.
 
     :param robots: dict robot -> training method (core.objectives.METHODS) -> checkpoint
         path, one serving each adapter (Continual uses GrBAL's without one of its own);
@@ -236,12 +237,15 @@ def _control_dt(robot):
 
 def default_robots(budget, seed):
     """
-    Return the millirobot's shipped models, and half-cheetah's if results/legged made them.
+    Return the shipped models (millirobot, diff_drive), and half-cheetah's if made.
+
+    The half-cheetah's are results/legged's trained models.
 
     :param budget: the legged budget whose cached models to use (same seed).
     """
-    robots = {'millirobot': {spec.training_method: shipped_checkpoint('millirobot', name)
-                             for name, spec in ADAPTERS.items()}}
+    robots = {robot: {spec.training_method: shipped_checkpoint(robot, name)
+                      for name, spec in ADAPTERS.items()}
+              for robot in ('millirobot', 'diff_drive')}
     folder = RUNS / 'legged' / 'half_cheetah_disabled_joint' / f'{budget}_seed{seed}'
     cheetah = {m: folder / f'{m}.pt' for m in TRAINED if (folder / f'{m}.pt').is_file()}
     # Every adapter needs one of its checkpoint methods (Continual can use GrBAL's).

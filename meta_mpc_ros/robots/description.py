@@ -25,12 +25,15 @@ class CommandInterface:
     :param message_type: the ROS message type, as rosbag2 names it.
     :param description: one line for the robot contract.
     :param also_reads: other message types that bag reading takes as these commands.
+    :param stamped_type: the stamped variant the controller publishes instead when its
+        `enable_stamped_cmd_vel` parameter is set (as nav2's), '' for none.
     """
 
     topic: str
     message_type: str
     description: str
     also_reads: tuple = ()
+    stamped_type: str = ''
 
     @property
     def message_types(self):
@@ -48,13 +51,9 @@ COMMAND_INTERFACES = {
         '/cmd_vel', 'geometry_msgs/msg/Twist',
         "a mobile base's velocity: `linear.x` and `angular.z` are the action's two entries "
         '(forward speed, m/s, and turn rate, rad/s); training also reads '
-        'geometry_msgs/msg/TwistStamped', also_reads=('geometry_msgs/msg/TwistStamped',)),
+        'geometry_msgs/msg/TwistStamped', also_reads=('geometry_msgs/msg/TwistStamped',),
+        stamped_type='geometry_msgs/msg/TwistStamped'),
 }
-
-
-# The command interfaces mppi_controller_node publishes; a robot on another one (Twist
-# on /cmd_vel, for now) trains from its recordings but is not driven by the graph yet.
-GRAPH_INTERFACES = ('forward_command',)
 
 
 @dataclass(frozen=True)
@@ -95,6 +94,9 @@ class RobotDescription:
     :param checkpoint_prefix: shipped checkpoints are models/<prefix>_<method>.pt.
     :param control_dt: the control period, s, of a robot without a simulator (one with
         a simulator takes its simulator's).
+    :param acceleration_limits: the largest change per second of each action entry (its
+        unit per s: m/s^2 for a speed), which the controller's commands respect; () for
+        none.
     """
 
     name: str
@@ -111,6 +113,7 @@ class RobotDescription:
     urdf: str = ''
     checkpoint_prefix: str = ''
     control_dt: float = 0.1
+    acceleration_limits: tuple = ()
 
     def __post_init__(self):
         if self.command not in COMMAND_INTERFACES:
@@ -120,6 +123,10 @@ class RobotDescription:
         if self.pose and (len(self.pose) != 4 or missing):
             raise ValueError(f'robot {self.name!r}: pose needs its x, y, cos_yaw and sin_yaw '
                              f'state entries; {missing or self.pose} are not')
+        limits = self.acceleration_limits
+        if limits and (len(limits) != self.action.dim or min(limits) <= 0.0):
+            raise ValueError(f'robot {self.name!r}: acceleration_limits needs '
+                             f'{self.action.dim} positive values, got {limits}')
 
     @functools.cached_property
     def layout(self):

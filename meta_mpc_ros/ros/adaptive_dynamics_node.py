@@ -131,6 +131,11 @@ class AdaptiveDynamicsNode(Node):
         try:
             states, actions, stamp = conversions.read_stamped_transitions(
                 message, self.model.config.state_dim, self.model.config.action_dim)
+            # A longer window than the M the model was trained on (the estimator's
+            # `window` is another robot's) is cut to its last M, as in-process.
+            past = self.checkpoint.past_steps
+            if past and len(actions) > past:
+                states, actions = states[-past - 1:], actions[-past:]
             short = len(actions) < self.shortest
             window = None if short else Window.from_arrays(states, actions, self.device)
         except ValueError as error:

@@ -38,9 +38,9 @@ from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness, Q
                                 QosTime)
 from rosbags.typesys import get_typestore, Stores
 
-DEFAULT_TOPICS = ['/odom', '/joint_states', '/cmd', '/meta_mpc/terrain', '/meta_mpc/state',
-                  '/meta_mpc/transitions', '/meta_mpc/reference', '/meta_mpc/plan',
-                  '/diagnostics']
+DEFAULT_TOPICS = ['/odom', '/joint_states', '/cmd', '/cmd_vel', '/meta_mpc/terrain',
+                  '/meta_mpc/state', '/meta_mpc/transitions', '/meta_mpc/reference',
+                  '/meta_mpc/plan', '/diagnostics']
 DISCOVERY_PERIOD_S = 0.5
 SUBSCRIPTION_DEPTH = 200
 # Typestores tried, in order, after the one of $ROS_DISTRO.

@@ -1,5 +1,5 @@
 """
-mppi_controller_node: plan with the latest adapted model; publish /cmd.
+mppi_controller_node: plan with the latest adapted model; publish the robot's command.
 
 Each new /meta_mpc/state triggers one planning step (so the control rate is the
 estimator's) with core.controller.MPCController. Safety rules from the design:
@@ -10,9 +10,13 @@ estimator's) with core.controller.MPCController. Safety rules from the design:
   and say so in diagnostics;
 - bad messages (NaN, wrong sizes, foreign models) are dropped, counted and reported.
 
-Publishes /cmd, /meta_mpc/command (the same command as a JointState stamped with the
-state it answers), /meta_mpc/plan (Path), /meta_mpc/rollouts (MarkerArray, thinned)
-and /diagnostics (compute time, model age and version, fallback, drops).
+Publishes the robot's command on its command interface (ros.command_interfaces: /cmd
+Float64MultiArray, or /cmd_vel Twist, TwistStamped with `enable_stamped_cmd_vel`),
+clipped to the action bounds and the description's acceleration limits
+(core.command_limits; every stop is an exact zero), /meta_mpc/command (the same
+command as a JointState stamped with the state it answers), /meta_mpc/plan (Path),
+/meta_mpc/rollouts (MarkerArray, thinned) and /diagnostics (compute time, model age
+and version, fallback, drops).
 
 In lockstep (with the lockstep simulator, which waits for /meta_mpc/command) a state is
 answered with the model update of the window that ends at that state: the controller
@@ -24,14 +28,15 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.adapters import ADAPTERS
+from meta_mpc_ros.core.command_limits import CommandLimiter
 from meta_mpc_ros.core.controller import MPCController
 from meta_mpc_ros.core.costs import build_cost, COST_TERMS
 from meta_mpc_ros.core.model_update import unpack_update
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
-from meta_mpc_ros.robots.description import GRAPH_INTERFACES
 from meta_mpc_ros.ros import conversions
+from meta_mpc_ros.ros.command_interfaces import CommandChannel, STAMPED_PARAMETER
 from meta_mpc_ros.ros.controller_parameters import (controller_config,
                                                     controller_parameters, cost_parameters)
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
@@ -45,7 +50,7 @@ from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Float64MultiArray, UInt8MultiArray
+from std_msgs.msg import UInt8MultiArray
 import torch
 from visualization_msgs.msg import MarkerArray
 
@@ -66,6 +71,8 @@ PARAMETERS = (
     ParameterSpec('rollouts_shown', 20, 'Sampled rollouts drawn on /meta_mpc/rollouts.',
                   bounds=(0, 1000)),
     ParameterSpec('frame_id', 'odom', 'Frame of the plan and rollouts.'),
+    STAMPED_PARAMETER,
+    ParameterSpec('base_frame', 'base_link', 'Frame of a stamped command.'),
     ParameterSpec('lockstep', False, 'Answer each state with the model of its own window '
                   '(waiting for it); no wall-clock state timeout (the simulator waits).'),
     ParameterSpec('model_wait_s', 15.0, 'Lockstep: longest wait (wall s) for the model of a '
@@ -95,10 +102,13 @@ class MPPIControllerNode(Node):
         values = self.values
         if values['device'] == 'cuda' and not torch.cuda.is_available():
             raise ValueError('device cuda requested but CUDA is not available')
-        interface = robot_description(values['robot']).command
-        if interface not in GRAPH_INTERFACES:
-            raise ValueError(f"robot {values['robot']!r} takes its commands as {interface!r}; "
-                             f'this controller publishes only {GRAPH_INTERFACES} so far')
+        description = robot_description(values['robot'])
+        self.channel = CommandChannel(description.command_interface,
+                                      values['enable_stamped_cmd_vel'], values['base_frame'])
+        self.limiter = CommandLimiter(description.action.low, description.action.high,
+                                      description.acceleration_limits)
+        self.limited_stamp = None       # the stamp (s) of the last limited command
+        self.control_dt = description.control_dt
         path = resolve_checkpoint(values['checkpoint'], values['robot'], values['adapter'])
         self.checkpoint = load_graph_checkpoint(path, values['device'], values['robot'])
         # The plan is shown by the description's planar pose entries (none: not shown).
@@ -127,7 +137,8 @@ class MPPIControllerNode(Node):
         self.last_sent = None
         self.model_stamp_ns = None
         self.model_waits_timed_out = 0
-        self.cmd_publisher = self.create_publisher(Float64MultiArray, '/cmd', 10)
+        self.cmd_publisher = self.create_publisher(self.channel.message_class,
+                                                   self.channel.topic, 10)
         self.stamped_cmd_publisher = self.create_publisher(JointState, '/meta_mpc/command', 10)
         self.plan_publisher = self.create_publisher(Path, '/meta_mpc/plan', 10)
         self.rollouts_publisher = self.create_publisher(MarkerArray, '/meta_mpc/rollouts', 10)
@@ -337,10 +348,19 @@ class MPPIControllerNode(Node):
         """
         Publish a command; a reason marks a safety stop (logged when it changes).
 
+        A planned action is limited (`limit_command`); a stop sends exactly zero and
+        the limits restart from rest.
+
         :param stamp: the stamp of the state it answers (also sent on
             /meta_mpc/command), or None for a stop no state asked for.
         """
-        command = conversions.command_message(action)
+        if reason is None:
+            action = self.limit_command(action, stamp)
+        else:
+            action = np.zeros(self.action_dim)
+            self.limiter.reset()
+            self.limited_stamp = None
+        command = self.channel.message(action, stamp or self.get_clock().now().to_msg())
         self.cmd_publisher.publish(command)
         if stamp is not None:
             stamped = conversions.stamped_command_message(
@@ -351,6 +371,22 @@ class MPPIControllerNode(Node):
             self.get_logger().warning(f'zero command: {reason}')
         self.stopped = reason is not None
         self.stop_reason = reason or self.stop_reason
+
+    def limit_command(self, action, stamp):
+        """
+        Return a planned action clipped to the bounds and the acceleration limits.
+
+        The time it may change over is the one since the state of the previous limited
+        command (the control period); the first after a stop changes from rest over
+        one control period of the robot.
+        """
+        now = conversions.stamp_to_seconds(stamp) if stamp is not None else self.now_seconds()
+        # To the microsecond, so that a period of stamps in ns is the in-process agent's
+        # control_dt to the bit (pipeline.agents limits its actions the same way).
+        elapsed = self.control_dt if self.limited_stamp is None else \
+            round(now - self.limited_stamp, 6)
+        self.limited_stamp = now
+        return self.limiter(action, elapsed)
 
     def close(self):
         """Stop the robot on the way out: one last zero command (if DDS is still up)."""

@@ -2,20 +2,29 @@
 sim_node: a simulated robot (MuJoCo), whose world changes at run time.
 
 It simulates the `robot` parameter's robot, the simulator its description names
-(robots.ROBOTS; SIMULATORS lists those this node runs, today the millirobot's
-sim.MillirobotSim), at `real_time_factor` times real time and publishes, every
-1 / publish_rate_hz of sim time:
+(robots.ROBOTS; SIMULATORS lists those this node runs: the millirobot's
+sim.MillirobotSim and the differential-drive base's sim.DiffDriveSim), at
+`real_time_factor` times real time and publishes, every 1 / publish_rate_hz of sim time:
 
     /clock                  rosgraph_msgs/Clock, the sim time every other node follows
     /joint_states           sensor_msgs/JointState: every joint of the simulator
-                            (the millirobot's two motors and six legs)
+                            (the millirobot's two motors and six legs; the base's wheels)
     /odom                   nav_msgs/Odometry, odom -> base_link (twist in base_link)
     /meta_mpc/terrain       std_msgs/String, the active condition spec (latched)
 
-and applies /cmd (std_msgs/Float64MultiArray, one value per action entry of the robot's
-description: the millirobot's [left, right] leg rates, rad/s), like a
-forward_command_controller. Like robot firmware, it stops the legs when commands stop
-for `command_timeout_s`. The condition is a dynamic parameter; `schedule` changes it
+and applies the commands of the robot's command interface (ros.command_interfaces):
+/cmd (std_msgs/Float64MultiArray, one value per action entry: the millirobot's [left,
+right] leg rates, rad/s), like a forward_command_controller, or /cmd_vel
+(geometry_msgs/Twist) for the base. Like robot firmware, it stops the robot when
+commands stop for `command_timeout_s`. The `condition` and `schedule` parameters take
+the simulator's own conditions (its `parse_condition`; the default is the description's
+`default_condition`).
+
+A simulator of SIMULATORS is a class built as simulator(condition, physics_timestep,
+seed) with JOINT_NAMES, parse_condition, validate_command, set_condition, set_command,
+command, step(duration), measurements() (time, position, orientation_xyzw,
+linear_velocity, angular_velocity, joint_positions, joint_velocities), time, condition,
+model, data and close(). The condition is a dynamic parameter; `schedule` changes it
 at set sim times. This node is the clock source, so its own timers run on wall time.
 
 In lockstep (CARLA's synchronous mode, PX4 SITL's lockstep) the simulation stands
@@ -30,14 +39,18 @@ state again every LOCKSTEP_REPEAT_S (a node that joined late hears it; the other
 ignore a stamp they have seen).
 """
 
+import dataclasses
+import functools
 import time
 
 from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 from meta_mpc_ros.ros import conversions
+from meta_mpc_ros.ros.command_interfaces import CommandChannel, STAMPED_PARAMETER
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from meta_mpc_ros.sim.conditions import parse_condition, parse_schedule
-from meta_mpc_ros.sim.millirobot_sim import MillirobotSim, validate_command
+from meta_mpc_ros.sim.diff_drive_sim import DiffDriveSim
+from meta_mpc_ros.sim.millirobot_sim import MillirobotSim
 from nav_msgs.msg import Odometry
 import numpy as np
 from rclpy.clock import Clock, ClockType
@@ -45,7 +58,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock as ClockMessage
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Float64MultiArray, String
+from std_msgs.msg import String
 
 # Lockstep: how often the waiting simulator checks for its answer, and repeats its state,
 # wall s.
@@ -57,30 +70,30 @@ LOCKSTEP_REPEAT_S = 0.5
 LOCKSTEP_STARTUP_FACTOR = 10.0
 
 
-def _check_condition(text):
-    """Return None if `text` is a valid condition string, else the reason."""
+def _check_condition(text, parse=parse_condition):
+    """Return None if `text` is a valid condition string (of `parse`), else the reason."""
     try:
-        parse_condition(text)
+        parse(text)
     except ValueError as error:
         return f'condition: {error}'
     return None
 
 
-def _check_schedule(text):
+def _check_schedule(text, parse=parse_condition):
     """Return None if `text` is a valid schedule of valid conditions, else the reason."""
     try:
         events = parse_schedule(text, 'schedule')
     except ValueError as error:     # the message names the parameter
         return str(error)
     for _, condition in events:
-        error = _check_condition(condition)
+        error = _check_condition(condition, parse)
         if error:
             return f'schedule: {error}'
     return None
 
 
 # The simulators this node runs, by the sim environment a robot's description names.
-SIMULATORS = {'millirobot': MillirobotSim}
+SIMULATORS = {'millirobot': MillirobotSim, 'diff_drive': DiffDriveSim}
 
 
 def simulated_robots():
@@ -102,7 +115,7 @@ PARAMETERS = (
     ParameterSpec('publish_rate_hz', 50.0, 'Rate of /clock, /odom and /joint_states, per sim '
                   'second.', bounds=(1.0, 1000.0)),
     ParameterSpec('physics_timestep', 0.004, 'MuJoCo time step, s.', bounds=(1e-4, 0.02)),
-    ParameterSpec('command_timeout_s', 0.5, 'Stop the legs when no /cmd came for this long '
+    ParameterSpec('command_timeout_s', 0.5, 'Stop the robot when no command came for this long '
                   '(sim s).', bounds=(0.01, 3600.0)),
     ParameterSpec('headless', True, 'Run without a viewer window (needs a display if false).'),
     ParameterSpec('seed', 0, 'Seed of the initial leg phase and seeded terrains.',
@@ -116,7 +129,21 @@ PARAMETERS = (
                   bounds=(0.5, 200.0)),
     ParameterSpec('lockstep_timeout_s', 30.0, 'Lockstep: wall seconds to wait for an answer '
                   'before applying a zero command and going on.', bounds=(0.01, 3600.0)),
+    STAMPED_PARAMETER,
 )
+
+
+def parameters(robot=DEFAULT_ROBOT):
+    """Return every parameter of the node, the conditions those of a robot's simulator."""
+    description = robot_description(robot)
+    parse = SIMULATORS[description.sim.environment].parse_condition
+    specs = {spec.name: spec for spec in PARAMETERS}
+    specs['condition'] = dataclasses.replace(
+        specs['condition'], default=description.sim.default_condition,
+        check=functools.partial(_check_condition, parse=parse))
+    specs['schedule'] = dataclasses.replace(
+        specs['schedule'], check=functools.partial(_check_schedule, parse=parse))
+    return tuple(specs.values())
 
 
 class SimNode(Node):
@@ -124,10 +151,14 @@ class SimNode(Node):
 
     def __init__(self):
         super().__init__('sim_node')
-        self.values = declare_parameters(self, PARAMETERS, self.apply_dynamic)
+        robot = declare_parameters(self, PARAMETERS[:1])['robot']
+        self.values = dict(declare_parameters(self, parameters(robot)[1:], self.apply_dynamic),
+                           robot=robot)
         values = self.values
-        self.robot = robot_description(values['robot'])
+        self.robot = robot_description(robot)
         self.simulator = SIMULATORS[self.robot.sim.environment]
+        self.channel = CommandChannel(self.robot.command_interface,
+                                      values['enable_stamped_cmd_vel'])
         self.sim = self.simulator(values['condition'], values['physics_timestep'],
                                   values['seed'])
         self.schedule = parse_schedule(values['schedule'])
@@ -150,7 +181,8 @@ class SimNode(Node):
             self._start_lockstep()
             period = LOCKSTEP_POLL_S
         else:
-            self.create_subscription(Float64MultiArray, '/cmd', self.on_command, 10)
+            self.create_subscription(self.channel.message_class, self.channel.topic,
+                                     self.on_command, 10)
             period = self.period / values['real_time_factor']
         self.timer = self.create_timer(period, self.tick, clock=wall)
         self.create_timer(1.0, self.publish_terrain, clock=wall)
@@ -206,10 +238,10 @@ class SimNode(Node):
             self.wall_start, self.sim_start = time.monotonic(), self.sim.time
 
     def on_command(self, message):
-        """Apply a leg-rate command (clipped to the bounds)."""
+        """Apply a command (clipped to the bounds); a bad one is dropped."""
         try:
-            command = validate_command(conversions.read_command(message,
-                                                                self.robot.action.dim))
+            command = self.simulator.validate_command(self.channel.read(message,
+                                                                        self.robot.action.dim))
         except ValueError as error:
             self.drops.drop('cmd', error)
             return
@@ -221,7 +253,7 @@ class SimNode(Node):
         try:
             command, stamp_ns = conversions.read_stamped_command(message,
                                                                  self.robot.action.dim)
-            command = validate_command(command)
+            command = self.simulator.validate_command(command)
         except ValueError as error:
             self.drops.drop('command', error)
             return
@@ -297,7 +329,8 @@ class SimNode(Node):
             self.sim.set_command(np.zeros(self.robot.action.dim))
             self.last_command_time = None
             self.command_timeouts += 1
-            self.get_logger().warning('no /cmd within command_timeout_s: legs stopped')
+            self.get_logger().warning(f'no {self.channel.topic} within command_timeout_s: '
+                                      'robot stopped')
         self.sim.step(self.period)
         self.publish_measurements()
         if self.viewer is not None and self.viewer.is_running():
@@ -309,10 +342,8 @@ class SimNode(Node):
         stamp = conversions.seconds_to_stamp(measured.time)
         self.clock_publisher.publish(ClockMessage(clock=stamp))
         joints = JointState(name=list(self.simulator.JOINT_NAMES),
-                            position=np.concatenate([measured.motor_angles,
-                                                     measured.leg_angles]).tolist(),
-                            velocity=np.concatenate([measured.motor_rates,
-                                                     measured.leg_rates]).tolist())
+                            position=measured.joint_positions.tolist(),
+                            velocity=measured.joint_velocities.tolist())
         joints.header.stamp = stamp
         self.joint_publisher.publish(joints)
         odometry = Odometry()
@@ -359,7 +390,7 @@ class SimNode(Node):
                 return 'warn', (f'lockstep: {self.lockstep_timeouts} zero commands after '
                                 'no answer within lockstep_timeout_s'), values
         if self.last_command_time is None:
-            return 'warn', 'legs stopped: no /cmd', values
+            return 'warn', f'robot stopped: no {self.channel.topic}', values
         return 'ok', f'simulating {self.sim.condition}', values
 
     def achieved_real_time_factor(self):

@@ -1,5 +1,8 @@
 """
-state_estimator_node: /odom, /joint_states and /cmd in; the state and its window out.
+state_estimator_node: /odom, /joint_states and the commands in; the state and its window out.
+
+The commands are read on the robot's command interface (ros.command_interfaces: /cmd,
+or /cmd_vel for a mobile base).
 
 It feeds core.estimator.StateEstimator (the same class offline training replays bags
 through) and publishes, at the control rate:
@@ -19,6 +22,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from meta_mpc_ros.core.estimator import StateEstimator
 from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 from meta_mpc_ros.ros import conversions
+from meta_mpc_ros.ros.command_interfaces import CommandChannel, STAMPED_PARAMETER
 from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
@@ -43,6 +47,7 @@ PARAMETERS = (
                   bounds=(0.05, 60.0)),
     ParameterSpec('lockstep', False, 'Commands from /meta_mpc/applied_command (stamped by '
                   'the lockstep simulator), not /cmd; samples wait for them.'),
+    STAMPED_PARAMETER,
 )
 
 
@@ -90,7 +95,10 @@ class StateEstimatorNode(Node):
             self.create_subscription(JointState, '/meta_mpc/applied_command',
                                      self.on_applied_command, 20)
         else:
-            self.create_subscription(Float64MultiArray, '/cmd', self.on_command, 10)
+            self.channel = CommandChannel(robot.command_interface,
+                                          self.values['enable_stamped_cmd_vel'])
+            self.create_subscription(self.channel.message_class, self.channel.topic,
+                                     self.on_command, 10)
         # Staleness is judged on the measurements' clock (sim time), reported on wall time
         # so that a stopped simulator (no /clock) is still reported.
         self.create_timer(self.values['diagnostics_period_s'], self.report,
@@ -142,7 +150,7 @@ class StateEstimatorNode(Node):
     def on_command(self, message):
         """Record the command applied from now on (stamped on receipt)."""
         try:
-            command = conversions.read_command(message, self.robot.action.dim)
+            command = self.channel.read(message, self.robot.action.dim)
         except ValueError as error:
             self.drops.drop('cmd', error)
             return

@@ -14,6 +14,7 @@ from meta_mpc_ros.robots.millirobot import (MAX_LEG_RATE, MILLIROBOT, MILLIROBOT
                                             MOTOR_JOINTS)
 from meta_mpc_ros.sim import millirobot_model as mm
 from meta_mpc_ros.sim.conditions import parse_condition
+from meta_mpc_ros.sim.stepping import SteppedSimulator
 from meta_mpc_ros.sim.world import miscalibrate, World
 import mujoco
 import numpy as np
@@ -50,6 +51,16 @@ class Measurements:
     leg_angles: np.ndarray
     leg_rates: np.ndarray
 
+    @property
+    def joint_positions(self):
+        """Return the angles of MillirobotSim.JOINT_NAMES (motors, then legs), rad."""
+        return np.concatenate([self.motor_angles, self.leg_angles])
+
+    @property
+    def joint_velocities(self):
+        """Return the rates of MillirobotSim.JOINT_NAMES (motors, then legs), rad/s."""
+        return np.concatenate([self.motor_rates, self.leg_rates])
+
     def state(self):
         """Return the (19,) state vector, ordered as MILLIROBOT_STATE."""
         return MILLIROBOT.build_state(self.position, self.orientation_xyzw,
@@ -74,7 +85,7 @@ def validate_command(leg_rates):
     return np.clip(command, MILLIROBOT_ACTION.low, MILLIROBOT_ACTION.high)
 
 
-class MillirobotSim:
+class MillirobotSim(SteppedSimulator):
     """
     The millirobot in MuJoCo, under a world condition that can change at run time.
 
@@ -82,6 +93,9 @@ class MillirobotSim:
     """
 
     JOINT_NAMES = MOTOR_JOINTS + mm.LEG_JOINTS
+    NAME = 'millirobot'
+    parse_condition = staticmethod(parse_condition)
+    validate_command = staticmethod(validate_command)
 
     def __init__(self, condition='carpet', physics_timestep=mm.DEFAULT_PHYSICS_TIMESTEP,
                  seed=0, urdf_path=None):
@@ -102,16 +116,6 @@ class MillirobotSim:
         self._renderer = None
         self.set_condition(condition)
         self.reset(seed)
-
-    @property
-    def physics_timestep(self):
-        """Return the physics step, s."""
-        return float(self.model.opt.timestep)
-
-    @property
-    def time(self):
-        """Return the simulated time since the last reset, s."""
-        return float(self.data.time)
 
     @property
     def condition(self):
@@ -194,36 +198,9 @@ class MillirobotSim:
         rates = miscalibrate(self._world.condition, self._command)
         self.data.ctrl[list(self.layout.actuators)] = np.clip(rates, 0.0, MAX_LEG_RATE)
 
-    def step(self, duration_s):
-        """
-        Advance the physics by `duration_s`.
-
-        Durations that are not whole physics steps are carried over, so that many calls
-        add up to the right total time.
-
-        :param duration_s: time to simulate, s (> 0).
-        :return: number of physics steps taken.
-        :raises RuntimeError: if the simulation became unstable.
-        """
-        if not duration_s > 0.0 or not math.isfinite(duration_s):
-            raise ValueError(f'duration must be positive and finite, got {duration_s}')
-        self._carry += duration_s
-        steps = int(math.floor(self._carry / self.physics_timestep + 1e-6))
-        self._carry -= steps * self.physics_timestep
-        self._advance(steps)
-        return steps
-
-    def _advance(self, steps):
-        """Take physics steps and check that MuJoCo stayed stable."""
-        if steps <= 0:
-            return
-        unstable = int(mujoco.mjtWarning.mjWARN_BADQACC)
-        before = self.data.warning[unstable].number
+    def _physics(self, steps):
+        """Take physics steps with the motors' setpoints held."""
         mujoco.mj_step(self.model, self.data, nstep=steps)
-        if (self.data.warning[unstable].number != before
-                or not np.all(np.isfinite(self.data.qpos))):
-            raise RuntimeError(f'millirobot simulation unstable at t={self.time:.3f} s '
-                               f'under {self.condition}')
 
     def measurements(self):
         """Return the sensed quantities (see Measurements)."""

@@ -1,8 +1,9 @@
 """
 Names of the simulated robots, and one function that builds any of them.
 
-'millirobot' is always there; the legged benchmarks (half-cheetah, ant) join when the
-subpackage meta_mpc_ros.sim.legged is installed, imported only when first needed.
+'millirobot' and 'diff_drive' are always there; the legged benchmarks (half-cheetah,
+ant) join when the subpackage meta_mpc_ros.sim.legged is installed, imported only when
+first needed.
 `ENVIRONMENTS` is computed on first access, like everything here.
 """
 
@@ -12,8 +13,9 @@ import importlib
 
 def _environment_classes():
     """Return name -> gymnasium Env class for every available robot."""
+    from meta_mpc_ros.sim.diff_drive_env import DiffDriveEnv
     from meta_mpc_ros.sim.millirobot_env import MillirobotEnv
-    classes = {'millirobot': MillirobotEnv}
+    classes = {'millirobot': MillirobotEnv, 'diff_drive': DiffDriveEnv}
     try:
         legged = importlib.import_module('meta_mpc_ros.sim.legged')
     except ModuleNotFoundError as error:

@@ -5,8 +5,9 @@ python graph_probe.py SECONDS OUT.json [--publish-nan-odometry AT_S]
                      [--until-commanded SIM_S]
     [--ros-args ...]
 
-Records /cmd receive times and values, /odom positions, /meta_mpc/model versions (from
-the update metadata), /meta_mpc/terrain labels and /diagnostics statuses, all with the
+Records /cmd and /cmd_vel (Twist: linear.x, angular.z) receive times and values,
+/odom positions, /meta_mpc/model versions (from the update metadata),
+/meta_mpc/terrain labels and /diagnostics statuses, all with the
 probe's wall-clock receive time, and for each node name in the graph the most nodes
 of that name seen at once (the graph is looked at every second).
 ROS arguments (-r /odom:=/robot/odom) remap what it listens to. With
@@ -20,6 +21,7 @@ import sys
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist
 from meta_mpc_ros.core.tensor_codec import decode
 from meta_mpc_ros.ros.diagnostics import read_status
 from nav_msgs.msg import Odometry
@@ -42,7 +44,7 @@ def main():
     rclpy.init(args=sys.argv)
     node = rclpy.create_node('graph_probe')
     start = time.monotonic()
-    seen = {'cmd': [], 'odom': [], 'model': [], 'terrain': [], 'diagnostics': [],
+    seen = {'cmd': [], 'cmd_vel': [], 'odom': [], 'model': [], 'terrain': [], 'diagnostics': [],
             'answers': []}
 
     def now():
@@ -50,6 +52,8 @@ def main():
 
     node.create_subscription(Float64MultiArray, '/cmd', lambda m: seen['cmd'].append(
         [now()] + list(m.data)), 50)
+    node.create_subscription(Twist, '/cmd_vel', lambda m: seen['cmd_vel'].append(
+        [now(), m.linear.x, m.angular.z]), 50)
     # Sim time (odometry stamps) since the first command: --until-commanded stops on it.
     commanded = []
 
@@ -57,7 +61,7 @@ def main():
         stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
         seen['odom'].append([now(), message.pose.pose.position.x,
                              message.pose.pose.position.y, stamp])
-        if seen['cmd']:
+        if seen['cmd'] or seen['cmd_vel']:
             commanded.append(stamp)
 
     node.create_subscription(Odometry, '/odom', on_odom, 50)

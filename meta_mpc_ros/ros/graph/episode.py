@@ -149,26 +149,27 @@ def graph_episode(request):
 
 
 def sim_seed(seed):
-    """Return the simulator seed that MillirobotEnv.reset(seed=seed) resets with."""
+    """Return the simulator seed that a path environment's reset(seed=seed) resets with."""
     from gymnasium.utils import seeding
-    from meta_mpc_ros.sim.millirobot_env import MillirobotEnv
-    return MillirobotEnv.sim_seed(seeding.np_random(int(seed))[0])
+    from meta_mpc_ros.sim.path_env import PathTaskEnv
+    return PathTaskEnv.sim_seed(seeding.np_random(int(seed))[0])
 
 
 def twin_request(*, checkpoint, adapter, task, condition, seed, steps, run_dir, env,
-                 switch=None, record=False):
+                 switch=None, record=False, robot='millirobot'):
     """
     Return the GraphEpisodeRequest of the in-process episode with these settings.
 
-    :param seed: the episode seed (EpisodeRequest.seed, MillirobotEnv.reset's seed).
+    :param seed: the episode seed (EpisodeRequest.seed, the environment's reset seed).
     :param switch: optional (step, condition spec), as in-process: a terrain schedule.
+    :param robot: the simulated robot (its environment in sim.registry).
     """
-    from meta_mpc_ros.sim.millirobot_env import DEFAULT_TASK_SCALES, MillirobotEnv
-    arguments = {'checkpoint': str(checkpoint), 'adapter': adapter, 'task': task}
+    from meta_mpc_ros.sim.path_env import DEFAULT_TASK_SCALES
+    from meta_mpc_ros.sim.registry import robot_specs
+    arguments = {'checkpoint': str(checkpoint), 'adapter': adapter, 'task': task,
+                 'robot': robot}
     if switch is not None:
-        probe = MillirobotEnv(task=task)
-        control_dt = probe.control_dt
-        probe.close()
+        control_dt = robot_specs(robot)[2]
         arguments['terrain_schedule'] = f'{switch[0] * control_dt:.6f}:{switch[1]}'
     return GraphEpisodeRequest(arguments=arguments, sim_seed=sim_seed(seed),
                                condition=condition, scale=DEFAULT_TASK_SCALES[task],
@@ -210,7 +211,7 @@ def run_through_graph(args):
                 checkpoint=request.checkpoint_path, adapter=request.adapter,
                 task=request.task or 'figure8', condition=request.condition, seed=seed,
                 steps=run.steps, run_dir=pathlib.Path(folder) / str(index), env=env,
-                switch=request.switch))
+                switch=request.switch, robot=config.robot))
             states = np.array(run.states)[graph.state_steps()]
             rows.append({'seed': seed, 'steps': run.steps, 'wall_s': graph.wall_s,
                          'max_state_difference': float(np.abs(graph.states - states).max()),
