@@ -245,6 +245,11 @@ class MPCController:
         """Return the age (s) of the adapted model, inf when there is none."""
         return math.inf if self.model_stamp is None else now - self.model_stamp
 
+    def falls_back(self, now):
+        """Return True when a plan at `now` would use theta* (no adapted model, or stale)."""
+        return self.adapted_predictor is None or \
+            self.model_age(now) > self.config.model_timeout_s
+
     def context(self, state):
         """Return the CostContext for a state (projecting it onto the path)."""
         context = CostContext(previous_action=self.previous_action)
@@ -281,7 +286,7 @@ class MPCController:
             raise ValueError(f'state out of range (each entry within +-{MAX_STATE_MAGNITUDE:g}'
                              f' and finite): {state}')
         age = self.model_age(now)
-        fallback = self.adapted_predictor is None or age > self.config.model_timeout_s
+        fallback = self.falls_back(now)
         dynamics = self.meta_predictor if fallback else self.adapted_predictor
         context, index, distance = self.context(state)
         tensor = torch.as_tensor(state, dtype=torch.float32, device=self.device)

@@ -126,6 +126,7 @@ class MPPIControllerNode(Node):
             self.checkpoint.state_spec, self.checkpoint.action_spec, config, values['device'])
         self.drops = DropCounter(self.get_logger())
         self.last_state_wall = None
+        self.newest_state_ns = None     # the latest state's stamp: time has reached it
         self.reference_stamp = None
         self.reference_points = None      # the last path followed, as received
         self.stopped = False
@@ -247,14 +248,16 @@ class MPPIControllerNode(Node):
 
     def control_time(self):
         """
-        Return the time (s) that dates models: ROS time, or in lockstep the newest state's.
+        Return the time (s) that dates models: ROS time, or the latest state's if later.
 
-        In lockstep the simulator stands still while it waits, so the state's stamp is
-        the present; the /clock this node has heard may lag behind it.
+        A model is dated by the newest state of its window, so time has reached the
+        latest state's stamp even when the /clock this node has heard lags behind it: in
+        lockstep the simulator stands still while it waits, and at start-up under
+        use_sim_time the first /clock may come after the first states.
         """
         now = self.now_seconds()
-        if self.values['lockstep'] and self.pending is not None:
-            now = max(now, self.pending[2] * 1e-9)
+        if self.newest_state_ns is not None:
+            now = max(now, self.newest_state_ns * 1e-9)
         return now
 
     def on_state(self, message):
@@ -266,6 +269,8 @@ class MPPIControllerNode(Node):
             return
         self.last_state_wall = time.monotonic()
         stamp_ns = conversions.stamp_to_nanoseconds(message.header.stamp)
+        self.newest_state_ns = stamp_ns     # the latest, not the largest: a clock that
+        # jumps back (a restarted simulator) must not date every later model as old
         if not self.values['lockstep']:
             self.answer(state, message.header.stamp, self.now_seconds())
             return
@@ -405,8 +410,11 @@ class MPPIControllerNode(Node):
     def report(self):
         """Publish diagnostics about planning, the model in use and drops."""
         last = self.last
-        age = self.controller.model_age(self.now_seconds())
-        fallback = last.fallback if last else True
+        now = self.now_seconds()
+        age = self.controller.model_age(now)
+        # Whether a plan now would use theta*: the last plan may be older than the model's
+        # timeout when states stalled.
+        fallback = self.controller.falls_back(now)
         values = {'steps': self.steps, 'compute_ms': last.compute_ms if last else 0.0,
                   'model_version': self.controller.model_version,
                   'model_age_s': age if np.isfinite(age) else -1.0,

@@ -13,13 +13,11 @@ import math
 
 from meta_mpc_ros.core.reference import ReferencePath, TASKS
 from meta_mpc_ros.ros.conversions import reference_path_message
-from meta_mpc_ros.ros.node_tools import StatusReporter
+from meta_mpc_ros.ros.node_tools import run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from nav_msgs.msg import Path
 from rcl_interfaces.msg import SetParametersResult
-import rclpy
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
@@ -129,22 +127,7 @@ class ReferenceNode(Node):
 
 def main(args=None):
     """Run reference_node until interrupted; return 1 if its parameters are invalid."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = ReferenceNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ValueError as error:
-        rclpy.logging.get_logger('reference_node').error(str(error))
-        return 1
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return run_node(ReferenceNode, args, start_status=1)
 
 
 if __name__ == '__main__':

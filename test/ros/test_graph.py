@@ -214,3 +214,18 @@ def test_every_node_is_registered_configured_and_takes_its_overrides(tmp_path):
                 assert list(content) == ['/**'], path
                 unknown = set(content['/**']['ros__parameters']) - set(declared)
                 assert not unknown, (path, unknown)
+
+
+def test_missing_packages_are_named_together_in_one_line(monkeypatch, tmp_path):
+    index = tmp_path / 'share' / 'ament_index' / 'resource_index' / 'packages'
+    index.mkdir(parents=True)
+    (index / 'rclpy').write_text('')
+    (tmp_path / 'share' / 'rclpy').mkdir()
+    monkeypatch.setenv('AMENT_PREFIX_PATH', str(tmp_path))
+    with pytest.raises(graph.GraphError) as missing:
+        graph.check_packages(['rclpy', 'no_such_pkg_a', 'no_such_pkg_b'], 'install them')
+    assert str(missing.value) == \
+        'package(s) no_such_pkg_a, no_such_pkg_b not found; install them'
+    monkeypatch.delenv('AMENT_PREFIX_PATH', raising=False)
+    with pytest.raises(graph.GraphError, match=r'source a ROS 2 setup file\); install them'):
+        graph.check_packages(['rviz2'], 'install them')

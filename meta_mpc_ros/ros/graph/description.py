@@ -371,6 +371,9 @@ def check_packages(packages, hint):
             get_package_share_directory(package)
         except PackageNotFoundError:
             missing.append(package)
+        except EnvironmentError as error:    # AMENT_PREFIX_PATH unset: no ROS sourced
+            raise GraphError(f'cannot look for package(s) {", ".join(packages)}: {error} '
+                             f'(source a ROS 2 setup file); {hint}') from None
     if missing:
         raise GraphError(f'package(s) {", ".join(missing)} not found; {hint}')
 
