@@ -13,6 +13,7 @@ shipped checkpoints, between the markers `<!-- robots:begin -->` and
 import pathlib
 
 BEGIN, END = '<!-- robots:begin -->', '<!-- robots:end -->'
+NO_TASKS = 'none (its cost needs no reference path)'
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCUMENT = ROOT / 'docs' / 'robot_contract.md'
 # Where each state term's source is in the messages.
@@ -74,7 +75,10 @@ def robot_section(robot):
     config = robot.config_name if robot.config_name.endswith(('.yaml', '.yml')) else \
         f'config/{robot.config_name}.yaml'
     lines += ['', f'- **Learning config and default cost:** `{config}`.',
-              f'- **Tasks:** {", ".join(robot.tasks) or "none"}.',
+              f'- **Tasks:** {", ".join(robot.tasks) or NO_TASKS}.',
+              f'- **Control rate:** {robot.control_rate_hz:g} Hz (one state, one command per '
+              f'{robot.control_dt:g} s of sim time; its simulator publishes at '
+              f'{robot.publish_rate_hz:g} Hz).',
               f'- **Simulator:** {simulated}.',
               f'- **URDF for rviz:** {f"`{robot.urdf}`" if robot.urdf else "none"}.',
               f'- **Shipped checkpoints:** `models/{robot.checkpoint_file("<method>")}`.', '']

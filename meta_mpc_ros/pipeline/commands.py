@@ -8,6 +8,7 @@ import time
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.meta_training import METHODS
 from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
+from meta_mpc_ros.robots import ROBOTS
 
 
 def add_parser(subparsers):
@@ -81,7 +82,8 @@ def add_parser(subparsers):
     evaluate.add_argument('--robot', default='millirobot')
     evaluate.add_argument('--config', default='')
     evaluate.add_argument('--task', default='figure8')
-    evaluate.add_argument('--condition', default='carpet')
+    evaluate.add_argument('--condition', default='',
+                          help="default: the robot's starting condition (its description's)")
     evaluate.add_argument('--switch-step', type=int, default=0,
                           help='change the condition at this control step')
     evaluate.add_argument('--switch-condition', default='')
@@ -207,9 +209,12 @@ def evaluate_request(args):
         print(f'adapter {adapter} (from the checkpoint; choose another with --adapter)')
     checkpoint = resolve_checkpoint(args.checkpoint, config.robot, adapter)
     switch = (args.switch_step, args.switch_condition) if args.switch_condition else None
+    described = ROBOTS.get(config.robot)
+    condition = args.condition or (described.sim.default_condition
+                                   if described is not None and described.sim else '')
     return config, EvaluateRequest(
         robot_config=config, checkpoint_path=checkpoint, adapter=adapter,
-        condition=args.condition, episodes=args.episodes, seed=args.seed, task=args.task,
+        condition=condition, episodes=args.episodes, seed=args.seed, task=args.task,
         switch=switch, steps=args.steps or None, device=args.device,
         record_frames=bool(args.video))
 

@@ -204,11 +204,13 @@ def load_robot_config(path_or_robot):
     Read a robot config file.
 
     :param path_or_robot: a YAML path, or a robot name: its description's `config`
-        (robots.ROBOTS), else config/<robot>.yaml.
+        (robots.ROBOTS; the config's robot is then the description's name), else
+        config/<robot>.yaml.
     :return: RobotConfig
     :raises ValueError: on malformed YAML or unknown keys, naming the file.
     """
     path = pathlib.Path(path_or_robot)
+    description = None
     if path.suffix not in ('.yaml', '.yml'):
         description = ROBOTS.get(str(path_or_robot))
         config = description.config if description is not None else ''
@@ -235,6 +237,9 @@ def load_robot_config(path_or_robot):
         sections[name] = settings_from_mapping(cls, section, f'{path}: {name}')
     adapters = adapters_section(data.get('adapters'), f'{path}: adapters', flat)
     sections['training'] = trained_adapter_settings(sections['training'], adapters)
-    return RobotConfig(robot=str(data['robot']), source=str(path),
+    # Read by a robot's name, the config is that robot's (its checkpoints are named so),
+    # even when the file is shared with a benchmark family (half_cheetah's).
+    robot = description.name if description is not None else str(data['robot'])
+    return RobotConfig(robot=robot, source=str(path),
                        cost=cost_section(data.get('cost'), f'{path}: cost'),
                        adapters=adapters, **sections)

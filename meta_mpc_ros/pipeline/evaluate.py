@@ -124,11 +124,15 @@ def _evaluate(request):
                           robot_config.cost_terms(env), robot_config.training.past_steps,
                           robot_config.adapter_settings(request.adapter), device)
     seeds = episode_seeds(request.seed, request.episodes)
+    # After a switch every episode starts again in the request's condition (the
+    # environment keeps the condition it was last set to).
+    options = {'condition': request.condition} if switch else None
     runs = []
     try:
         for episode_seed in seeds:
             runs.append(run_episode(EpisodeRequest(
                 env=env, policy=agent, seed=int(episode_seed), steps=steps, switch=switch,
+                options=options,
                 record_frames=request.record_frames,
                 prediction_horizon=robot_config.training.future_steps,
                 rollout_horizon=robot_config.controller.horizon)))

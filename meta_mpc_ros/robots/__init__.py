@@ -2,7 +2,8 @@
 The robots the graph can drive: one description each, in one registry.
 
 `ROBOTS` maps a robot's name to its RobotDescription (robots.description). The
-millirobot and the differential-drive base (diff_drive) are registered here. A
+millirobot, the differential-drive base (diff_drive) and the paper's half-cheetah
+(half_cheetah) are registered here. A
 user's robot is a module that calls `register_robot`, found in every process (each
 node, the CLI) in one of two ways: an entry point of the group `meta_mpc_ros.robots`
 in the package that holds it, or its module name in the environment variable
@@ -16,6 +17,7 @@ import os
 
 from meta_mpc_ros.robots.description import RobotDescription
 from meta_mpc_ros.robots.diff_drive import DIFF_DRIVE
+from meta_mpc_ros.robots.half_cheetah import HALF_CHEETAH
 from meta_mpc_ros.robots.millirobot import MILLIROBOT
 
 ROBOTS = {}
@@ -76,4 +78,5 @@ def load_user_robots():
 
 register_robot(MILLIROBOT)
 register_robot(DIFF_DRIVE)
+register_robot(HALF_CHEETAH)
 load_user_robots()

@@ -97,6 +97,8 @@ class RobotDescription:
     :param acceleration_limits: the largest change per second of each action entry (its
         unit per s: m/s^2 for a speed), which the controller's commands respect; () for
         none.
+    :param publish_rate_hz: how often its simulator publishes /odom and /joint_states,
+        per sim second: a whole multiple of the control rate (1 / control_dt).
     """
 
     name: str
@@ -114,6 +116,7 @@ class RobotDescription:
     checkpoint_prefix: str = ''
     control_dt: float = 0.1
     acceleration_limits: tuple = ()
+    publish_rate_hz: float = 50.0
 
     def __post_init__(self):
         if self.command not in COMMAND_INTERFACES:
@@ -123,10 +126,19 @@ class RobotDescription:
         if self.pose and (len(self.pose) != 4 or missing):
             raise ValueError(f'robot {self.name!r}: pose needs its x, y, cos_yaw and sin_yaw '
                              f'state entries; {missing or self.pose} are not')
+        ratio = self.publish_rate_hz * self.control_dt
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            raise ValueError(f'robot {self.name!r}: publish_rate_hz {self.publish_rate_hz} is '
+                             f'not a whole multiple of the control rate {1 / self.control_dt:g}')
         limits = self.acceleration_limits
         if limits and (len(limits) != self.action.dim or min(limits) <= 0.0):
             raise ValueError(f'robot {self.name!r}: acceleration_limits needs '
                              f'{self.action.dim} positive values, got {limits}')
+
+    @property
+    def control_rate_hz(self):
+        """Return the control steps per second (1 / control_dt)."""
+        return 1.0 / self.control_dt
 
     @functools.cached_property
     def layout(self):

@@ -43,6 +43,7 @@ from meta_mpc_ros.ros.diagnostics import diagnostic_array, diagnostic_status
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, set_torch_threads
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from meta_mpc_ros.shipped import load_graph_checkpoint, resolve_checkpoint
+from meta_mpc_ros.sim.registry import robot_cost_terms
 from nav_msgs.msg import Path
 import numpy as np
 from rclpy.clock import Clock, ClockType
@@ -86,10 +87,24 @@ LOCKSTEP_POLL_S = 0.01
 LOCKSTEP_STARTUP_FACTOR = 10.0
 
 
+def default_cost_terms(robot, robot_config):
+    """
+    Return a robot's default cost terms: its config's `cost:`, else its environment's.
+
+    The legged robots' configs give none: they plan with their environment's reward, as
+    in-process (pipeline.config.RobotConfig.cost_terms).
+    """
+    description = ROBOTS.get(robot)
+    if robot_config.cost or description is None or description.sim is None:
+        return robot_config.cost
+    return robot_cost_terms(robot)
+
+
 def parameters(robot=DEFAULT_ROBOT):
     """Return every parameter of the node with a robot's defaults (the docs' table)."""
     config = load_robot_config(robot)
-    return PARAMETERS + controller_parameters(config.controller) + cost_parameters(config.cost)
+    return PARAMETERS + controller_parameters(config.controller) + \
+        cost_parameters(default_cost_terms(robot, config))
 
 
 class MPPIControllerNode(Node):
@@ -170,7 +185,7 @@ class MPPIControllerNode(Node):
         """
         robot = declare_parameters(self, (ROBOT,))['robot']
         robot_config = load_robot_config(robot)
-        default_cost = self.default_cost = robot_config.cost
+        default_cost = self.default_cost = default_cost_terms(robot, robot_config)
         terms = declare_parameters(self, cost_parameters(default_cost)[:1])['cost.terms']
         values = declare_parameters(
             self, PARAMETERS[1:] + controller_parameters(robot_config.controller) +

@@ -3,18 +3,21 @@ sim_node: a simulated robot (MuJoCo), whose world changes at run time.
 
 It simulates the `robot` parameter's robot, the simulator its description names
 (robots.ROBOTS; SIMULATORS lists those this node runs: the millirobot's
-sim.MillirobotSim and the differential-drive base's sim.DiffDriveSim), at
+sim.MillirobotSim, the differential-drive base's sim.DiffDriveSim and the legged
+robots' sim.legged.node_sim simulators, the half-cheetah's), at
 `real_time_factor` times real time and publishes, every 1 / publish_rate_hz of sim time:
 
     /clock                  rosgraph_msgs/Clock, the sim time every other node follows
     /joint_states           sensor_msgs/JointState: every joint of the simulator
-                            (the millirobot's two motors and six legs; the base's wheels)
+                            (the millirobot's two motors and six legs; the base's
+                            wheels; every joint of a legged robot)
     /odom                   nav_msgs/Odometry, odom -> base_link (twist in base_link)
     /meta_mpc/terrain       std_msgs/String, the active condition spec (latched)
 
 and applies the commands of the robot's command interface (ros.command_interfaces):
 /cmd (std_msgs/Float64MultiArray, one value per action entry: the millirobot's [left,
-right] leg rates, rad/s), like a forward_command_controller, or /cmd_vel
+right] leg rates, rad/s; a legged robot's joint torques), like a
+forward_command_controller, or /cmd_vel
 (geometry_msgs/Twist) for the base. Like robot firmware, it stops the robot when
 commands stop for `command_timeout_s`. The `condition` and `schedule` parameters take
 the simulator's own conditions (its `parse_condition`; the default is the description's
@@ -50,6 +53,7 @@ from meta_mpc_ros.ros.node_tools import DropCounter, run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from meta_mpc_ros.sim.conditions import parse_condition, parse_schedule
 from meta_mpc_ros.sim.diff_drive_sim import DiffDriveSim
+from meta_mpc_ros.sim.legged.node_sim import LEGGED_SIMULATORS
 from meta_mpc_ros.sim.millirobot_sim import MillirobotSim
 from nav_msgs.msg import Odometry
 import numpy as np
@@ -93,7 +97,7 @@ def _check_schedule(text, parse=parse_condition):
 
 
 # The simulators this node runs, by the sim environment a robot's description names.
-SIMULATORS = {'millirobot': MillirobotSim, 'diff_drive': DiffDriveSim}
+SIMULATORS = dict({'millirobot': MillirobotSim, 'diff_drive': DiffDriveSim}, **LEGGED_SIMULATORS)
 
 
 def simulated_robots():
@@ -114,12 +118,14 @@ PARAMETERS = (
                   bounds=(0.01, 1000.0), dynamic=True),
     ParameterSpec('publish_rate_hz', 50.0, 'Rate of /clock, /odom and /joint_states, per sim '
                   'second.', bounds=(1.0, 1000.0)),
-    ParameterSpec('physics_timestep', 0.004, 'MuJoCo time step, s.', bounds=(1e-4, 0.02)),
+    ParameterSpec('physics_timestep', 0.004, 'MuJoCo time step, s (a legged robot keeps its '
+                  'own model timestep).', bounds=(1e-4, 0.02)),
     ParameterSpec('command_timeout_s', 0.5, 'Stop the robot when no command came for this long '
                   '(sim s).', bounds=(0.01, 3600.0)),
     ParameterSpec('headless', True, 'Run without a viewer window (needs a display if false).'),
-    ParameterSpec('seed', 0, 'Seed of the initial leg phase and seeded terrains.',
-                  bounds=(0, 2 ** 31 - 1)),
+    ParameterSpec('seed', 0, 'Seed of the initial leg phase and seeded terrains (of a legged '
+                  'robot, its reset noise: an episode seed of meta-mpc evaluate).',
+                  bounds=(0, 2 ** 32 - 1)),
     ParameterSpec('odom_frame', 'odom', 'Fixed frame of /odom.'),
     ParameterSpec('base_frame', 'base_link', 'Robot frame (child of odom).'),
     ParameterSpec('lockstep', False, 'Wait at every control period for the command that '

@@ -17,13 +17,12 @@ The world condition (sim.diff_drive_conditions) can change at any time without
 rebuilding the model.
 """
 
-from dataclasses import dataclass
 import math
 
 from meta_mpc_ros.core.command_limits import CommandLimiter
 from meta_mpc_ros.robots.diff_drive import DIFF_DRIVE, WHEEL_RADIUS, WHEEL_SEPARATION
 from meta_mpc_ros.sim.diff_drive_conditions import parse_condition
-from meta_mpc_ros.sim.stepping import SteppedSimulator
+from meta_mpc_ros.sim.stepping import Measurements as SensedQuantities, SteppedSimulator
 import mujoco
 import numpy as np
 
@@ -84,23 +83,8 @@ def build_model(physics_timestep=DEFAULT_PHYSICS_TIMESTEP):
     return mujoco.MjModel.from_xml_string(_MODEL.format(timestep=physics_timestep))
 
 
-@dataclass(frozen=True)
-class Measurements:
-    """
-    What a base's driver publishes: /odom and the wheels' /joint_states.
-
-    Arrays: position (3,) m and orientation_xyzw (4,) in odom; linear_velocity (3,) m/s
-    and angular_velocity (3,) rad/s in base_link; joint_positions (2,) rad and
-    joint_velocities (2,) rad/s of JOINT_NAMES; time in s.
-    """
-
-    time: float
-    position: np.ndarray
-    orientation_xyzw: np.ndarray
-    linear_velocity: np.ndarray
-    angular_velocity: np.ndarray
-    joint_positions: np.ndarray
-    joint_velocities: np.ndarray
+class Measurements(SensedQuantities):
+    """What a base's driver publishes: /odom and the wheels' /joint_states (2 joints)."""
 
     def state(self):
         """Return the (6,) state vector of DIFF_DRIVE's description (from /odom alone)."""

@@ -3,7 +3,8 @@ Names of the simulated robots, and one function that builds any of them.
 
 'millirobot' and 'diff_drive' are always there; the legged benchmarks (half-cheetah,
 ant) join when the subpackage meta_mpc_ros.sim.legged is installed, imported only when
-first needed.
+first needed. A registered robot (robots.ROBOTS) whose description names one of them
+as its simulator's environment is built under its own name too.
 `ENVIRONMENTS` is computed on first access, like everything here.
 """
 
@@ -23,6 +24,13 @@ def _environment_classes():
             raise
     else:
         classes.update(getattr(legged, 'LEGGED_ENVS', {}))
+    # A robot whose description names one of these environments builds it by its name
+    # (robot half_cheetah: the half_cheetah_disabled_joint family).
+    from meta_mpc_ros.robots import ROBOTS
+    for name, description in ROBOTS.items():
+        if name not in classes and description.sim is not None and \
+                description.sim.environment in classes:
+            classes[name] = classes[description.sim.environment]
     return classes
 
 
@@ -72,6 +80,21 @@ def robot_specs(robot):
     env = make_env(robot)
     try:
         return env.state_spec, env.action_spec, env.control_dt
+    finally:
+        env.close()
+
+
+@functools.lru_cache(maxsize=None)
+def robot_cost_terms(robot):
+    """
+    Return the planner cost terms (tuple of dicts) a simulated robot's environment gives.
+
+    What a robot config without a `cost:` section plans with (pipeline.config); built
+    once per process, like robot_specs.
+    """
+    env = make_env(robot)
+    try:
+        return tuple(dict(term) for term in env.cost_terms())
     finally:
         env.close()
 

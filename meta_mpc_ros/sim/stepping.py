@@ -1,15 +1,36 @@
 """
 What the MuJoCo simulators share: their clock, and advancing by any duration.
 
-`SteppedSimulator` is the base of sim.MillirobotSim and sim.DiffDriveSim. A subclass
+`SteppedSimulator` is the base of sim.MillirobotSim, sim.DiffDriveSim and the legged
+robots' sim.legged.node_sim simulators; `Measurements` is what the last two publish. A subclass
 sets `model` and `data`, `NAME` (for errors) and `_carry = 0.0`, and writes
 `_physics(steps)`, which takes the physics steps (its driver may act between them).
 """
 
+from dataclasses import dataclass
 import math
 
 import mujoco
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """
+    What a robot's drivers publish: /odom and /joint_states.
+
+    Arrays: position (3,) m and orientation_xyzw (4,) in odom; linear_velocity (3,) m/s
+    and angular_velocity (3,) rad/s in base_link; joint_positions and joint_velocities
+    of the simulator's JOINT_NAMES; time in s.
+    """
+
+    time: float
+    position: np.ndarray
+    orientation_xyzw: np.ndarray
+    linear_velocity: np.ndarray
+    angular_velocity: np.ndarray
+    joint_positions: np.ndarray
+    joint_velocities: np.ndarray
 
 
 class SteppedSimulator:

@@ -179,14 +179,21 @@ def registered_nodes():
     raise AssertionError('setup.py has no NODES')
 
 
-def declared_specs(module_name):
-    """Return name -> ParameterSpec of every spec a node module lists at module level."""
+def declared_specs(module_name, robot=None):
+    """
+    Return name -> ParameterSpec of every spec a node module lists at module level.
+
+    With a robot, the specs its `parameters(robot)` gives take precedence (the
+    defaults and checks that the robot's description and config make).
+    """
     module = importlib.import_module(module_name)
     specs = {}
     for value in vars(module).values():
         if isinstance(value, tuple) and value and all(
                 isinstance(item, ParameterSpec) for item in value):
             specs.update({spec.name: spec for spec in value})
+    if robot is not None and callable(getattr(module, 'parameters', None)):
+        specs.update({spec.name: spec for spec in module.parameters(robot)})
     return specs
 
 
@@ -203,7 +210,8 @@ def test_every_node_is_registered_configured_and_takes_its_overrides(tmp_path):
         for entry in graph.build_graph(values, run_dir=tmp_path).local_nodes:
             assert entry.executable in nodes, entry.executable
             assert (ROOT / 'scripts' / 'lib' / entry.executable).is_file()
-            declared = declared_specs(nodes[entry.executable])
+            declared = declared_specs(nodes[entry.executable],
+                                      entry.parameters.get('robot'))
             for name, value in entry.parameters.items():
                 if name == 'use_sim_time':
                     continue

@@ -12,8 +12,12 @@ In the YAML, a value `$name` stands for the launch argument `name`;
 `{share_path: TEMPLATE}` for the absolute path of a file in the share directory and
 `{share_file: TEMPLATE}` for the text of one, where `{name}` in TEMPLATE is replaced
 by the argument's value; `{robot_file: FIELD}` for the text of the file that the
-`robot` argument's description (robots.ROBOTS) names in FIELD (`urdf`). A node's
-`if:` is a bool argument or `NAME == VALUE` for an argument with choices. Remappings
+`robot` argument's description (robots.ROBOTS) names in FIELD (`urdf`);
+`{robot_value: NAME}` for the value of a field or property of that description
+(`control_rate_hz`, `sim.default_condition`). A node's `if:` is a bool argument,
+`NAME == VALUE` for an argument with choices, or `robot.FIELD`: that description's
+field is non-empty
+(`robot.tasks`: the robot follows reference paths). Remappings
 (`global_remappings:` for every node, `remappings:` for one) map a topic to
 `$argument`; one that maps a topic to itself is left out.
 """
@@ -37,6 +41,7 @@ __all__ = ('build_graph', 'declared_arguments', 'Graph', 'GraphError', 'LaunchAr
 
 PACKAGE = 'meta_mpc_ros'
 _CONDITION = re.compile(r'^\s*(\w+)\s*==\s*(\S+)\s*$')
+_ROBOT_FIELD = 'robot.'       # `if: robot.FIELD`: the robot description's FIELD is set
 _NODE_KEYS = {'package', 'executable', 'name', 'parameters', 'parameter_files', 'remappings',
               'arguments', 'if', 'external', 'required'}
 
@@ -268,6 +273,8 @@ def condition_holds(condition, arguments):
     """
     if condition is None:
         return True
+    if str(condition).startswith(_ROBOT_FIELD):
+        return bool(_robot_value(arguments['robot'], condition[len(_ROBOT_FIELD):]))
     match = _CONDITION.match(condition)
     if match:
         return arguments[match.group(1)] == match.group(2)
@@ -279,6 +286,12 @@ def _check_condition(condition, arguments, where):
     if condition is None:
         return
     specs = {spec.name: spec for spec in arguments}
+    if str(condition).startswith(_ROBOT_FIELD):
+        from meta_mpc_ros.robots.description import RobotDescription
+        if condition[len(_ROBOT_FIELD):] not in RobotDescription.__dataclass_fields__:
+            raise GraphError(f'{where}: if: {condition!r} names no field of a robot '
+                             'description')
+        return
     match = _CONDITION.match(str(condition))
     if match:
         spec = specs.get(match.group(1))
@@ -310,10 +323,23 @@ def _resolve(value, arguments):
         return target.read_text()
     if isinstance(value, dict) and 'robot_file' in value:
         return _robot_file(arguments['robot'], value['robot_file'])
+    if isinstance(value, dict) and 'robot_value' in value:
+        return _robot_value(arguments['robot'], value['robot_value'])
     if isinstance(value, list):
         return [_resolve(item, arguments) for item in value]
     if isinstance(value, str) and value.startswith('$'):
         return arguments[value[1:]]
+    return value
+
+
+def _robot_value(robot, name):
+    """Return a field or property of a robot's description (robots.ROBOTS), dotted."""
+    from meta_mpc_ros.robots import robot_description
+    value = robot_description(robot)
+    for part in name.split('.'):
+        if not hasattr(value, part):
+            raise GraphError(f'the description of robot {robot!r} has no {name!r}')
+        value = getattr(value, part)
     return value
 
 

@@ -164,6 +164,7 @@ def twin_request(*, checkpoint, adapter, task, condition, seed, steps, run_dir, 
     :param switch: optional (step, condition spec), as in-process: a terrain schedule.
     :param robot: the simulated robot (its environment in sim.registry).
     """
+    from meta_mpc_ros.robots import path_tasks
     from meta_mpc_ros.sim.path_env import DEFAULT_TASK_SCALES
     from meta_mpc_ros.sim.registry import robot_specs
     arguments = {'checkpoint': str(checkpoint), 'adapter': adapter, 'task': task,
@@ -171,8 +172,13 @@ def twin_request(*, checkpoint, adapter, task, condition, seed, steps, run_dir, 
     if switch is not None:
         control_dt = robot_specs(robot)[2]
         arguments['terrain_schedule'] = f'{switch[0] * control_dt:.6f}:{switch[1]}'
-    return GraphEpisodeRequest(arguments=arguments, sim_seed=sim_seed(seed),
-                               condition=condition, scale=DEFAULT_TASK_SCALES[task],
+    # A path robot's environment draws its simulator's seed; a legged environment
+    # resets its simulation with the episode seed itself, and follows no path.
+    follows_paths = bool(path_tasks(robot))
+    return GraphEpisodeRequest(arguments=arguments,
+                               sim_seed=sim_seed(seed) if follows_paths else int(seed),
+                               condition=condition,
+                               scale=DEFAULT_TASK_SCALES[task] if follows_paths else 0.0,
                                steps=steps, run_dir=str(run_dir), env=env, record=record)
 
 

@@ -8,24 +8,14 @@ cheetah (3): 20 entries. The timestep is 0.01 s with no frame skip (official: no
 of that centre of mass - 0.05 * sum(action^2) (official `1e-1 * 0.5 * sum(a^2)`).
 """
 
-from meta_mpc_ros.core.spaces import StateSpec
+from meta_mpc_ros.robots.half_cheetah import HALF_CHEETAH, LEG_JOINTS, ROOT_JOINTS
 from meta_mpc_ros.sim.legged import assets, conditions, terrain
 from meta_mpc_ros.sim.legged.env_base import LeggedEnv
 import mujoco
 import numpy as np
 
-ROOT_JOINTS = ('rootx', 'rootz', 'rooty')
-LEG_JOINTS = ('bthigh', 'bshin', 'bfoot', 'fthigh', 'fshin', 'ffoot')
-
-HALF_CHEETAH_STATE = StateSpec(
-    names=('rootz', 'rooty') + LEG_JOINTS
-    + tuple(f'{joint}_vel' for joint in ROOT_JOINTS + LEG_JOINTS)
-    + ('torso_com_x', 'torso_com_y', 'torso_com_z'),
-    units=('m',) + ('rad',) * 7 + ('m/s', 'm/s') + ('rad/s',) * 7 + ('m', 'm', 'm'),
-    # x: the dynamics do not depend on where the cheetah is. y: always 0 in this planar
-    # model, so it carries nothing and would have zero spread in normalisation.
-    model_input_excluded=('torso_com_x', 'torso_com_y'),
-)
+# One definition of the joints and the state: the robot's description.
+HALF_CHEETAH_STATE = HALF_CHEETAH.state
 
 
 class HalfCheetahEnv(LeggedEnv):
