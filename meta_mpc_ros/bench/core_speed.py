@@ -42,7 +42,7 @@ from meta_mpc_ros.core.model_update import pack_update, unpack_update, UpdateInf
 from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
 from meta_mpc_ros.core.planning.common import rollout
 from meta_mpc_ros.core.planning.mppi import MPPI, MPPIConfig
-from meta_mpc_ros.core.predictor import Predictor
+from meta_mpc_ros.core.predictor import native_bfloat16, Predictor
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
 from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 import torch
@@ -142,7 +142,7 @@ def planner_rows(args, model, label, device, synchronize, peers):
     state = start_state(device)
     for size in args.sizes.split(','):
         num_samples, horizon = (int(v) for v in size.split('x'))
-        for dtype_name, dtype in DTYPES.items():
+        for dtype_name, dtype in planning_dtypes(device).items():
             predictor = Predictor(model, Adapted(params), dtype)
             planner = MPPI(MPPIConfig(num_samples=num_samples, horizon=horizon,
                                       temperature=TEMPERATURE, noise_sigma=(NOISE_SIGMA,)),
@@ -165,6 +165,12 @@ def planner_rows(args, model, label, device, synchronize, peers):
             rows.append(planner_row(label, num_samples, horizon, dtype_name, times, flops,
                                     model_gflop(model, num_samples, horizon)))
     return rows
+
+
+def planning_dtypes(device):
+    """Return DTYPES less bf16 where the device only emulates it (core.predictor)."""
+    return {name: dtype for name, dtype in DTYPES.items()
+            if dtype != torch.bfloat16 or native_bfloat16(device)}
 
 
 def planner_row(label, num_samples, horizon, dtype_name, times, peak_flops, gflop):
@@ -278,6 +284,9 @@ def run(args):
           f'{torch.__version__}, {args.repeats} interleaved rounds'
           + (f'; peers: {", ".join(notes)}' if notes else ''))
     warnings = [text for text in [load_warning(args.threads)] if text]
+    if not native_bfloat16(device):
+        warnings.append(f'no bf16 rows: this {device.type} has no native bf16 matrix products '
+                        '(planning with dtype bfloat16 runs in float32 here)')
     load_before = load_average()
     for text in warnings:
         print(text)

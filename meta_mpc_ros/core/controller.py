@@ -20,7 +20,7 @@ from meta_mpc_ros.core.costs import CostContext
 from meta_mpc_ros.core.planning.mppi import MPPI, MPPIConfig
 from meta_mpc_ros.core.planning.sampling import (CEM, CEMConfig, RandomShooting,
                                                  RandomShootingConfig)
-from meta_mpc_ros.core.predictor import Predictor
+from meta_mpc_ros.core.predictor import planning_dtype, Predictor
 from meta_mpc_ros.core.reference import PathTracker
 import numpy as np
 import torch
@@ -193,7 +193,7 @@ class MPCController:
         self.config = config
         self.device = torch.device(device)
         self.state_spec = state_spec
-        self.dtype = torch.bfloat16 if config.dtype == 'bfloat16' else torch.float32
+        self.dtype = planning_dtype(config.dtype, self.device)
         self.cost = cost
         self.planner = make_planner(config, cost, action_spec, state_spec.dim, device)
         self.meta_predictor = Predictor(model, Adapted(meta_params, meta_context), self.dtype)

@@ -16,15 +16,49 @@ elsewhere it is addmm and an in-place activation. A ReBAL context is constant fo
 predictor, so its share of the first layer is folded into that layer's bias.
 """
 
+import logging
+
 from meta_mpc_ros.core.layers import ActivationLayer, LinearLayer
 import torch
+
+LOGGER = logging.getLogger(__name__)
+
+
+def native_bfloat16(device):
+    """Return True where matrix products in bfloat16 run natively (not emulated)."""
+    device = torch.device(device)
+    if device.type == 'cuda':
+        return torch.cuda.is_bf16_supported()
+    return device.type == 'cpu' and torch.backends.mkldnn.is_available() \
+        and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def planning_dtype(name, device='cpu'):
+    """
+    Return the torch dtype to plan in for a configured precision name.
+
+    bfloat16 is asked for speed; on a CPU without bf16 matrix instructions (AVX2 only:
+    no avx512_bf16, avx_ne_convert or AMX) it is emulated and tens of times slower than
+    float32, so planning falls back to float32 there, said once in the log.
+    """
+    if name == 'float32':
+        return torch.float32
+    if name != 'bfloat16':
+        raise ValueError(f'unsupported planning dtype {name!r}')
+    if native_bfloat16(device):
+        return torch.bfloat16
+    if not getattr(planning_dtype, 'warned', False):
+        planning_dtype.warned = True
+        LOGGER.warning('dtype bfloat16: this %s has no native bf16 matrix products; '
+                       'planning in float32', torch.device(device).type)
+    return torch.float32
 
 
 def onednn_available(device, dtype):
     """Return True where layers can run as oneDNN matmuls with a fused activation."""
-    return torch.device(device).type == 'cpu' and dtype in (torch.float32, torch.bfloat16) \
-        and torch.backends.mkldnn.is_available() \
-        and hasattr(torch.ops.mkldnn, '_linear_pointwise')
+    return torch.device(device).type == 'cpu' and torch.backends.mkldnn.is_available() \
+        and hasattr(torch.ops.mkldnn, '_linear_pointwise') \
+        and (dtype == torch.float32 or dtype == torch.bfloat16 and native_bfloat16(device))
 
 
 def _in_place(activation):

@@ -65,12 +65,14 @@ class SimDescription:
     :param model: its MuJoCo model in the share directory ('' when built in code).
     :param default_condition: the world condition sim_node starts in.
     :param conditions: where its world conditions are registered (for the docs).
+    :param demo_condition: the held-out condition `meta-mpc demo` switches to.
     """
 
     environment: str
     model: str = ''
     default_condition: str = ''
     conditions: str = ''
+    demo_condition: str = ''
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ DIFF_DRIVE = RobotDescription(
     config='diff_drive',
     tasks=tuple(TASKS),
     sim=SimDescription(environment='diff_drive', default_condition='carpet',
+                       demo_condition='wet_floor',
                        conditions='sim/diff_drive_conditions.py PRESETS'),
     control_dt=0.1,
     acceleration_limits=ACCELERATION_LIMITS,

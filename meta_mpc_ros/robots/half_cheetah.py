@@ -51,6 +51,7 @@ HALF_CHEETAH = RobotDescription(
     config='half_cheetah_disabled_joint',
     tasks=(),
     sim=SimDescription(environment='half_cheetah_disabled_joint', default_condition='nominal',
+                       demo_condition='disabled_joint=0',
                        conditions='sim/legged/conditions.py DisabledJoint'),
     checkpoint_prefix='half_cheetah',
     control_dt=CONTROL_DT,

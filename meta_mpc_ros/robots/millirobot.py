@@ -53,7 +53,8 @@ MILLIROBOT = RobotDescription(
     config='millirobot',
     tasks=tuple(TASKS),
     sim=SimDescription(environment='millirobot', model='urdf/millirobot.urdf',
-                       default_condition='carpet', conditions='sim/conditions.py PRESETS'),
+                       default_condition='carpet', demo_condition='slippery_slope,payload',
+                       conditions='sim/conditions.py PRESETS'),
     urdf='urdf/millirobot.urdf',
 )
 
