@@ -16,6 +16,13 @@ gives the same cost, to the bit (test/results/test_reproduce_cell.py).
 `python -m meta_mpc_ros.results.cells` writes docs/results/reproduce_cell.json: the
 closed-loop grid at its smoke budget (10 episodes of 20 steps; 42 s with --workers 2 on
 this 2-core machine under load), the committed cells that test re-runs.
+
+To the bit holds for one set of kernels: the CPU's vector instructions (torch's CPU
+capability: AVX2, AVX512...) pick oneDNN's matmul kernels, and a CPU without native
+bf16 plans a bfloat16 setting in float32 (core.predictor.planning_dtype), so the file
+names the kernels it ran on (`kernels`) and keeps, under `reproductions`, the test
+row's numbers on other kernels: `python -m meta_mpc_ros.results.cells --add-kernels`
+adds this machine's without touching the grid.
 """
 
 import argparse
@@ -130,6 +137,51 @@ def rerun(data, row):
     return new
 
 
+# The kernels of files written before they were recorded (an AVX512 CPU with avx512_bf16).
+LEGACY_KERNELS = 'AVX512, planning bfloat16'
+
+
+def kernels(settings):
+    """Return what, beside the code, decides an episode's numbers on this machine."""
+    import torch
+    from meta_mpc_ros.core.predictor import planning_dtype
+    dtype = planning_dtype(settings['controller']['dtype'])
+    return f'{torch.backends.cpu.get_cpu_capability()}, planning {str(dtype)[6:]}'
+
+
+def test_row(data):
+    """Return the row the reproduction test re-runs: the fewest steps, MB first."""
+    return min(data['episodes'], key=lambda row: (row['steps'], row['method'] != 'MB'))
+
+
+def expected(data, row):
+    """
+    Return the (cost, error_before) the row must give on this machine's kernels.
+
+    :return: None when the file holds no numbers for these kernels.
+    """
+    here = kernels(data['settings'][row['run']['settings_digest']])
+    if here == data.get('kernels', LEGACY_KERNELS):
+        return row['cost'], row['error_before']
+    known = data.get('reproductions', {}).get(here)
+    return (known['cost'], known['error_before']) if known else None
+
+
+def add_kernels(path):
+    """Re-run the test row on this machine; record its numbers under its kernels."""
+    data = json.loads(pathlib.Path(path).read_text())
+    row = test_row(data)
+    here = kernels(data['settings'][row['run']['settings_digest']])
+    new = rerun(data, row)
+    data.setdefault('kernels', LEGACY_KERNELS)
+    data.setdefault('reproductions', {})[here] = {
+        'method': row['method'], 'task': row['task'], 'condition': row['condition'],
+        'seed': row['seed'], 'cost': new['cost'], 'error_before': new['error_before'],
+        'commit': code_version()}
+    pathlib.Path(path).write_text(json.dumps(data, indent=1, default=float))
+    return here, new
+
+
 def main(argv=None):
     """Command line: write <out>/results/reproduce_cell.json from the smoke grid."""
     from meta_mpc_ros.results import closed_loop
@@ -139,8 +191,18 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--workers', type=int, default=0,
                         help='episode processes, each on one torch thread (0: one per core)')
+    parser.add_argument('--add-kernels', action='store_true',
+                        help="re-run only the test's row and add its numbers on this "
+                             "machine's kernels to the file")
     args = parser.parse_args(argv)
+    if args.add_kernels:
+        path = pathlib.Path(args.out) / 'results' / f'{NAME}.json'
+        here, new = add_kernels(path)
+        print(f'{path}: {new["method"]} {new["task"]} {new["condition"]} seed {new["seed"]} '
+              f'costs {new["cost"]!r} on {here}')
+        return
     data = closed_loop.run_grid('smoke', args.seed, workers=args.workers)
+    data['kernels'] = kernels(next(iter(data['settings'].values())))
     print(f'wrote {write_json(NAME, data, args.out)}')
 
 

@@ -84,7 +84,7 @@ def render(docs='docs'):
     sections = [
         ('1. Model error before and after adaptation', model_error_section,
          results.get('model_error')),
-        ('2. Fast adaptation in closed loop (millirobot)', closed_loop_section,
+        ('2. Fast adaptation in closed loop', closed_loop_section,
          results.get('closed_loop')),
         ('3. Legged benchmarks', legged_section, results.get('legged')),
         ('4. Sample efficiency', sample_efficiency_section, results.get('sample_efficiency')),

@@ -12,17 +12,24 @@ from meta_mpc_ros.results import method_comparison, paired
 from meta_mpc_ros.results.closed_loop import METHODS
 
 
-def grid_rows(closed_loop):
-    """Return the grid's episodes as method_comparison rows (one training seed: 0)."""
+def grid_rows(closed_loop, value='cost'):
+    """
+    Return the grid's episodes as method_comparison rows (one training seed: 0).
+
+    :param value: the episode entry the rows carry as their `cost` (`distance_mean_m`
+        pairs the tracking distances instead).
+    """
+    training = closed_loop.get('training_condition', 'carpet')
+    check = (method_comparison.CHECK_CELL[0], training)
     rows = []
     for row in closed_loop['episodes']:
-        if (row['task'], row['condition']) == method_comparison.CHECK_CELL:
+        if (row['task'], row['condition']) == check:
             group = 'check'
         else:
-            group = 'held_out' if row['condition'] != 'carpet' else 'training'
+            group = 'held_out' if row['condition'] != training else 'training'
         rows.append({'adapter': METHODS[row['method']], 'group': group, 'train_seed': 0,
                      'task': row['task'], 'condition': row['condition'],
-                     'episode': row['seed'], 'cost': row['cost']})
+                     'episode': row['seed'], 'cost': row[value]})
     return rows
 
 

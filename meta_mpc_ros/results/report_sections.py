@@ -3,6 +3,7 @@
 from meta_mpc_ros.results.markdown import number, provenance, table
 from meta_mpc_ros.results.report_horizon import horizon_section
 from meta_mpc_ros.results.report_paired import paired_section
+from meta_mpc_ros.results.report_robot_loop import robot_closed_loop_section
 import numpy as np
 
 METHODS = ('MB', 'MB+DE', 'GrBAL', 'ReBAL', 'Continual')
@@ -152,7 +153,8 @@ def closed_loop_section(data, results):
     """Section 2: millirobot trajectory following under held-out conditions."""
     cells = data['summary']['cells']
     methods = _present(cells)
-    text = ('Each task (straight, left turn, zig-zag, figure-8) under each condition, '
+    text = ('The millirobot: each task (straight, left turn, zig-zag, figure-8) under each '
+            'condition, '
             f"{data['seeds']} seeds, MPPI with each method's model in closed loop. The cost "
             "is the episode's total task cost (distance and heading error minus progress "
             'along the path; lower is better). Mean over seeds, with the standard '
@@ -211,4 +213,7 @@ def closed_loop_section(data, results):
     text += ('\n<details><summary>Every cell</summary>\n\n'
              + table(['task', 'condition', 'method', 'cost', 'std'], detail)
              + '\n</details>\n')
+    for name, other in sorted((results or {}).items()):
+        if name.startswith('closed_loop_') and other.get('robot'):
+            text += robot_closed_loop_section(other, _present(other['summary']['cells']))
     return text

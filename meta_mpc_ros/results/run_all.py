@@ -34,8 +34,9 @@ def add_arguments(parser):
                         help='only redraw figures that support it and re-render RESULTS.md from '
                              'the JSON already there')
     parser.add_argument('--robots', default='',
-                        help='model_error: only these robots (comma-separated), keeping the '
-                             "others' entries already in model_error.json")
+                        help='model_error and closed_loop: only these robots (comma-separated), '
+                             "keeping the others' results already there (closed_loop writes "
+                             'closed_loop_<robot>.json for a robot other than the millirobot)')
     grid.add_arguments(parser)
 
 
@@ -48,6 +49,14 @@ def record(out, name, budget, seconds, executor):
     data['sections'] = {s: data['sections'][s] for s in SECTIONS if s in data['sections']}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1))
+
+
+def _record_name(name, extra):
+    """Return the key a section's wall time is recorded under (closed_loop per robot)."""
+    if name != 'closed_loop' or 'only' not in extra:
+        return name
+    from meta_mpc_ros.results.closed_loop import result_name
+    return '+'.join(result_name(robot) for robot in extra['only'])
 
 
 def run(args):
@@ -84,7 +93,7 @@ def run(args):
                          if 'executor' in extra else 'in-process')
                 if 'only' in extra:
                     where += f'; only {", ".join(extra["only"])}'
-                record(args.out, name, args.budget, seconds, where)
+                record(args.out, _record_name(name, extra), args.budget, seconds, where)
                 print(f'== results: {name} done in {seconds / 60:.1f} min', flush=True)
         finally:
             executor.shutdown()

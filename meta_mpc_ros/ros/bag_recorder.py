@@ -4,6 +4,12 @@ bag_recorder: write the system's topics to a rosbag2 bag (here `ros2 bag` is mis
 Like `ros2 bag record`, it discovers each topic's type from the graph as publishers
 appear, subscribes with the publishers' reliability and durability, and stores the
 serialized bytes as they arrive (`raw=True`: no deserialize/serialize round trip).
+The robot's command topic (its description's command interface, of the `robot`
+parameter) is subscribed at start, and a wanted topic that another node already
+subscribes to is subscribed before its first publisher appears (with a QoS that
+hears whatever those subscribers hear), so the first messages of a late publisher,
+such as the controller's first commands, are not lost to discovery; the topic enters
+the bag with its publishers' QoS at its first message.
 
 Timestamps are the receive time on the node's clock, as `ros2 bag record` stamps
 them: wall time, or /clock time with use_sim_time (messages that arrive before the
@@ -27,6 +33,7 @@ import time
 
 from meta_mpc_ros.data.bag_reader import store_for_distro
 from meta_mpc_ros.data.bag_writer import BagWriter
+from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
 from meta_mpc_ros.ros.node_tools import run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from rclpy.clock import Clock, ClockType
@@ -43,6 +50,10 @@ DEFAULT_TOPICS = ['/odom', '/joint_states', '/cmd', '/cmd_vel', '/meta_mpc/terra
                   '/meta_mpc/plan', '/diagnostics']
 DISCOVERY_PERIOD_S = 0.5
 SUBSCRIPTION_DEPTH = 200
+# The QoS of a topic subscribed before any endpoint tells it what publishers offer.
+COMMAND_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=SUBSCRIPTION_DEPTH,
+                         reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.VOLATILE)
 # Typestores tried, in order, after the one of $ROS_DISTRO.
 FALLBACK_STORES = (Stores.ROS2_HUMBLE, Stores.ROS2_JAZZY, Stores.ROS2_KILTED, Stores.LATEST)
 
@@ -63,6 +74,10 @@ def _check_output_dir(path):
 
 
 PARAMETERS = (
+    ParameterSpec('robot', DEFAULT_ROBOT, 'Robot of the graph (a key of robots.ROBOTS): its '
+                  'command topic, when wanted, is subscribed at start with the message type '
+                  "of its description's command interface, so that the first commands are "
+                  'recorded.', choices=ROBOTS),
     ParameterSpec('topics', DEFAULT_TOPICS,
                   'Topics to record (absolute names); each is subscribed when a publisher '
                   'appears, with the type the graph reports.', check=_check_topics),
@@ -159,6 +174,8 @@ class BagRecorder(Node):
         self._stores = [get_typestore(store) for store in dict.fromkeys(
             ([own] if own else []) + list(FALLBACK_STORES))]
         self._recording = {}
+        # Subscribed before any publisher: topic -> (msgtype, typestore, QoSProfile).
+        self._early = {}
         self._skipped = set()
         self.dropped = 0
         self.write_errors = 0
@@ -174,6 +191,10 @@ class BagRecorder(Node):
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(values['flush_period_s'], self.flush, clock=steady)
         self.create_timer(DISCOVERY_PERIOD_S, self.discover, clock=steady)
+        command = robot_description(values['robot']).command_interface
+        if command.topic in self._wanted:
+            self._subscribe(command.topic, [command.message_type], [], early=True,
+                            qos=COMMAND_QOS)
         self.discover()
         StatusReporter(self, 'recording', self.status)
 
@@ -183,17 +204,38 @@ class BagRecorder(Node):
         return self._writer.path
 
     def discover(self):
-        """Subscribe to every wanted topic that now has a publisher."""
+        """Subscribe to every wanted topic that has a publisher, or another subscriber."""
         graph = dict(self.get_topic_names_and_types())
         for topic in self._wanted:
             # A remapped topic (-r /odom:=/robot/odom) is found under its new name and
             # recorded under the name asked for, so the bag keeps the graph's names.
             resolved = self.resolve_topic_name(topic)
-            if topic in self._recording or topic in self._skipped or resolved not in graph:
+            settled = topic in self._recording and topic not in self._early
+            if settled or topic in self._skipped or resolved not in graph:
                 continue
             publishers = self.get_publishers_info_by_topic(topic)
-            if publishers:
+            if topic in self._early:
+                if publishers:
+                    self._match(topic, publishers)
+            elif publishers:
                 self._subscribe(topic, graph[resolved], publishers)
+            else:
+                others = [endpoint for endpoint in self.get_subscriptions_info_by_topic(topic)
+                          if endpoint.node_name != self.get_name()]
+                if others:
+                    self._subscribe(topic, graph[resolved], others, early=True)
+
+    def _match(self, topic, publishers):
+        """Subscribe again if the early QoS cannot hear these publishers (no message yet)."""
+        msgtype, typestore, qos = self._early[topic]
+        wanted = subscription_qos([endpoint.qos_profile for endpoint in publishers])
+        if (wanted.reliability, wanted.durability) == (qos.reliability, qos.durability):
+            return
+        self.destroy_subscription(self._recording[topic])
+        self._early[topic] = (msgtype, typestore, wanted)
+        self._recording[topic] = self.create_subscription(
+            message_class(msgtype), topic, functools.partial(self._on_message, topic), wanted,
+            raw=True)
 
     def _typestore(self, cls, msgtype):
         """Return the first typestore whose definition matches the installed message."""
@@ -202,8 +244,14 @@ class BagRecorder(Node):
                 return typestore
         raise ValueError(f'no rosbags typestore defines {msgtype} as this ROS installation does')
 
-    def _subscribe(self, topic, msgtypes, publishers):
-        """Add the topic to the bag and subscribe to its serialized messages."""
+    def _subscribe(self, topic, msgtypes, endpoints, early=False, qos=None):
+        """
+        Subscribe to a topic's serialized messages and add it to the bag.
+
+        :param endpoints: its publishers, or, when early, the other nodes' subscriptions
+            (the topic is then added to the bag at its first message).
+        :param qos: the subscription's QoS (None: one that hears every endpoint's).
+        """
         msgtype = msgtypes[0]
         if len(msgtypes) > 1:
             self.get_logger().warning(f'{topic} has several types {msgtypes}; recording '
@@ -215,15 +263,29 @@ class BagRecorder(Node):
             self.get_logger().error(f'cannot record {topic}: {err}')
             self._skipped.add(topic)
             return
-        profiles = [endpoint.qos_profile for endpoint in publishers]
-        self._writer.add_topic(topic, msgtype, [offered_qos(p) for p in profiles], typestore)
+        profiles = [endpoint.qos_profile for endpoint in endpoints]
+        qos = qos or subscription_qos(profiles)
+        if early:
+            self._early[topic] = (msgtype, typestore, qos)
+        else:
+            self._writer.add_topic(topic, msgtype, [offered_qos(p) for p in profiles],
+                                   typestore)
         self._recording[topic] = self.create_subscription(
-            cls, topic, functools.partial(self._on_message, topic), subscription_qos(profiles),
-            raw=True)
-        self.get_logger().info(f'recording {topic} ({msgtype})')
+            cls, topic, functools.partial(self._on_message, topic), qos, raw=True)
+        self.get_logger().info(f'recording {topic} ({msgtype})' +
+                               (' before its first publisher' if early else ''))
+
+    def _add_early(self, topic):
+        """Add an early-subscribed topic to the bag, with its publishers' QoS if known."""
+        msgtype, typestore, qos = self._early.pop(topic)
+        profiles = [endpoint.qos_profile
+                    for endpoint in self.get_publishers_info_by_topic(topic)] or [qos]
+        self._writer.add_topic(topic, msgtype, [offered_qos(p) for p in profiles], typestore)
 
     def _on_message(self, topic, data):
         """Write one serialized message with its receive time."""
+        if topic in self._early and not self._writer.closed:
+            self._add_early(topic)
         stamp = self.get_clock().now().nanoseconds
         if stamp == 0:
             self.dropped += 1

@@ -31,7 +31,8 @@ CONTROLLER_PARAMETERS = {
                     {'bounds': (1e-6, 1e3), 'dynamic': True}),
     'smoothing_window': ('Moving-average window over the plan (1: none).',
                          {'bounds': (1, 100)}),
-    'dtype': ('Model precision while planning.', {'choices': ('float32', 'bfloat16')}),
+    'dtype': ('Model precision while planning (bfloat16 runs in float32 on a CPU without '
+              'native bf16 matrix products).', {'choices': ('float32', 'bfloat16')}),
     'lookahead_m': ('Length of the reference segment the cost sees, m.',
                     {'bounds': (0.05, 100.0)}),
     'path_stride': ('Keep every n-th reference point in the cost (fewer distances).',

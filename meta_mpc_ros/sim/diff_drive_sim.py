@@ -13,6 +13,10 @@ commanded velocity is reached late, and the wheels slip where the floor gives le
 grip than they push. Odometry is the base's true pose and velocity (as a motion
 capture or Gazebo's ground-truth plugin gives it), velocities in base_link.
 
+Each reset puts the base down as a hand does, within PLACEMENT_M of the odom origin
+and PLACEMENT_YAW_RAD of +x, drawn from the reset seed: an episode seed gives a
+start of its own (the millirobot's seed draws its crank phase).
+
 The world condition (sim.diff_drive_conditions) can change at any time without
 rebuilding the model.
 """
@@ -35,6 +39,8 @@ WHEEL_MASS = 0.05           # kg each
 DEFAULT_PHYSICS_TIMESTEP = 0.004
 # After a reset the base settles this long at rest; time then restarts at 0.
 SETTLE_TIME = 0.2
+PLACEMENT_M = 0.005         # largest start offset in x and in y
+PLACEMENT_YAW_RAD = math.radians(1.0)   # largest start heading
 JOINT_NAMES = ('wheel_left_joint', 'wheel_right_joint')
 
 _MODEL = f"""
@@ -109,8 +115,8 @@ class DiffDriveSim(SteppedSimulator):
     """
     The base in MuJoCo under a world condition that can change at run time.
 
-    The same condition and command sequence give a bit-identical trajectory (the
-    seed is accepted for sim_node's interface; nothing here is random).
+    The same seed, condition and command sequence give a bit-identical trajectory
+    (the seed draws only the start pose).
     """
 
     JOINT_NAMES = JOINT_NAMES
@@ -137,6 +143,7 @@ class DiffDriveSim(SteppedSimulator):
         self._command = np.zeros(action.dim)
         self._carry = 0.0
         self.set_condition(condition)
+        self._rng = np.random.default_rng(seed)
         self.reset(seed)
 
     @property
@@ -181,12 +188,19 @@ class DiffDriveSim(SteppedSimulator):
 
     def reset(self, seed=None):
         """
-        Put the base at rest at the odom origin, heading +x, motors stopped.
+        Put the base at rest near the odom origin, heading near +x, motors stopped.
 
-        :param seed: unused (nothing is drawn); kept for the simulators' interface.
+        :param seed: optional int to reseed the generator of the start pose (see the
+            module docstring); without one the simulator's generator draws on.
         :return: Measurements after settling.
         """
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        x, y = self._rng.uniform(-PLACEMENT_M, PLACEMENT_M, size=2)
+        yaw = float(self._rng.uniform(-PLACEMENT_YAW_RAD, PLACEMENT_YAW_RAD))
         mujoco.mj_resetData(self.model, self.data)
+        self.data.qpos[0:2] = x, y
+        self.data.qpos[3:7] = math.cos(yaw / 2.0), 0.0, 0.0, math.sin(yaw / 2.0)
         self._command = np.zeros(DIFF_DRIVE.action.dim)
         self._limiter.reset()
         self._carry = 0.0

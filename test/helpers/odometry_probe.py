@@ -3,6 +3,9 @@ A tiny rclpy process for the two-process DDS test: publish or count Odometry.
 
 python odometry_probe.py publish RATE_HZ SECONDS
 python odometry_probe.py listen SECONDS     (prints: received N first LAST_SEQ)
+
+The publisher starts its clock once the listener is matched (discovery under load can
+take seconds), and the listener stops 2 s after the last message, or after SECONDS.
 """
 
 import sys
@@ -19,6 +22,9 @@ def publish(rate_hz, seconds):
     publisher = node.create_publisher(Odometry, 'odom', QoSProfile(
         depth=100, reliability=ReliabilityPolicy.RELIABLE))
     count = [0]
+    matched = time.monotonic() + 30.0
+    while publisher.get_subscription_count() == 0 and time.monotonic() < matched:
+        rclpy.spin_once(node, timeout_sec=0.05)
 
     def tick():
         message = Odometry()
@@ -44,8 +50,13 @@ def listen(seconds):
         m.pose.pose.position.x), QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
     print('ready', flush=True)
     deadline = time.monotonic() + seconds
+    heard = [0, time.monotonic()]
     while time.monotonic() < deadline:
         rclpy.spin_once(node, timeout_sec=0.01)
+        if len(positions) != heard[0]:
+            heard[:] = [len(positions), time.monotonic()]
+        elif positions and time.monotonic() - heard[1] > 2.0:
+            break
     first = int(positions[0]) if positions else -1
     last = int(positions[-1]) if positions else -1
     print(f'received {len(positions)} {first} {last}', flush=True)

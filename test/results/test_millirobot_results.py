@@ -7,6 +7,8 @@ shipped ones, and write into a temporary docs folder.
 
 import json
 import math
+import pathlib
+import shutil
 
 from meta_mpc_ros.results import cells, closed_loop, model_error
 import pytest
@@ -47,3 +49,27 @@ def test_model_error_smoke(tmp_path, tiny_models):
     assert set(curves) == {'MB', 'MB+DE', 'GrBAL', 'GrBAL (before)', 'ReBAL', 'Continual'}
     for name in ('model_error_millirobot', 'model_error_switch_millirobot'):
         assert (tmp_path / 'figures' / f'{name}.png').is_file()
+
+
+def test_the_base_runs_its_own_grid_into_its_own_file(tmp_path):
+    # `bench all --only closed_loop --robots diff_drive`, smoke: its training floor and
+    # its first held-out condition, its shipped models; the millirobot's file untouched.
+    from meta_mpc_ros.results import report
+    from meta_mpc_ros.sim.diff_drive_conditions import TEST_CONDITIONS
+    data = closed_loop.run('smoke', seed=0, out=tmp_path, workers=1, only=('diff_drive',))
+    assert not (tmp_path / 'results' / 'closed_loop.json').exists()
+    written = json.loads((tmp_path / 'results' / 'closed_loop_diff_drive.json').read_text())
+    assert written['robot'] == 'diff_drive' and written['training_condition'] == 'carpet'
+    assert data['conditions'] == ('carpet', TEST_CONDITIONS[0])
+    assert len(written['episodes']) == 10
+    assert all(0.0 <= row['distance_mean_m'] < 0.5 for row in written['episodes'])
+    assert written['checkpoints']['grbal'].endswith('diff_drive_grbal.pt')
+    # Rendered under section 2 (after the millirobot's committed grid), with paired
+    # tracking verdicts against MB.
+    committed = pathlib.Path(__file__).resolve().parents[2] / 'docs' / 'results'
+    shutil.copy(committed / 'closed_loop.json', tmp_path / 'results')
+    text = report.render(tmp_path)
+    section = text[text.index('### diff_drive\n\nEach of'):]
+    assert 'GrBAL tracks closer than MB' in section and '| wet_floor |' in section
+    with pytest.raises(SystemExit, match='follows no paths'):
+        closed_loop.run('smoke', out=tmp_path, only=('half_cheetah',))

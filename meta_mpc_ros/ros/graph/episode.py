@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import os
 import time
 
+from meta_mpc_ros.robots import robot_description
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.graph.description import build_graph
 from meta_mpc_ros.ros.graph.process import GraphProcess
@@ -77,6 +78,12 @@ def _entries(request):
                    for entry in graph.local_nodes]
 
 
+def _recording(node, topic):
+    """Return whether the bag recorder has subscribed to a topic."""
+    return any(endpoint.node_name == 'bag_recorder'
+               for endpoint in node.get_subscriptions_info_by_topic(topic))
+
+
 def graph_episode(request):
     """
     Run one lockstep episode through the graph; return a GraphEpisode.
@@ -89,6 +96,8 @@ def graph_episode(request):
     from sensor_msgs.msg import JointState
 
     graph, entries = _entries(request)
+    command_topic = robot_description(
+        request.arguments.get('robot', 'millirobot')).command_interface.topic
     context = Context()
     rclpy.init(context=context, domain_id=int(request.env['ROS_DOMAIN_ID']))
     node = rclpy.create_node('graph_episode_listener', context=context)
@@ -107,8 +116,9 @@ def graph_episode(request):
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     # The controller starts once this listener has discovered the estimator's and the
-    # simulator's publishers: until it answers, the lockstep simulator stands at t = 0,
-    # so no state or command is sent before the listener can hear it.
+    # simulator's publishers (and the recorder has subscribed to the commands): until it
+    # answers, the lockstep simulator stands at t = 0, so no state or command is sent
+    # before the listener (or the bag) can hear it.
     controller = [entry for entry in entries if entry.executable == 'mppi_controller_node']
     rest = [entry for entry in entries if entry not in controller]
     processes = GraphProcess(rest, graph.log_dir, env=request.env)
@@ -117,7 +127,8 @@ def graph_episode(request):
     try:
         processes.start()
         while not (node.count_publishers('/meta_mpc/state') and
-                   node.count_publishers('/meta_mpc/applied_command')):
+                   node.count_publishers('/meta_mpc/applied_command') and
+                   (not request.record or _recording(node, command_topic))):
             executor.spin_once(timeout_sec=0.1)
             if processes.poll() or time.monotonic() - start > request.timeout_s:
                 raise RuntimeError(f'the graph did not come up; logs in {graph.log_dir}')
