@@ -37,7 +37,9 @@ class LaunchArgument:
     """
     One launch argument: name, default (typed), description, kind and choices.
 
-    `kind` is one of ARGUMENT_TYPES (bool, or how a string is checked).
+    `kind` is one of ARGUMENT_TYPES (bool, or how a string is checked). `requires`, for
+    a bool, is a condition ('NAME == VALUE', as a node's `if:`) that must hold when it
+    is true (lockstep needs the simulator).
     """
 
     name: str
@@ -45,6 +47,7 @@ class LaunchArgument:
     description: str
     kind: str = 'string'
     choices: tuple = None
+    requires: str = None
 
     @property
     def default_text(self):
@@ -140,8 +143,11 @@ def launch_argument(name, entry, path):
                              f'{entry["registry"]!r}; known: {", ".join(REGISTRIES)}')
         module, attribute = REGISTRIES[entry['registry']]
         choices = tuple(getattr(importlib.import_module(module), attribute))
+    requires = entry.get('requires')
+    if requires is not None and kind != 'bool':
+        raise GraphError(f'{path}: argument {name!r}: only a bool argument has requires')
     argument = LaunchArgument(name=name, default=entry['default'],
                               description=str(entry['description']), kind=kind,
-                              choices=choices)
+                              choices=choices, requires=requires)
     argument.parse(argument.default)
     return argument
