@@ -8,7 +8,10 @@ adapter planning with MPPI, in-process (pipeline.evaluate), over several seeds. 
 cost is the episode's total task cost (lower is better). Episodes run in parallel
 processes, one torch thread each; every episode has its own seed. Another robot with
 path tasks (diff_drive) runs the same grid over its own held-out conditions and its
-training floor, with its shipped models, into closed_loop_<robot>.json.
+training floor, with its shipped models, into closed_loop_<robot>.json, and with it
+its switch episodes: the figure-8 begun on the training floor, the world switched to
+each held-out condition partway (SWITCH_STEP), scored by the distance to the path
+after the switch.
 """
 
 import multiprocessing
@@ -31,6 +34,11 @@ DEFAULT_ROBOT = 'millirobot'
 # cheap (about 7 ms per control step), so its cells get the 10 seeds paired intervals
 # need (issue 21), where the millirobot's grid keeps BUDGET's 3.
 OTHER_ROBOT_SEEDS = 10
+
+# Another robot's switch episodes: this task, its condition switched at this step (at
+# budget full; at smoke, half-way through the smoke episode).
+SWITCH_TASK = 'figure8'
+SWITCH_STEP = 100
 
 # method label -> adapter, from the adapter registry.
 METHODS = {spec.label: name for name, spec in ADAPTERS.items()}
@@ -64,6 +72,9 @@ def episode(run, settings):
             'seed': run['seed'], 'cost': detail['cost'], 'steps': detail['steps'],
             'distance_mean_m': detail.get('distance_mean_m'),
             'progress_m': detail.get('progress_m'),
+            'switch': run['switch'],
+            'distance_before_switch_m': detail.get('distance_before_switch_m'),
+            'distance_after_switch_m': detail.get('distance_after_switch_m'),
             'error_before': detail['prediction_error_before'],
             'error_after': detail['prediction_error_after'],
             'horizon_position_m': detail['horizon_position_m'],
@@ -136,12 +147,23 @@ def run_grid(budget='full', seed=0, checkpoints=None, workers=0, robot=DEFAULT_R
     checkpoints = checkpoints or {adapter: str(shipped_checkpoint(robot, adapter))
                                   for adapter in METHODS.values()}
     settings = cells.episode_settings(load_robot_config(robot))
-    jobs = [({'method': method, 'adapter': adapter, 'checkpoint_path': checkpoints[adapter],
-              'task': task, 'condition': condition, 'switch': None, 'episodes': 1,
-              'seed': seed + index, 'steps': plan['steps'], 'device': 'cpu', 'threads': 1},
-             settings)
+
+    def job(task, condition, index, method, switch=None, steps=plan['steps']):
+        return ({'method': method, 'adapter': METHODS[method],
+                 'checkpoint_path': checkpoints[METHODS[method]], 'task': task,
+                 'condition': condition, 'switch': switch, 'episodes': 1,
+                 'seed': seed + index, 'steps': steps, 'device': 'cpu', 'threads': 1},
+                settings)
+
+    jobs = [job(task, condition, index, method)
             for task in plan['tasks'] for condition in plan['conditions']
-            for index in range(plan['seeds']) for method, adapter in METHODS.items()]
+            for index in range(plan['seeds']) for method in METHODS]
+    switch = switch_plan(plan, robot)
+    if switch:
+        jobs += [job(switch['task'], switch['from'], index, method,
+                     [switch['step'], condition], switch['steps'])
+                 for condition in switch['to'] for index in range(plan['seeds'])
+                 for method in METHODS]
     workers = workers or os.cpu_count() or 1
     with Stopwatch() as watch:
         if workers == 1:
@@ -149,7 +171,10 @@ def run_grid(budget='full', seed=0, checkpoints=None, workers=0, robot=DEFAULT_R
         else:
             with multiprocessing.get_context('spawn').Pool(workers) as pool:
                 rows = pool.map(_episode, jobs, chunksize=1)
-    return {'robot': robot, 'budget': budget, 'seed': seed, 'seeds': plan['seeds'],
+    switched = [row for row in rows if row['switch']]
+    rows = [row for row in rows if not row['switch']]
+    extra = {'switch': switch, 'switch_episodes': switched} if switch else {}
+    return {**extra, 'robot': robot, 'budget': budget, 'seed': seed, 'seeds': plan['seeds'],
             'tasks': plan['tasks'], 'training_condition': plan['conditions'][0],
             'conditions': plan['conditions'],
             'checkpoints': {adapter: cells.portable_path(path)
@@ -157,8 +182,25 @@ def run_grid(budget='full', seed=0, checkpoints=None, workers=0, robot=DEFAULT_R
             'settings': {cells.settings_digest(settings): settings},
             'commit': cells.code_version(), 'episodes': rows, 'summary': summarise(rows),
             'wall_seconds': watch.seconds,
-            'transitions': int(sum(row['steps'] for row in rows)),
-            'sim_hours': sum(row['steps'] for row in rows) * ROBOTS[robot].control_dt / 3600}
+            'transitions': int(sum(row['steps'] for row in rows + switched)),
+            'sim_hours': sum(row['steps'] for row in rows + switched)
+            * ROBOTS[robot].control_dt / 3600}
+
+
+def switch_plan(plan, robot):
+    """
+    Return another robot's switch episodes, or None (the millirobot's section has none).
+
+    :return: {'task', 'from' (the training floor), 'to' (the held-out conditions),
+        'step' (when the world switches), 'steps' (the episode's length; 0: the
+        task's)}.
+    """
+    if robot == DEFAULT_ROBOT:
+        return None
+    task = SWITCH_TASK if SWITCH_TASK in path_tasks(robot) else plan['tasks'][0]
+    smoke = bool(plan['steps'])
+    return {'task': task, 'from': plan['conditions'][0], 'to': list(plan['conditions'][1:]),
+            'step': plan['steps'] // 2 if smoke else SWITCH_STEP, 'steps': plan['steps']}
 
 
 def summarise(rows):

@@ -4,8 +4,8 @@ Section 2 for another robot with path tasks (closed_loop_<robot>.json): the diff
 The same grid as the millirobot's (results.closed_loop): each of the robot's tasks on
 its training floor and under each of its held-out conditions, every method on the same
 episode seeds. Rendered: the mean cost per condition, the mean distance to the path,
-the paired verdicts on cost and on tracking distance, and the base's targets (issue
-"A mobile base on /cmd_vel").
+the paired verdicts on cost and on tracking distance, the distance after a switch of
+world mid-episode, and the base's targets (issue "A mobile base on /cmd_vel").
 """
 
 from meta_mpc_ros.results import method_comparison, paired
@@ -58,6 +58,43 @@ def _tracking_comparisons(data):
     return result
 
 
+def _switch_text(data, methods):
+    """Return the switch episodes' table, paired verdicts against MB and target line."""
+    switch, episodes = data['switch'], data['switch_episodes']
+    distances = {}
+    for row in episodes:
+        distances.setdefault(row['method'], {})[(row['switch'][1], row['seed'])] = \
+            row['distance_after_switch_m']
+    rows = []
+    for condition in switch['to']:
+        cells, means = [condition], {}
+        for method in methods:
+            values = [value for (to, _), value in distances[method].items() if to == condition]
+            means[method] = float(np.mean(values))
+            cells.append(f'{means[method]:.4f} ± {np.std(values):.4f}')
+        best = methods.index(min(means, key=means.get))
+        cells[1 + best] = f'**{cells[1 + best]}**'
+        rows.append(cells)
+    comparisons = []
+    for label in ADAPTIVE:
+        row = paired.paired_comparison(distances[label], distances[BASELINE],
+                                       method_comparison.HOLDS, method_comparison.FAILS)
+        comparisons.append(dict(row, claim=f'{label} tracks closer than {BASELINE}'))
+    closer = [row['claim'].split(' ')[0] for row in comparisons
+              if row['verdict'] == method_comparison.HOLDS]
+    pairs = len(distances[BASELINE])
+    verdicts = verdict_lines({'comparisons': comparisons},
+                             f'{data["robot"]}, after a switch, distance to the path')
+    return (f"\nAfter a switch: the {switch['task']} begun on {switch['from']}, the world "
+            f"switched at step {switch['step']} to each held-out condition, "
+            f"{data['seeds']} seeds each; mean distance to the path after the switch (m), "
+            'mean ± std over the seeds:\n\n' + table(['switched to'] + list(methods), rows)
+            + '\n\n' + verdicts
+            + '- After a switch to a held-out condition an adaptive method tracks closer than '
+            f'MB, interval below zero ({pairs} pairs): '
+            + (f'**met** ({", ".join(closer)})' if closer else '**missed**') + '\n')
+
+
 def robot_closed_loop_section(data, methods):
     """
     Return the Markdown subsection of a robot's closed-loop grid.
@@ -70,7 +107,8 @@ def robot_closed_loop_section(data, methods):
     text = (f'\n### {robot}\n\n'
             f"Each of the base's tasks ({', '.join(data['tasks'])}) on its training floor "
             f"({training}) and under each of its held-out conditions ({', '.join(held_out)}), "
-            f"{data['seeds']} episode seeds per cell, every method on the same seeds, MPPI "
+            f"{data['seeds']} episode seeds per cell (a seed places the base at its start, "
+            'sim/diff_drive_sim.py), every method on the same seeds, MPPI '
             "with each method's shipped model in closed loop (`meta-mpc bench all --only "
             f'closed_loop --robots {robot}`, in-process; the lockstep graph gives the same '
             'episodes, `meta-mpc evaluate --through-graph`). Mean over tasks and seeds, '
@@ -103,4 +141,6 @@ def robot_closed_loop_section(data, methods):
     text += ('- On the held-out conditions an adaptive method tracks closer than MB, interval '
              f'below zero ({pairs} pairs): '
              + (f'**met** ({", ".join(closer)})' if closer else '**missed**') + '\n')
+    if data.get('switch_episodes'):
+        text += _switch_text(data, methods)
     return text

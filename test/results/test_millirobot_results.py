@@ -64,6 +64,14 @@ def test_the_base_runs_its_own_grid_into_its_own_file(tmp_path):
     assert len(written['episodes']) == 10
     assert all(0.0 <= row['distance_mean_m'] < 0.5 for row in written['episodes'])
     assert written['checkpoints']['grbal'].endswith('diff_drive_grbal.pt')
+    # Its switch episodes: the figure-8 from carpet, switched half-way (step 10 of 20)
+    # to the held-out condition, every method on the same seed.
+    assert written['switch'] == {'task': 'figure8', 'from': 'carpet',
+                                 'to': [TEST_CONDITIONS[0]], 'step': 10, 'steps': 20}
+    switched = written['switch_episodes']
+    assert sorted(row['method'] for row in switched) == sorted(closed_loop.METHODS)
+    assert all(row['switch'] == [10, TEST_CONDITIONS[0]] and row['steps'] == 20 and
+               0.0 <= row['distance_after_switch_m'] < 0.5 for row in switched)
     # Rendered under section 2 (after the millirobot's committed grid), with paired
     # tracking verdicts against MB.
     committed = pathlib.Path(__file__).resolve().parents[2] / 'docs' / 'results'
@@ -71,5 +79,7 @@ def test_the_base_runs_its_own_grid_into_its_own_file(tmp_path):
     text = report.render(tmp_path)
     section = text[text.index('### diff_drive\n\nEach of'):]
     assert 'GrBAL tracks closer than MB' in section and '| wet_floor |' in section
+    assert 'diff_drive, after a switch, distance to the path, GrBAL tracks closer' in section
+    assert 'After a switch to a held-out condition an adaptive method' in section
     with pytest.raises(SystemExit, match='follows no paths'):
         closed_loop.run('smoke', out=tmp_path, only=('half_cheetah',))
