@@ -104,7 +104,7 @@ def robot_closed_loop_section(data, methods):
     """
     robot, training = data['robot'], data['training_condition']
     held_out = [condition for condition in data['conditions'] if condition != training]
-    text = (f'\n### {robot}\n\n'
+    text = (f'\n### {robot} in closed loop\n\n'
             f"Each of the base's tasks ({', '.join(data['tasks'])}) on its training floor "
             f"({training}) and under each of its held-out conditions ({', '.join(held_out)}), "
             f"{data['seeds']} episode seeds per cell (a seed places the base at its start, "

@@ -77,7 +77,7 @@ def test_the_base_runs_its_own_grid_into_its_own_file(tmp_path):
     committed = pathlib.Path(__file__).resolve().parents[2] / 'docs' / 'results'
     shutil.copy(committed / 'closed_loop.json', tmp_path / 'results')
     text = report.render(tmp_path)
-    section = text[text.index('### diff_drive\n\nEach of'):]
+    section = text[text.index('### diff_drive in closed loop\n\nEach of'):]
     assert 'GrBAL tracks closer than MB' in section and '| wet_floor |' in section
     assert 'diff_drive, after a switch, distance to the path, GrBAL tracks closer' in section
     assert 'After a switch to a held-out condition an adaptive method' in section
