@@ -85,8 +85,6 @@ def test_overrides_land_in_the_right_nodes(tmp_path):
     ({'sim': 'gazebo'}, "sim: 'gazebo' is not one of mujoco, none"),
     ({'odom_topic': 'robot odom'}, "odom_topic: 'robot odom' is not a topic name"),
     ({'cmd_topic': '/robot//cmd'}, "cmd_topic: '/robot//cmd' is not a topic name"),
-    # A real robot does not wait for the controller (lockstep's `requires:`).
-    ({'sim': 'none', 'lockstep': 'true'}, 'lockstep:=true needs sim:=mujoco'),
 ])
 def test_bad_arguments_are_rejected_with_the_reason(values, reason, tmp_path):
     with pytest.raises(graph.GraphError) as error:
@@ -130,10 +128,6 @@ def test_run_dir_is_fresh(tmp_path):
         'share_file': 'urdf/{robt}.urdf'}), "refers to unknown 'robt'"),
     (lambda d: d['arguments']['task'].pop('description'), 'needs a default and a description'),
     (lambda d: d['arguments']['task'].update(default='circle'), "'circle' is not one of"),
-    (lambda d: d['arguments']['lockstep'].update(requires='sim == gazebo'),
-     'needs an argument with choices'),
-    (lambda d: d['arguments']['task'].update(requires='sim == mujoco'),
-     'only a bool argument has requires'),
 ])
 def test_broken_description_files_are_rejected(change, reason, tmp_path):
     data = yaml.safe_load((ROOT / 'config' / 'graph.yaml').read_text())

@@ -37,9 +37,7 @@ class LaunchArgument:
     """
     One launch argument: name, default (typed), description, kind and choices.
 
-    `kind` is one of ARGUMENT_TYPES (bool, or how a string is checked). `requires`, for
-    a bool, is a condition ('NAME == VALUE', as a node's `if:`) that must hold when it
-    is true (lockstep needs the simulator).
+    `kind` is one of ARGUMENT_TYPES (bool, or how a string is checked).
     """
 
     name: str
@@ -47,7 +45,6 @@ class LaunchArgument:
     description: str
     kind: str = 'string'
     choices: tuple = None
-    requires: str = None
 
     @property
     def default_text(self):
@@ -143,11 +140,8 @@ def launch_argument(name, entry, path):
                              f'{entry["registry"]!r}; known: {", ".join(REGISTRIES)}')
         module, attribute = REGISTRIES[entry['registry']]
         choices = tuple(getattr(importlib.import_module(module), attribute))
-    requires = entry.get('requires')
-    if requires is not None and kind != 'bool':
-        raise GraphError(f'{path}: argument {name!r}: only a bool argument has requires')
     argument = LaunchArgument(name=name, default=entry['default'],
                               description=str(entry['description']), kind=kind,
-                              choices=choices, requires=requires)
+                              choices=choices)
     argument.parse(argument.default)
     return argument

@@ -19,8 +19,7 @@ by the argument's value; `{robot_file: FIELD}` for the text of the file that the
 field is non-empty
 (`robot.tasks`: the robot follows reference paths). Remappings
 (`global_remappings:` for every node, `remappings:` for one) map a topic to
-`$argument`; one that maps a topic to itself is left out. A bool argument's
-`requires:` is a condition of that form that must hold when it is true.
+`$argument`; one that maps a topic to itself is left out.
 """
 
 from dataclasses import dataclass, field
@@ -172,9 +171,6 @@ def load_description(path=None):
     arguments = tuple(launch_argument(name, entry, path)
                       for name, entry in (data.get('arguments') or {}).items())
     names = {spec.name for spec in arguments}
-    for spec in arguments:
-        if spec.requires is not None:
-            _check_condition(spec.requires, arguments, f'{path}: argument {spec.name!r}')
     global_parameters = data.get('global_parameters') or {}
     _check_references(global_parameters, names, f'{path}: global_parameters')
     global_remappings = _remappings(data.get('global_remappings'), names,
@@ -220,15 +216,7 @@ def resolve_arguments(values=None, path=None):
             hint = f'; did you mean {close[0]!r}?' if close else ''
             raise GraphError(f'unknown launch argument {name!r}{hint} '
                              f'(arguments: {", ".join(specs)})')
-    resolved = {name: spec.parse(values.get(name, spec.default))
-                for name, spec in specs.items()}
-    for name, spec in specs.items():
-        if spec.requires is not None and resolved[name] and not condition_holds(
-                spec.requires, resolved):
-            match = _CONDITION.match(spec.requires)
-            needed = f'{match.group(1)}:={match.group(2)}' if match else spec.requires
-            raise GraphError(f'{name}:=true needs {needed}')
-    return resolved
+    return {name: spec.parse(values.get(name, spec.default)) for name, spec in specs.items()}
 
 
 @_malformed_as_graph_error
