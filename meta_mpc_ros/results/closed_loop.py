@@ -23,13 +23,14 @@ from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.results import cells
 from meta_mpc_ros.results.common import (figure_path, plan_of, Stopwatch,
                                          write_json)
-from meta_mpc_ros.robots import path_tasks, ROBOTS
+from meta_mpc_ros.robots import DEFAULT_ROBOT as MILLIROBOT, path_tasks, ROBOTS
 from meta_mpc_ros.shipped import shipped_checkpoint
 from meta_mpc_ros.sim.conditions import TEST_CONDITIONS
 from meta_mpc_ros.sim.registry import environment_class
 import numpy as np
 
-DEFAULT_ROBOT = 'millirobot'
+# The robot of the paper's grid (closed_loop.json); robots.DEFAULT_ROBOT.
+DEFAULT_ROBOT = MILLIROBOT
 # Episode seeds per cell at budget full for another robot: the base's episodes are
 # cheap (about 7 ms per control step), so its cells get the 10 seeds paired intervals
 # need (issue 21), where the millirobot's grid keeps BUDGET's 3.

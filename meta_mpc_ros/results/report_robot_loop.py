@@ -26,19 +26,22 @@ def _episodes(data, condition, method):
             if row['condition'] == condition and row['method'] == method]
 
 
+def _row(label, values, methods, digits):
+    """Return a table row: label, then each method's mean ± std, the lowest in bold."""
+    means = {method: float(np.mean(values[method])) for method in methods}
+    cells = [f'{means[method]:.{digits}f} ± {np.std(values[method]):.{digits}f}'
+             for method in methods]
+    best = methods.index(min(means, key=means.get))
+    cells[best] = f'**{cells[best]}**'
+    return [label] + cells
+
+
 def _condition_table(data, methods, value, digits):
     """Return a condition x method table of a value's mean over tasks and seeds, +- std."""
-    rows = []
-    for condition in data['conditions']:
-        means, cells = {}, [condition]
-        for method in methods:
-            values = [row[value] for row in _episodes(data, condition, method)]
-            means[method] = float(np.mean(values))
-            cells.append(f'{means[method]:.{digits}f} ± {np.std(values):.{digits}f}')
-        best = methods.index(min(means, key=means.get))
-        cells[1 + best] = f'**{cells[1 + best]}**'
-        rows.append(cells)
-    return table(['condition'] + list(methods), rows)
+    return table(['condition'] + list(methods), [
+        _row(condition, {method: [row[value] for row in _episodes(data, condition, method)]
+                         for method in methods}, methods, digits)
+        for condition in data['conditions']])
 
 
 def _tracking_comparisons(data):
@@ -65,16 +68,10 @@ def _switch_text(data, methods):
     for row in episodes:
         distances.setdefault(row['method'], {})[(row['switch'][1], row['seed'])] = \
             row['distance_after_switch_m']
-    rows = []
-    for condition in switch['to']:
-        cells, means = [condition], {}
-        for method in methods:
-            values = [value for (to, _), value in distances[method].items() if to == condition]
-            means[method] = float(np.mean(values))
-            cells.append(f'{means[method]:.4f} ± {np.std(values):.4f}')
-        best = methods.index(min(means, key=means.get))
-        cells[1 + best] = f'**{cells[1 + best]}**'
-        rows.append(cells)
+    rows = [_row(condition, {method: [value for (to, _), value in distances[method].items()
+                                      if to == condition] for method in methods},
+                 methods, 4)
+            for condition in switch['to']]
     comparisons = []
     for label in ADAPTIVE:
         row = paired.paired_comparison(distances[label], distances[BASELINE],

@@ -233,9 +233,12 @@ class BagRecorder(Node):
             return
         self.destroy_subscription(self._recording[topic])
         self._early[topic] = (msgtype, typestore, wanted)
+        self._listen(topic, message_class(msgtype), wanted)
+
+    def _listen(self, topic, cls, qos):
+        """Subscribe to a topic's serialized messages with a QoS."""
         self._recording[topic] = self.create_subscription(
-            message_class(msgtype), topic, functools.partial(self._on_message, topic), wanted,
-            raw=True)
+            cls, topic, functools.partial(self._on_message, topic), qos, raw=True)
 
     def _typestore(self, cls, msgtype):
         """Return the first typestore whose definition matches the installed message."""
@@ -270,8 +273,7 @@ class BagRecorder(Node):
         else:
             self._writer.add_topic(topic, msgtype, [offered_qos(p) for p in profiles],
                                    typestore)
-        self._recording[topic] = self.create_subscription(
-            cls, topic, functools.partial(self._on_message, topic), qos, raw=True)
+        self._listen(topic, cls, qos)
         self.get_logger().info(f'recording {topic} ({msgtype})' +
                                (' before its first publisher' if early else ''))
 

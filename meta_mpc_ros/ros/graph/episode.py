@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import os
 import time
 
-from meta_mpc_ros.robots import robot_description
+from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.graph.description import build_graph
 from meta_mpc_ros.ros.graph.process import GraphProcess
@@ -97,7 +97,7 @@ def graph_episode(request):
 
     graph, entries = _entries(request)
     command_topic = robot_description(
-        request.arguments.get('robot', 'millirobot')).command_interface.topic
+        request.arguments.get('robot', DEFAULT_ROBOT)).command_interface.topic
     context = Context()
     rclpy.init(context=context, domain_id=int(request.env['ROS_DOMAIN_ID']))
     node = rclpy.create_node('graph_episode_listener', context=context)
