@@ -23,7 +23,7 @@ export MUJOCO_GL ?= egl
 export PYTHONUNBUFFERED := 1
 
 .PHONY: demo test venv system-deps results bench models models-grbal models-mb \
-	models-rebal models-continual models-diff-drive models-half-cheetah clean
+	models-rebal models-continual models-diff-drive models-half-cheetah models-ant clean
 
 demo: venv
 	$(BIN)/meta-mpc demo
@@ -75,7 +75,7 @@ TRAIN_THREADS ?= 0
 LAST_ROUND = $(shell echo $$(($(GRBAL_ROUNDS) - 1)))
 
 models: models-grbal models-mb models-rebal models-continual models-diff-drive \
-	models-half-cheetah
+	models-half-cheetah models-ant
 
 models-grbal: venv
 	mkdir -p runs/models
@@ -137,37 +137,48 @@ models-diff-drive: venv
 		--iterations $(DD_ITERATIONS) --out models/diff_drive_continual.pt \
 		2>&1 | tee runs/models/diff_drive_continual.log
 
-# The shipped half-cheetah models (models/half_cheetah_*.pt, 3 x 200, about 700 KB
-# each): Algorithm 1 with GrBAL in MuJoCo over the training tasks of the disabled-joint
-# family (joint 1..5 gets no torque; joint 0 is held out), the legged section's full
-# budget for one family: HC_RANDOM_EPISODES random episodes, then HC_EPISODES with the
-# controller in each of HC_ROUNDS - 1 rounds, 500 steps each (config); MB and ReBAL on
-# the same data, continual warm-started from GrBAL. About 10 minutes on one thread.
-HC_ROUNDS ?= 8
-HC_RANDOM_EPISODES ?= 10
-HC_EPISODES ?= 3
-HC_ITERATIONS ?= 600
-HC_AGGREGATE_ITERATIONS ?= 4000
-HC_CONTINUAL_ITERATIONS ?= 300
-HC_LAST_ROUND = $(shell echo $$(($(HC_ROUNDS) - 1)))
-HC_TRAIN = $(BIN)/meta-mpc train --robot half_cheetah --threads 1 --slim --log-dir runs/models
+# The shipped legged models (models/half_cheetah_*.pt and models/ant_*.pt, 3 x 200,
+# about 700 KB each): Algorithm 1 with GrBAL in MuJoCo over the training tasks of the
+# robot's family (half-cheetah: joint 1..5 gets no torque, joint 0 held out; ant: leg
+# 0..2 crippled, leg 3 held out), the legged section's full budget for one family:
+# LEGGED_RANDOM_EPISODES random episodes, then LEGGED_EPISODES with the controller in
+# each of LEGGED_ROUNDS - 1 rounds, 500 steps each (config); MB and ReBAL on the same
+# data, continual warm-started from GrBAL. About 4 (half-cheetah) and 10 (ant) minutes
+# on one thread.
+LEGGED_ROUNDS ?= 8
+LEGGED_RANDOM_EPISODES ?= 10
+LEGGED_EPISODES ?= 3
+LEGGED_ITERATIONS ?= 600
+LEGGED_AGGREGATE_ITERATIONS ?= 4000
+LEGGED_CONTINUAL_ITERATIONS ?= 300
+LEGGED_LAST_ROUND = $(shell echo $$(($(LEGGED_ROUNDS) - 1)))
+LEGGED_TRAIN = $(BIN)/meta-mpc train --threads 1 --slim --log-dir runs/models
+
+# $(call legged_models,ROBOT): the four shipped models of a legged robot.
+define legged_models
+	mkdir -p runs/models
+	$(LEGGED_TRAIN) --robot $(1) --method grbal --iterate $(LEGGED_ROUNDS) \
+		--random-episodes $(LEGGED_RANDOM_EPISODES) --episodes $(LEGGED_EPISODES) \
+		--iterations $(LEGGED_ITERATIONS) --workers 1 --seed 0 \
+		--save-data runs/models/$(1)_data.npz \
+		--out models/$(1)_grbal.pt 2>&1 | tee runs/models/$(1)_grbal.log
+	$(LEGGED_TRAIN) --robot $(1) --method mb --data runs/models/$(1)_data.npz \
+		--iterations $(LEGGED_AGGREGATE_ITERATIONS) --out models/$(1)_mb.pt \
+		2>&1 | tee runs/models/$(1)_mb.log
+	$(LEGGED_TRAIN) --robot $(1) --method rebal --data runs/models/$(1)_data.npz \
+		--iterations $(LEGGED_AGGREGATE_ITERATIONS) --out models/$(1)_rebal.pt \
+		2>&1 | tee runs/models/$(1)_rebal.log
+	$(LEGGED_TRAIN) --robot $(1) --method continual --data runs/models/$(1)_data.npz \
+		--warm-start runs/models/$(1)_grbal_round$(LEGGED_LAST_ROUND).pt \
+		--iterations $(LEGGED_CONTINUAL_ITERATIONS) --out models/$(1)_continual.pt \
+		2>&1 | tee runs/models/$(1)_continual.log
+endef
 
 models-half-cheetah: venv
-	mkdir -p runs/models
-	$(HC_TRAIN) --method grbal --iterate $(HC_ROUNDS) --random-episodes $(HC_RANDOM_EPISODES) \
-		--episodes $(HC_EPISODES) --iterations $(HC_ITERATIONS) --workers 1 --seed 0 \
-		--save-data runs/models/half_cheetah_data.npz \
-		--out models/half_cheetah_grbal.pt 2>&1 | tee runs/models/half_cheetah_grbal.log
-	$(HC_TRAIN) --method mb --data runs/models/half_cheetah_data.npz \
-		--iterations $(HC_AGGREGATE_ITERATIONS) --out models/half_cheetah_mb.pt \
-		2>&1 | tee runs/models/half_cheetah_mb.log
-	$(HC_TRAIN) --method rebal --data runs/models/half_cheetah_data.npz \
-		--iterations $(HC_AGGREGATE_ITERATIONS) --out models/half_cheetah_rebal.pt \
-		2>&1 | tee runs/models/half_cheetah_rebal.log
-	$(HC_TRAIN) --method continual --data runs/models/half_cheetah_data.npz \
-		--warm-start runs/models/half_cheetah_grbal_round$(HC_LAST_ROUND).pt \
-		--iterations $(HC_CONTINUAL_ITERATIONS) --out models/half_cheetah_continual.pt \
-		2>&1 | tee runs/models/half_cheetah_continual.log
+	$(call legged_models,half_cheetah)
+
+models-ant: venv
+	$(call legged_models,ant)
 
 # Every result experiment, then docs/RESULTS.md; it prints (and RESULTS.md states) its
 # wall time and budget. Sections 3 and 4 run as Ray tasks: a local Ray on all cores, or

@@ -82,7 +82,29 @@ def robot_section(robot):
               f'- **Simulator:** {simulated}.',
               f'- **URDF for rviz:** {f"`{robot.urdf}`" if robot.urdf else "none"}.',
               f'- **Shipped checkpoints:** `models/{robot.checkpoint_file("<method>")}`.', '']
+    lines += shipped_rows(robot)
     return '\n'.join(lines)
+
+
+def shipped_rows(robot):
+    """Return the Markdown table of a robot's shipped checkpoints, read from the files."""
+    from meta_mpc_ros.core.checkpoint import load_checkpoint
+    from meta_mpc_ros.core.objectives import METHODS
+    files = [(method, ROOT / 'models' / robot.checkpoint_file(method)) for method in METHODS]
+    files = [(method, path) for method, path in files if path.exists()]
+    if not files:
+        return []
+    rows = ['| file | KB | model | transitions (sim-hours) | iterations run | validation '
+            'loss: first, best |', '|---|---|---|---|---|---|']
+    for method, path in files:
+        training = load_checkpoint(path).training
+        model = ' x '.join(str(size) for size in training['model']['hidden_sizes'])
+        rows.append(f'| `{path.name}` | {path.stat().st_size / 1024:.0f} | {model} | '
+                    f'{training["transitions"]:,} ({training["sim_hours"]:.2g}) | '
+                    f'{training["iterations"]} | {training["initial_validation_loss"]:.3g}, '
+                    f'{training["best_validation_loss"]:.3g} |')
+    return rows + ['', 'Read from the checkpoints (the last training round; validation '
+                   "losses are normalised MSE on held-out windows, each method's own).", '']
 
 
 def contracts():

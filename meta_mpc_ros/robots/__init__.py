@@ -3,18 +3,18 @@ The robots the graph can drive: one description each, in one registry.
 
 `ROBOTS` maps a robot's name to its RobotDescription (robots.description). The
 millirobot, the differential-drive base (diff_drive) and the paper's half-cheetah
-(half_cheetah) are registered here. A
-user's robot is a module that calls `register_robot`, found in every process (each
-node, the CLI) in one of two ways: an entry point of the group `meta_mpc_ros.robots`
-in the package that holds it, or its module name in the environment variable
-META_MPC_ROBOTS (comma-separated, on PYTHONPATH). See CONTRIBUTING.md, "A new
-robot". The `robot` parameter of the nodes and the `robot` launch argument take the
-registry's names.
+(half_cheetah) and ant (ant) are registered here. A user's robot is a module that
+calls `register_robot`, found in every process (each node, the CLI) in one of two
+ways: an entry point of the group `meta_mpc_ros.robots` in the package that holds it,
+or its module name in the environment variable META_MPC_ROBOTS (comma-separated, on
+PYTHONPATH). See CONTRIBUTING.md, "A new robot". The `robot` parameter of the nodes and
+the `robot` launch argument take the registry's names.
 """
 
 from importlib import import_module, metadata
 import os
 
+from meta_mpc_ros.robots.ant import ANT
 from meta_mpc_ros.robots.description import RobotDescription
 from meta_mpc_ros.robots.diff_drive import DIFF_DRIVE
 from meta_mpc_ros.robots.half_cheetah import HALF_CHEETAH
@@ -79,4 +79,5 @@ def load_user_robots():
 register_robot(MILLIROBOT)
 register_robot(DIFF_DRIVE)
 register_robot(HALF_CHEETAH)
+register_robot(ANT)
 load_user_robots()

@@ -11,46 +11,23 @@ import pathlib
 import subprocess
 import sys
 
-from meta_mpc_ros.core.checkpoint import load_checkpoint
+from in_process import in_process
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
-from meta_mpc_ros.pipeline.agents import AdaptiveAgent
-from meta_mpc_ros.pipeline.config import load_robot_config
-from meta_mpc_ros.pipeline.episodes import EpisodeRequest, run_episode
 from meta_mpc_ros.ros.graph.episode import graph_episode, twin_request
 from meta_mpc_ros.shipped import resolve_checkpoint
 from meta_mpc_ros.sim.millirobot_env import DEFAULT_TASK_SCALES
-from meta_mpc_ros.sim.registry import make_env
 import numpy as np
 import pytest
-import torch
 
 pytestmark = pytest.mark.slow
 STEPS = 50
 
 
-def in_process(checkpoint, adapter, task, condition, seed, steps, switch=None):
-    """Return the in-process episode's states (T+1, nx) and actions (T, nu)."""
-    config = load_robot_config('millirobot')
-    env = make_env('millirobot', task=task, condition=condition)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        agent = AdaptiveAgent(load_checkpoint(checkpoint), adapter, config.controller,
-                              config.cost_terms(env), config.training.past_steps,
-                              config.adapter_settings(adapter))
-        episode = run_episode(EpisodeRequest(env=env, policy=agent, seed=seed, steps=steps,
-                                             options={'condition': condition},
-                                             switch=switch, until_done=False))
-    finally:
-        torch.set_num_threads(threads)
-        env.close()
-    return np.array(episode.states), np.array(episode.actions)
-
-
 @pytest.mark.parametrize('adapter', ['mb', 'grbal'])
 def test_the_lockstep_graph_equals_the_in_process_episode(adapter, tmp_path, graph_env,
                                                           tiny_models):
-    states, actions = in_process(tiny_models[adapter], adapter, 'figure8', 'carpet', 7, STEPS)
+    states, actions = in_process('millirobot', tiny_models[adapter], adapter, 'carpet', 7, STEPS,
+                                 task='figure8')
     graph = graph_episode(twin_request(checkpoint=tiny_models[adapter], adapter=adapter,
                                        task='figure8', condition='carpet', seed=7,
                                        steps=STEPS, run_dir=tmp_path, env=graph_env))
@@ -75,7 +52,8 @@ def test_a_change_of_world_and_a_carried_adapter_stay_equal_under_load(tmp_path,
     # MB+DE carries its parameters from window to window, the world changes at step 25,
     # and two CPU-busy processes compete with the graph: still the in-process episode.
     switch = (25, 'missing_leg')
-    states, actions = in_process(tiny_models['mb'], 'de', 'straight', 'carpet', 3, 40, switch)
+    states, actions = in_process('millirobot', tiny_models['mb'], 'de', 'carpet', 3, 40,
+                                 task='straight', switch=switch)
     busy = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(2)]
     try:
         graph = graph_episode(twin_request(checkpoint=tiny_models['mb'], adapter='de',

@@ -18,6 +18,7 @@ official code left it to the integrator).
 """
 
 from meta_mpc_ros.core.spaces import StateSpec
+from meta_mpc_ros.robots.ant import ANT
 from meta_mpc_ros.sim.legged import assets, conditions
 from meta_mpc_ros.sim.legged.env_base import LeggedEnv
 import mujoco
@@ -98,3 +99,32 @@ class AntCrippledLegEnv(LeggedEnv):
         model.geom_size[[thigh, foot], :2] *= 0.5
         model.geom_pos[foot] = model.geom_pos[thigh]
         self._colour(LEG_GEOMS[condition.leg])
+
+
+class AntEnv(AntCrippledLegEnv):
+    """
+    The ant robot of the graph (robots.ant).
+
+    The crippled-leg family's physics, tasks and reward, observing the robot
+    description's state (what /odom and /joint_states carry) instead of the benchmark's
+    41 entries, and naming its actions by the joints they drive. sim_node steps this
+    environment, so the graph's states are its states.
+    """
+
+    def __init__(self, condition='', max_episode_steps=1000, render_width=320,
+                 render_height=240):
+        super().__init__(condition, max_episode_steps, render_width, render_height)
+        driven = tuple(mujoco.mj_id2name(self._model, mujoco.mjtObj.mjOBJ_JOINT, joint)
+                       for joint in self._model.actuator_trnid[:, 0])
+        if driven != ANT.action.names:
+            raise RuntimeError(f'the ant actuators drive {driven}, the description says '
+                               f'{ANT.action.names}')
+        self.action_spec = ANT.action
+
+    def _build_state_spec(self):
+        super()._build_state_spec()
+        self._joint_qpos, self._joint_dofs = self.joint_addresses(ANT.joints)
+        return ANT.state
+
+    def _observe(self):
+        return ANT.build_state(*self.measurements(self._joint_qpos, self._joint_dofs))

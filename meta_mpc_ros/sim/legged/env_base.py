@@ -219,6 +219,31 @@ class LeggedEnv(gymnasium.Env):
         """Return a copy of the (nu,) mask the task multiplies actions by (0: disabled)."""
         return self._action_mask.copy()
 
+    def measurements(self, joint_qpos, joint_dofs):
+        """
+        Return what a ROS robot of this shape measures (/odom and /joint_states).
+
+        :param joint_qpos: qpos addresses of the measured joints.
+        :param joint_dofs: their dof addresses.
+        :return: (position: the centre of mass of the torso's subtree, the whole robot;
+            orientation (x, y, z, w): the torso's; linear and angular velocity: the
+            torso's in its own frame; joint positions; joint velocities), float64 arrays.
+        """
+        model, data = self._model, self._data
+        velocity = np.zeros(6)
+        mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_BODY, self._progress_body,
+                                 velocity, 1)
+        w, x, y, z = data.xquat[self._progress_body]
+        return (data.subtree_com[self._progress_body].copy(), np.array([x, y, z, w]),
+                velocity[3:].copy(), velocity[:3].copy(), data.qpos[joint_qpos].copy(),
+                data.qvel[joint_dofs].copy())
+
+    def joint_addresses(self, names):
+        """Return (qpos addresses, dof addresses) of named joints (KeyError if missing)."""
+        joints = [self._id(mujoco.mjtObj.mjOBJ_JOINT, name) for name in names]
+        return (np.array([self._model.jnt_qposadr[joint] for joint in joints], dtype=int),
+                np.array([self._model.jnt_dofadr[joint] for joint in joints], dtype=int))
+
     # -- helpers for subclasses --------------------------------------------------------
 
     def _id(self, kind, name):

@@ -19,11 +19,12 @@ reset noise), at t = 0. The physics timestep is the environment's: sim_node's
 `physics_timestep` does not apply to a legged robot.
 """
 
+from meta_mpc_ros.robots.ant import ANT
 from meta_mpc_ros.robots.half_cheetah import HALF_CHEETAH
+from meta_mpc_ros.sim.legged.ant import AntEnv
 from meta_mpc_ros.sim.legged.env_base import LeggedEnv
 from meta_mpc_ros.sim.legged.half_cheetah import HalfCheetahDisabledJointEnv
 from meta_mpc_ros.sim.stepping import Measurements, SteppedSimulator
-import mujoco
 import numpy as np
 
 
@@ -56,12 +57,7 @@ class LeggedSim(SteppedSimulator):
     def __init__(self, condition='', physics_timestep=None, seed=0):
         self.env = self.ENV(condition=condition, max_episode_steps=None)
         self.env.reset(seed=int(seed))
-        model = self.env.model
-        joints = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, name)
-                  for name in self.JOINT_NAMES]
-        self._qpos = np.array([model.jnt_qposadr[joint] for joint in joints])
-        self._dofs = np.array([model.jnt_dofadr[joint] for joint in joints])
-        self._torso = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, 'torso')
+        self._qpos, self._dofs = self.env.joint_addresses(self.JOINT_NAMES)
         self._command = np.zeros(self.ROBOT.action.dim)
         self._carry = 0.0
         self.NAME = self.ROBOT.name
@@ -105,18 +101,12 @@ class LeggedSim(SteppedSimulator):
             self.env.step(self._command)
 
     def measurements(self):
-        """Return the sensed quantities (see Measurements)."""
-        model, data = self.env.model, self.env.data
-        velocity = np.zeros(6)
-        mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_BODY, self._torso,
-                                 velocity, 1)
-        w, x, y, z = data.xquat[self._torso]
-        return Measurements(
-            time=self.time, position=data.subtree_com[self._torso].copy(),
-            orientation_xyzw=np.array([x, y, z, w]),
-            linear_velocity=velocity[3:].copy(), angular_velocity=velocity[:3].copy(),
-            joint_positions=data.qpos[self._qpos].copy(),
-            joint_velocities=data.qvel[self._dofs].copy())
+        """Return the sensed quantities (see Measurements and LeggedEnv.measurements)."""
+        position, orientation, linear, angular, joints, joint_velocities = \
+            self.env.measurements(self._qpos, self._dofs)
+        return Measurements(time=self.time, position=position, orientation_xyzw=orientation,
+                            linear_velocity=linear, angular_velocity=angular,
+                            joint_positions=joints, joint_velocities=joint_velocities)
 
     def state(self):
         """Return the description's state vector of the current measurements."""
@@ -140,4 +130,5 @@ def legged_simulator(env_class, robot):
 # sim_node's legged simulators, by the environment a robot's description names.
 LEGGED_SIMULATORS = {
     HALF_CHEETAH.sim.environment: legged_simulator(HalfCheetahDisabledJointEnv, HALF_CHEETAH),
+    ANT.sim.environment: legged_simulator(AntEnv, ANT),
 }
