@@ -41,7 +41,7 @@ from meta_mpc_ros.core.model import DynamicsModel, ModelConfig
 from meta_mpc_ros.core.model_update import pack_update, unpack_update, UpdateInfo
 from meta_mpc_ros.core.parameter_delta import CARRIED_RANK, parameter_delta
 from meta_mpc_ros.core.planning.common import rollout
-from meta_mpc_ros.core.planning.mppi import MPPI, MPPIConfig
+from meta_mpc_ros.core.planning.mppi import MPPI, MPPISettings
 from meta_mpc_ros.core.predictor import native_bfloat16, Predictor
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
 from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
@@ -144,11 +144,14 @@ def planner_rows(args, model, label, device, synchronize, peers):
         num_samples, horizon = (int(v) for v in size.split('x'))
         for dtype_name, dtype in planning_dtypes(device).items():
             predictor = Predictor(model, Adapted(params), dtype)
-            planner = MPPI(MPPIConfig(num_samples=num_samples, horizon=horizon,
-                                      temperature=TEMPERATURE, noise_sigma=(NOISE_SIGMA,)),
-                           build_cost(COST_TERMS, MILLIROBOT_STATE), MILLIROBOT_ACTION.low,
-                           MILLIROBOT_ACTION.high, MILLIROBOT_STATE.dim,
-                           torch.Generator(device).manual_seed(0), device)
+            planner = MPPI(settings=MPPISettings(temperature=TEMPERATURE,
+                                                 noise_sigma=(NOISE_SIGMA,)),
+                           num_samples=num_samples, horizon=horizon,
+                           cost=build_cost(COST_TERMS, MILLIROBOT_STATE),
+                           action_low=MILLIROBOT_ACTION.low,
+                           action_high=MILLIROBOT_ACTION.high,
+                           state_dim=MILLIROBOT_STATE.dim,
+                           generator=torch.Generator(device).manual_seed(0), device=device)
             actions = torch.rand(num_samples, horizon, MILLIROBOT_ACTION.dim,
                                  generator=torch.Generator().manual_seed(1)).to(device) * \
                 float(MILLIROBOT_ACTION.high[0])

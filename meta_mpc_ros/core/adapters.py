@@ -30,11 +30,10 @@ one; the robot YAML's `adapters: <name>:` section sets them and the
 adaptive_dynamics_node declares them as `adapter.<name>.<setting>`.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from meta_mpc_ros.core.per_window import adapted_parameters
-from meta_mpc_ros.core.settings import settings_from_mapping
+from meta_mpc_ros.core.settings import field_names, own_settings
 import torch
 
 
@@ -381,23 +380,12 @@ def adapter_settings(name, settings=None):
     :raises ValueError: one line, for an unknown adapter or setting or a value out of
         range.
     """
-    cls = _spec(name).settings
-    if cls is None:
-        if settings:
-            raise ValueError(f'adapter {name} has no settings, got {settings!r}')
-        return None
-    if isinstance(settings, cls):
-        return settings
-    if settings is not None and not isinstance(settings, Mapping):
-        raise ValueError(f'adapter {name}: settings must be a mapping or a {cls.__name__}, '
-                         f'got {type(settings).__name__}')
-    return settings_from_mapping(cls, settings, f'adapter {name}')
+    return own_settings(_spec(name).settings, settings, f'adapter {name}')
 
 
 def setting_names(name):
     """Return the names of an adapter's own settings (a tuple, empty without any)."""
-    cls = _spec(name).settings
-    return tuple(item.name for item in fields(cls)) if cls is not None else ()
+    return field_names(_spec(name).settings)
 
 
 def make_adapter(name, step_size=None, meta_params=None, settings=None):

@@ -11,17 +11,18 @@ and `meta-mpc evaluate` make the same decisions from the same inputs. Each `act`
     3. plans and returns the first action with the plan and the sampled rollouts.
 """
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 import math
 import time
 
 from meta_mpc_ros.core.adapters import Adapted
 from meta_mpc_ros.core.costs import CostContext
-from meta_mpc_ros.core.planning.mppi import MPPI, MPPIConfig
-from meta_mpc_ros.core.planning.sampling import (CEM, CEMConfig, RandomShooting,
-                                                 RandomShootingConfig)
+from meta_mpc_ros.core.planning.mppi import MPPI, MPPISettings
+from meta_mpc_ros.core.planning.sampling import CEM, CEMSettings, RandomShooting
 from meta_mpc_ros.core.predictor import planning_dtype, Predictor
 from meta_mpc_ros.core.reference import PathTracker
+from meta_mpc_ros.core.settings import field_names, own_settings, settings_from_mapping
 import numpy as np
 import torch
 
@@ -31,14 +32,17 @@ class PlannerSpec:
     """
     One registered planner.
 
-    :param build: (ControllerConfig, cost, action_low, action_high, state_dim, generator,
-        device) -> a planner with `plan(dynamics, state, context) -> PlanResult` and
-        `reset()` (core.planning.common.SamplingPlanner is the base to start from).
+    :param build: called with keywords only: settings (an instance of `settings`, or
+        None), num_samples (K), horizon (H), cost, action_low, action_high, state_dim,
+        generator and device; returns a planner with `plan(dynamics, state, context) ->
+        PlanResult` and `reset()` (core.planning.common.SamplingPlanner, whose
+        constructor takes exactly these, is the base to start from).
     :param description: one line for help texts.
-    :param settings: the planner's settings dataclass, or None. Its fields that
-        ControllerConfig does not hold are the planner's own settings (`own_settings`):
-        ControllerConfig.planners sets them, the controller node declares them as
-        `planner.<name>.<setting>`, and `build` reads them with `config.own(name)`.
+    :param settings: the planner's own settings, a frozen dataclass whose docstring
+        documents each field with a `:param name:` line and whose `__post_init__`
+        checks them (the robot YAML's `controller: planners: <name>:`, the node's
+        `planner.<name>.<setting>`; its class attribute `dynamic` names those that may
+        change while the node runs), or None.
     """
 
     build: object
@@ -50,25 +54,22 @@ class PlannerSpec:
 # ControllerConfig, the controller node's `planner` and `planner.<name>.*` parameters
 # and the CLI read it.
 PLANNERS = {
-    'mppi': PlannerSpec(
-        lambda config, *args: MPPI(MPPIConfig(
-            num_samples=config.num_samples, horizon=config.horizon,
-            iterations=config.iterations, temperature=config.temperature,
-            noise_sigma=tuple(config.noise_sigma),
-            smoothing_window=config.smoothing_window, **config.own('mppi')), *args),
-        'MPPI (the paper): cost-weighted average of perturbed sequences', MPPIConfig),
+    'mppi': PlannerSpec(MPPI, 'MPPI (the paper): cost-weighted average of perturbed sequences',
+                        MPPISettings),
     'random_shooting': PlannerSpec(
-        lambda config, *args: RandomShooting(RandomShootingConfig(
-            num_samples=config.num_samples, horizon=config.horizon,
-            **config.own('random_shooting')), *args),
-        'random shooting (the official code): the best of uniform sequences',
-        RandomShootingConfig),
-    'cem': PlannerSpec(
-        lambda config, *args: CEM(CEMConfig(
-            num_samples=config.num_samples, horizon=config.horizon,
-            iterations=max(config.iterations, 2), **config.own('cem')), *args),
-        'cross-entropy method: refit a Gaussian to the elite sequences', CEMConfig),
+        RandomShooting, 'random shooting (the official code): the best of uniform sequences'),
+    'cem': PlannerSpec(CEM, 'cross-entropy method: refit a Gaussian to the elite sequences',
+                       CEMSettings),
 }
+# The flat names that planner settings had in the controller section before each
+# planner owned its own, as older robot YAMLs and run records spell them: flat name ->
+# the (planner, setting) pairs it sets. The shared `iterations` was MPPI's and, at
+# least 2, CEM's (FLAT_MINIMUM).
+FLAT_SETTING_NAMES = {'iterations': (('mppi', 'iterations'), ('cem', 'iterations')),
+                      'temperature': (('mppi', 'temperature'),),
+                      'noise_sigma': (('mppi', 'noise_sigma'),),
+                      'smoothing_window': (('mppi', 'smoothing_window'),)}
+FLAT_MINIMUM = {('cem', 'iterations'): 2}
 # A state entry beyond this (m, m/s, rad/s) is not a robot's: refused before planning,
 # well inside float32 (an overflow there turns the whole plan into NaN).
 MAX_STATE_MAGNITUDE = 1e6
@@ -76,47 +77,56 @@ MAX_STATE_MAGNITUDE = 1e6
 CLOSED_PATH_LAPS = 1000
 
 
-def own_settings(planner):
-    """
-    Return a planner's own settings: name -> default (the dataclass's).
+def _spec(name):
+    """Return PLANNERS[name], or raise a ValueError that lists the planners."""
+    if name not in PLANNERS:
+        raise ValueError(f'planner must be one of {tuple(PLANNERS)}, got {name!r}')
+    return PLANNERS[name]
 
-    They are the fields of its PlannerSpec.settings that ControllerConfig does not
-    hold (MPPI's `warm_start`, CEM's `elite_fraction`, ...); the shared ones (K, H, ...)
-    are ControllerConfig's.
 
-    :param planner: a key of PLANNERS.
+def planner_settings(name, settings=None):
     """
-    settings = PLANNERS[planner].settings
-    if settings is None:
-        return {}
-    shared = {item.name for item in fields(ControllerConfig)}
-    return {item.name: item.default for item in fields(settings) if item.name not in shared}
+    Return the own settings of PLANNERS[name] from None, a mapping or its dataclass.
+
+    As core.settings.own_settings: None for a planner without settings, else an
+    instance of its PlannerSpec.settings; ValueError (one line) for an unknown planner
+    or setting, a value out of range or another planner's settings.
+    """
+    return own_settings(_spec(name).settings, settings, f'planner {name}')
+
+
+def setting_names(name):
+    """Return the names of a planner's own settings (a tuple, empty without any)."""
+    return field_names(_spec(name).settings)
 
 
 @dataclass(frozen=True)
 class ControllerConfig:
     """
-    Planner and fallback settings.
+    The controller's settings: the planner, what every planner shares, and the fallback.
+
+    K and H stay here: every planner samples K sequences over H steps (and the cost,
+    the lookahead and the open-loop error read H). What one planner alone reads is its
+    own (`planners`).
 
     :param planner: a key of PLANNERS.
-    :param noise_sigma: (nu,) MPPI perturbation std, action units.
+    :param num_samples: K, the sampled action sequences per step, >= 2.
+    :param horizon: H, the planned steps (of one control period each), >= 1.
     :param dtype: 'float32' or 'bfloat16' for the model during planning.
     :param lookahead_m: length of the path segment the cost sees; keep it above
         horizon x control period x top speed.
     :param path_stride: keep every n-th path point in the cost (fewer distances).
     :param model_timeout_s: an adapted model older than this is not used (theta* is).
-    :param planners: each planner's own settings (`own_settings`), planner name ->
-        {setting: value}; what is not given keeps the planner's default. Stored
-        complete, for every registered planner, so that equal settings compare equal.
+    :param seed: seeds the planner's generator.
+    :param planners: each planner's own settings (`planner_settings`), planner name ->
+        a mapping {setting: value} (the rest keep the planner's defaults) or its
+        settings dataclass. Stored complete, as settings dataclasses, for every
+        registered planner that has settings, so that equal settings compare equal.
     """
 
     planner: str = 'mppi'
     num_samples: int = 500
     horizon: int = 15
-    iterations: int = 1
-    temperature: float = 0.05
-    noise_sigma: tuple = (6.0, 6.0)
-    smoothing_window: int = 1
     dtype: str = 'bfloat16'
     lookahead_m: float = 1.0
     path_stride: int = 2
@@ -125,8 +135,9 @@ class ControllerConfig:
     planners: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.planner not in PLANNERS:
-            raise ValueError(f'planner must be one of {tuple(PLANNERS)}')
+        _spec(self.planner)
+        if self.num_samples < 2 or self.horizon < 1:
+            raise ValueError('need num_samples >= 2 and horizon >= 1')
         if self.dtype not in ('float32', 'bfloat16'):
             raise ValueError('dtype must be float32 or bfloat16')
         if not self.lookahead_m > 0.0 or self.path_stride < 1 or not self.model_timeout_s > 0:
@@ -135,27 +146,58 @@ class ControllerConfig:
         unknown = sorted(set(given) - set(PLANNERS))
         if unknown:
             raise ValueError(f'planners: unknown planners {unknown}; known: {sorted(PLANNERS)}')
-        complete = {}
-        for name in PLANNERS:
-            defaults = own_settings(name)
-            settings = dict(given.get(name) or {})
-            unknown = sorted(set(settings) - set(defaults))
-            if unknown:
-                raise ValueError(f'planners: {name} has no own settings {unknown}; its own: '
-                                 f'{sorted(defaults)}')
-            complete[name] = dict(defaults, **settings)
-        object.__setattr__(self, 'planners', complete)
+        complete = {name: planner_settings(name, given.get(name)) for name in PLANNERS}
+        object.__setattr__(self, 'planners', {name: settings for name, settings in
+                                              complete.items() if settings is not None})
 
     def own(self, planner):
-        """Return the own settings (name -> value) of a planner, for its PlannerSpec.build."""
-        return dict(self.planners.get(planner) or own_settings(planner))
+        """Return a planner's own settings (its dataclass), None for one without any."""
+        return self.planners.get(planner) or planner_settings(planner)
+
+
+def controller_from_mapping(data, where):
+    """
+    Return the ControllerConfig of a robot YAML's `controller:` section (or a record's).
+
+    Planner settings spelled flat (FLAT_SETTING_NAMES: `temperature`, `noise_sigma`,
+    `smoothing_window`, `iterations`), as before each planner owned its own, still
+    load into `planners`; the same setting given both ways is refused.
+
+    :param data: setting -> value, with `planners: {name: {setting: value}}`; None: the
+        defaults.
+    :param where: what the mapping is, to start the error message with.
+    :raises ValueError: one line, for an unknown key, planner or setting, a value out
+        of range, or a setting given twice.
+    """
+    if not isinstance(data, Mapping):
+        return settings_from_mapping(ControllerConfig, data, where)
+    rest = {key: value for key, value in data.items() if key not in FLAT_SETTING_NAMES}
+    planners = rest.get('planners')
+    if planners is not None and not (isinstance(planners, Mapping) and all(
+            isinstance(value, Mapping) or value is None for value in planners.values())):
+        raise ValueError(f'{where}: planners: expected a mapping planner -> settings')
+    given = {name: dict(settings or {}) for name, settings in (planners or {}).items()}
+    for key, value in data.items():
+        for planner, setting in FLAT_SETTING_NAMES.get(key, ()):
+            if setting in given.get(planner, {}):
+                raise ValueError(f'{where}: {key} given twice (also as planners: {planner}: '
+                                 f'{setting})')
+            minimum = FLAT_MINIMUM.get((planner, setting))
+            given.setdefault(planner, {})[setting] = value if minimum is None or not \
+                isinstance(value, int) else max(value, minimum)
+    if given:
+        rest['planners'] = given
+    return settings_from_mapping(ControllerConfig, rest, where)
 
 
 def make_planner(config, cost, action_spec, state_dim, device='cpu'):
     """Build the planner named in a ControllerConfig (a key of PLANNERS)."""
     generator = torch.Generator(device).manual_seed(config.seed)
-    return PLANNERS[config.planner].build(config, cost, action_spec.low, action_spec.high,
-                                          state_dim, generator, device)
+    return PLANNERS[config.planner].build(
+        settings=config.own(config.planner), num_samples=config.num_samples,
+        horizon=config.horizon, cost=cost, action_low=action_spec.low,
+        action_high=action_spec.high, state_dim=state_dim, generator=generator,
+        device=device)
 
 
 @dataclass

@@ -33,7 +33,10 @@ class Planner(Protocol):
     Chooses the action to apply now by rolling a dynamics model out over a horizon.
 
     A planner owns its settings dataclass and a seeded torch.Generator, so that the
-    same states, model and seed give the same actions.
+    same states, model and seed give the same actions. One whose settings name
+    `dynamic` ones also has `check_setting(name, value) -> reason or None` and
+    `set_setting(name, value)`, which the controller node calls between plans
+    (core.planning.common.SamplingPlanner has both).
     """
 
     def reset(self):

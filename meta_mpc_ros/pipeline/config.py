@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 import pathlib
 
 from meta_mpc_ros.core.adapters import adapter_settings, ADAPTERS, FLAT_SETTING_NAMES
-from meta_mpc_ros.core.controller import ControllerConfig
+from meta_mpc_ros.core.controller import controller_from_mapping, ControllerConfig
 from meta_mpc_ros.core.costs import COST_TERMS
 from meta_mpc_ros.core.layers import ACTIVATIONS
 from meta_mpc_ros.core.meta_training import TrainingConfig
@@ -234,7 +234,10 @@ def load_robot_config(path_or_robot):
             section, given = flat_adapter_settings(section)
             for adapter, settings in given.items():
                 flat.setdefault(adapter, {}).update(settings)
-        sections[name] = settings_from_mapping(cls, section, f'{path}: {name}')
+        where = f'{path}: {name}'
+        # The controller section also reads planner settings spelled flat (older files).
+        sections[name] = controller_from_mapping(section, where) if cls is ControllerConfig \
+            else settings_from_mapping(cls, section, where)
     adapters = adapters_section(data.get('adapters'), f'{path}: adapters', flat)
     sections['training'] = trained_adapter_settings(sections['training'], adapters)
     # Read by a robot's name, the config is that robot's (its checkpoints are named so),

@@ -7,8 +7,9 @@ condition, switch, seed, steps, device, threads), the checkpoint's digest, the r
 seed the request draws (`episode_seed`), the git commit of the code that ran it, and
 the digest of its `settings`: what the episode reads from the robot config (planner,
 cost, evaluation, each adapter's own settings, M and K), kept once per file under
-`settings[digest]` (records from before adapters owned their settings spell MB+DE's
-as `evaluation: de_steps, de_learning_rate` and still re-run). The worker
+`settings[digest]` (records from before adapters and planners owned their settings
+spell MB+DE's as `evaluation: de_steps, de_learning_rate` and MPPI's as `controller:
+temperature, noise_sigma, ...`, and still re-run). The worker
 builds its robot config from those settings, so what is recorded is what ran.
 `rerun(data, row)` runs the row's episode again and returns its new row; the same code
 gives the same cost, to the bit (test/results/test_reproduce_cell.py).
@@ -32,7 +33,7 @@ import json
 import pathlib
 import subprocess
 
-from meta_mpc_ros.core.controller import ControllerConfig
+from meta_mpc_ros.core.controller import controller_from_mapping
 from meta_mpc_ros.core.meta_training import TrainingConfig
 from meta_mpc_ros.core.settings import settings_from_mapping
 from meta_mpc_ros.paths import share_path
@@ -70,13 +71,12 @@ def settings_digest(settings):
 
 def robot_config(settings):
     """Return the RobotConfig that `episode_settings` recorded (the rest at defaults)."""
-    tuples = {key: tuple(value) if isinstance(value, list) else value
-              for key, value in settings['controller'].items()}
     training = replace(TrainingConfig(), past_steps=settings['past_steps'],
                        future_steps=settings['future_steps'])
     evaluation, flat = flat_adapter_settings(settings['evaluation'])
     adapters = adapters_section(settings.get('adapters'), 'settings: adapters', flat)
-    return RobotConfig(robot=settings['robot'], controller=ControllerConfig(**tuples),
+    return RobotConfig(robot=settings['robot'], controller=controller_from_mapping(
+                           settings['controller'], 'settings: controller'),
                        evaluation=settings_from_mapping(EvaluationSettings, evaluation,
                                                         'settings: evaluation'),
                        training=trained_adapter_settings(training, adapters),

@@ -6,14 +6,17 @@ in-process runs plan with, are the defaults of every parameter declared here, so
 that a graph started with only `robot` plans exactly as `meta-mpc evaluate` does.
 
 - every core.controller.ControllerConfig field is a parameter of its name
-  (`num_samples`, `temperature`, ...), except `planners`, which is
+  (`planner`, `num_samples`, `horizon`, ...), except `planners`, which is
 - `planner.<name>.<setting>`: each registered planner's own settings
-  (core.controller.own_settings: MPPI's `warm_start`, CEM's `elite_fraction`, ...),
-  described by the planner's settings dataclass;
+  (core.controller.PlannerSpec.settings: MPPI's `temperature`, `noise_sigma`, ...,
+  CEM's `elite_fraction`, ...), described, checked and marked dynamic by the
+  planner's settings dataclass;
 - `cost.terms`, `cost.<term>.weight` and `cost.<term>.<setting>`: the cost terms.
 """
 
-from meta_mpc_ros.core.controller import ControllerConfig, own_settings, PLANNERS
+from dataclasses import asdict
+
+from meta_mpc_ros.core.controller import ControllerConfig, PLANNERS, setting_names
 from meta_mpc_ros.core.costs import COST_TERMS
 from meta_mpc_ros.ros.parameters import config_parameters, ParameterSpec, settings_parameters
 
@@ -23,14 +26,6 @@ CONTROLLER_PARAMETERS = {
     'planner': ('Planner, a key of core.controller.PLANNERS.', {'choices': PLANNERS}),
     'num_samples': ('K: sampled action sequences per step.', {'bounds': (2, 100000)}),
     'horizon': ('H: planned steps (of one control period each).', {'bounds': (1, 500)}),
-    'iterations': ('Sample-and-update rounds per control step (CEM: at least 2).',
-                   {'bounds': (1, 50)}),
-    'temperature': ('MPPI lambda (lower trusts the best samples more).',
-                    {'bounds': (1e-6, 1e6), 'dynamic': True}),
-    'noise_sigma': ('MPPI noise std per action entry, rad/s.',
-                    {'bounds': (1e-6, 1e3), 'dynamic': True}),
-    'smoothing_window': ('Moving-average window over the plan (1: none).',
-                         {'bounds': (1, 100)}),
     'dtype': ('Model precision while planning (bfloat16 runs in float32 on a CPU without '
               'native bf16 matrix products).', {'choices': ('float32', 'bfloat16')}),
     'lookahead_m': ('Length of the reference segment the cost sees, m.',
@@ -49,14 +44,15 @@ def planner_parameters(config):
     """
     Return `planner.<name>.<setting>` for every registered planner's own settings.
 
-    They are static; only the chosen planner (`planner`) reads its own.
+    Only the chosen planner (`planner`) reads its own; MPPI's temperature and
+    noise_sigma are dynamic.
 
     :param config: ControllerConfig whose `planners` give the defaults (the robot's).
     :return: tuple of ParameterSpec.
     """
     return tuple(spec for planner, registered in PLANNERS.items() if registered.settings
                  for spec in settings_parameters('planner', planner, registered.settings,
-                                                 config.own(planner)))
+                                                 asdict(config.own(planner))))
 
 
 def controller_parameters(config):
@@ -79,7 +75,8 @@ def controller_config(values):
     fields = {name: tuple(values[name]) if isinstance(values[name], list) else values[name]
               for name in CONTROLLER_PARAMETERS}
     planners = {planner: {name: values[f'planner.{planner}.{name}']
-                          for name in own_settings(planner)} for planner in PLANNERS}
+                          for name in setting_names(planner)}
+                for planner, registered in PLANNERS.items() if registered.settings}
     return ControllerConfig(**fields, **{PLANNER_SETTINGS_FIELD: planners})
 
 

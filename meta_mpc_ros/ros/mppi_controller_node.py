@@ -131,9 +131,6 @@ class MPPIControllerNode(Node):
         self.model = self.checkpoint.model
         self.meta_params = self.checkpoint.params
         self.action_dim = self.checkpoint.action_spec.dim
-        error = self.check_dynamic('noise_sigma', values['noise_sigma'])
-        if error:
-            raise ValueError(error)
         self.cost = build_cost(self.cost_terms(), self.checkpoint.state_spec)
         config = controller_config(values)
         self.controller = MPCController(
@@ -203,19 +200,24 @@ class MPPIControllerNode(Node):
             terms.append(term)
         return terms
 
+    def _planner_setting(self, name):
+        """Return the chosen planner's setting a parameter name sets, else None."""
+        prefix = f'planner.{self.values["planner"]}.'
+        return name[len(prefix):] if name.startswith(prefix) else None
+
     def check_dynamic(self, name, value):
         """Return why a dynamic value cannot be applied to this node, or None."""
-        if name == 'noise_sigma' and len(value) != self.action_dim:
-            return f'noise_sigma needs {self.action_dim} entries'
-        return None
+        setting = self._planner_setting(name)
+        if setting is None:
+            return None
+        error = self.controller.planner.check_setting(setting, value)
+        return f'{name}: {error}' if error else None
 
     def apply_dynamic(self, name, value):
-        """Apply a checked dynamic parameter (the planner's or the cost's)."""
-        planner = self.controller.planner
-        if name == 'temperature' and hasattr(planner, 'set_temperature'):
-            planner.set_temperature(value)
-        elif name == 'noise_sigma' and hasattr(planner, 'set_noise_sigma'):
-            planner.set_noise_sigma(list(value))
+        """Apply a checked dynamic parameter (the chosen planner's or the cost's)."""
+        setting = self._planner_setting(name)
+        if setting is not None:
+            self.controller.planner.set_setting(setting, value)
         elif name.startswith('cost.'):
             _, term, key = name.split('.')
             self.cost.set_setting(term, key, value)

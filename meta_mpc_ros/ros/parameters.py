@@ -195,7 +195,8 @@ def settings_parameters(namespace, owner, settings_class, values):
     A planner's (`planner.<name>.*`) and an adapter's (`adapter.<name>.*`) settings are
     a frozen dataclass: its `:param name:` lines describe them, and a value is checked
     by building the dataclass with it, so that its `__post_init__` is the one range.
-    They are static.
+    They are static, but for those the dataclass's class attribute `dynamic` names
+    (MPPI's temperature and noise_sigma); tuples are number lists.
 
     :param namespace: 'planner' or 'adapter'.
     :param owner: the component's registered name.
@@ -205,6 +206,7 @@ def settings_parameters(namespace, owner, settings_class, values):
     """
     described = field_descriptions(settings_class)
     kinds = {item.name: item.default for item in fields(settings_class)}
+    dynamic = getattr(settings_class, 'dynamic', ())
 
     def check(name):
         def checked(value):
@@ -217,12 +219,15 @@ def settings_parameters(namespace, owner, settings_class, values):
 
     specs = []
     for name, value in values.items():
-        value = float(value) if isinstance(kinds[name], float) else value
+        if isinstance(kinds[name], float):
+            value = float(value)
+        elif isinstance(kinds[name], tuple):
+            value = [float(item) for item in value]
         text = described.get(name, name).rstrip('.')
         specs.append(ParameterSpec(
             f'{namespace}.{owner}.{name}', value,
             f'{owner} ({settings_class.__name__}): {text[:1].upper() + text[1:]}.',
-            check=check(name)))
+            dynamic=name in dynamic, check=check(name)))
     return tuple(specs)
 
 

@@ -9,9 +9,8 @@ failure is the planner's.
 import math
 
 from meta_mpc_ros.core.costs import build_cost, CostContext
-from meta_mpc_ros.core.planning.mppi import MPPI, MPPIConfig
-from meta_mpc_ros.core.planning.sampling import (CEM, CEMConfig, RandomShooting,
-                                                 RandomShootingConfig)
+from meta_mpc_ros.core.planning.mppi import MPPI, MPPISettings
+from meta_mpc_ros.core.planning.sampling import CEM, CEMSettings, RandomShooting
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
 from meta_mpc_ros.core.spaces import StateSpec
 import pytest
@@ -43,13 +42,14 @@ def goal_planner(kind, seed=0):
                         'terminal_weight': 10.0},
                        {'name': 'control_effort', 'weight': 0.01}], DOUBLE_INTEGRATOR)
     generator = torch.Generator().manual_seed(seed)
-    args = (cost, [-1.0], [1.0], 2, generator)
+    arguments = {'horizon': 20, 'cost': cost, 'action_low': [-1.0], 'action_high': [1.0],
+                 'state_dim': 2, 'generator': generator}
     if kind == 'mppi':
-        return MPPI(MPPIConfig(num_samples=256, horizon=20, temperature=0.1,
-                               noise_sigma=(0.5,)), *args)
+        return MPPI(settings=MPPISettings(temperature=0.1, noise_sigma=(0.5,)),
+                    num_samples=256, **arguments)
     if kind == 'cem':
-        return CEM(CEMConfig(num_samples=128, horizon=20, iterations=4), *args)
-    return RandomShooting(RandomShootingConfig(num_samples=1000, horizon=20), *args)
+        return CEM(settings=CEMSettings(iterations=4), num_samples=128, **arguments)
+    return RandomShooting(settings=None, num_samples=1000, **arguments)
 
 
 @pytest.mark.parametrize('kind', ['mppi', 'cem', 'random_shooting'])
@@ -83,9 +83,9 @@ def test_mppi_follows_a_circle():
     cost = build_cost([{'name': 'path_tracking', 'weight': 1.0, 'distance': 5.0,
                         'heading': 0.5, 'progress': 5.0},
                        {'name': 'action_rate', 'weight': 0.01}], UNICYCLE)
-    planner = MPPI(MPPIConfig(num_samples=512, horizon=15, temperature=0.05,
-                              noise_sigma=(0.3, 1.0)), cost, [0.0, -2.0], [1.0, 2.0], 4,
-                   torch.Generator().manual_seed(0))
+    planner = MPPI(settings=MPPISettings(temperature=0.05, noise_sigma=(0.3, 1.0)),
+                   num_samples=512, horizon=15, cost=cost, action_low=[0.0, -2.0],
+                   action_high=[1.0, 2.0], state_dim=4, generator=torch.Generator().manual_seed(0))
     state = torch.tensor([0.0, 0.0, 1.0, 0.0])
     distances, previous = [], torch.zeros(2)
     for _ in range(70):

@@ -10,7 +10,8 @@ started), and at these times sends:
     COMMANDS     /cmd [1e9, 1e9] at 10 Hz
     MODELS       four malformed model updates, then a genuine one captured early, replayed
     FUTURE       three /odom and /joint_states pairs stamped 1000 s ahead
-    PATH         an empty /meta_mpc/reference; noise_sigma [4.0, 4.0] set on the controller
+    PATH         an empty /meta_mpc/reference; planner.mppi.noise_sigma [4.0, 4.0] set on the
+                 controller
     FLOOD        malformed model updates as fast as it can publish, until it ends
 """
 
@@ -144,7 +145,7 @@ class Adversary:
         """Send an empty reference path and ask the controller for new noise."""
         self.path_publisher.publish(Path())
         self.future = self.parameters.call_async(SetParameters.Request(parameters=[
-            Parameter('noise_sigma', value=[4.0, 4.0]).to_parameter_msg()]))
+            Parameter('planner.mppi.noise_sigma', value=[4.0, 4.0]).to_parameter_msg()]))
         self.sent('path')
 
     def run(self, out):

@@ -7,8 +7,8 @@ from meta_mpc_ros.core.adapters import (ADAPTERS, ContinualSettings,
                                         DynamicEvaluationSettings, make_adapter)
 from meta_mpc_ros.core.controller import ControllerConfig, make_planner, PLANNERS
 from meta_mpc_ros.core.costs import build_cost
-from meta_mpc_ros.core.planning.mppi import MPPIConfig
-from meta_mpc_ros.core.planning.sampling import CEMConfig
+from meta_mpc_ros.core.planning.mppi import MPPISettings
+from meta_mpc_ros.core.planning.sampling import CEMSettings
 from meta_mpc_ros.pipeline.config import EvaluationSettings, load_robot_config
 from meta_mpc_ros.robots.millirobot import MILLIROBOT_ACTION, MILLIROBOT_STATE
 from meta_mpc_ros.ros import adaptive_dynamics_node, mppi_controller_node
@@ -46,15 +46,21 @@ def test_every_controller_setting_is_a_node_parameter():
     for field in dataclasses.fields(ControllerConfig):
         if field.name != PLANNER_SETTINGS_FIELD:
             assert field.name in declared, field.name
-    # Every field of each planner's settings is ControllerConfig's (shared) or the
-    # planner's own, a planner.<name>.<setting> parameter.
+    # Every field of each planner's own settings is a planner.<name>.<setting> parameter;
+    # what ControllerConfig holds (K, H, ...) no planner's settings repeat.
     shared = {field.name for field in dataclasses.fields(ControllerConfig)}
     for planner, spec in PLANNERS.items():
-        for field in dataclasses.fields(spec.settings):
-            assert field.name in shared or f'planner.{planner}.{field.name}' in declared, \
-                (planner, field.name)
-    assert {'planner.mppi.include_nominal', 'planner.mppi.warm_start',
-            'planner.cem.elite_fraction', 'path_stride'} <= declared
+        for field in dataclasses.fields(spec.settings) if spec.settings else ():
+            assert f'planner.{planner}.{field.name}' in declared, (planner, field.name)
+            assert field.name not in shared, (planner, field.name)
+    assert {'planner.mppi.temperature', 'planner.mppi.noise_sigma',
+            'planner.mppi.iterations', 'planner.mppi.smoothing_window',
+            'planner.mppi.include_nominal', 'planner.mppi.warm_start',
+            'planner.cem.iterations', 'planner.cem.elite_fraction', 'path_stride'} <= declared
+    assert not declared & {'temperature', 'noise_sigma', 'iterations', 'smoothing_window'}
+    # MPPI's temperature and noise are dynamic, as they were before they moved.
+    dynamic = {spec.name for spec in mppi_controller_node.parameters() if spec.dynamic}
+    assert {'planner.mppi.temperature', 'planner.mppi.noise_sigma'} <= dynamic
 
 
 def test_every_adaptation_setting_is_a_node_parameter():
@@ -106,41 +112,79 @@ def test_a_planners_own_settings_reach_it_and_default_as_before():
     cost = build_cost([{'name': 'control_effort'}], MILLIROBOT_STATE)
 
     def planner_config(config):
-        return make_planner(config, cost, MILLIROBOT_ACTION, MILLIROBOT_STATE.dim).config
+        planner = make_planner(config, cost, MILLIROBOT_ACTION, MILLIROBOT_STATE.dim)
+        return planner.settings, planner.num_samples, planner.horizon
 
-    assert planner_config(ControllerConfig()) == MPPIConfig(
-        num_samples=500, horizon=15, iterations=1, temperature=0.05, noise_sigma=(6.0, 6.0),
-        smoothing_window=1, include_nominal=True, warm_start=True)
-    assert planner_config(ControllerConfig(planner='cem')) == CEMConfig(
-        num_samples=500, horizon=15, iterations=2, elite_fraction=0.1)
+    # The defaults the controller gave each planner before they owned their settings
+    # (CEM's 2 iterations were max(the shared 1, 2)).
+    assert planner_config(ControllerConfig()) == (MPPISettings(
+        iterations=1, temperature=0.05, noise_sigma=(6.0, 6.0), smoothing_window=1,
+        include_nominal=True, warm_start=True), 500, 15)
+    assert planner_config(ControllerConfig(planner='cem')) == (CEMSettings(
+        iterations=2, elite_fraction=0.1, smoothing=0.1, initial_std_fraction=0.5,
+        warm_start=True), 500, 15)
+    assert planner_config(ControllerConfig(planner='random_shooting')) == (None, 500, 15)
     changed = ControllerConfig(planners={'mppi': {'warm_start': False},
                                          'cem': {'elite_fraction': 0.25}})
-    assert planner_config(changed).warm_start is False
-    assert planner_config(dataclasses.replace(changed, planner='cem')).elite_fraction == 0.25
+    assert planner_config(changed)[0].warm_start is False
+    assert planner_config(dataclasses.replace(changed, planner='cem'))[0].elite_fraction == 0.25
     # Stored complete: naming a default changes nothing, not even equality.
     assert ControllerConfig(planners={'mppi': {'warm_start': True}}) == ControllerConfig()
+    assert ControllerConfig(planners={'mppi': MPPISettings()}) == ControllerConfig()
 
 
 def test_unknown_planner_settings_are_refused():
-    with pytest.raises(ValueError, match='no own settings'):
+    with pytest.raises(ValueError, match=r"planner mppi: unknown keys \['elite_fraction'\]"):
         ControllerConfig(planners={'mppi': {'elite_fraction': 0.2}})
+    with pytest.raises(ValueError, match='planner random_shooting has no settings'):
+        ControllerConfig(planners={'random_shooting': {'iterations': 2}})
+    # No function takes another planner's settings.
+    with pytest.raises(ValueError, match='must be a mapping or a MPPISettings'):
+        ControllerConfig(planners={'mppi': CEMSettings()})
     with pytest.raises(ValueError, match='unknown planners'):
         ControllerConfig(planners={'nonesuch': {}})
     spec = {spec.name: spec for spec in mppi_controller_node.parameters()}
     assert spec['planner.cem.elite_fraction'].validate(0.2) is None
     assert 'elite_fraction' in spec['planner.cem.elite_fraction'].validate(1.5)
+    assert 'temperature must be > 0' in spec['planner.mppi.temperature'].validate(0.0)
+    assert spec['planner.mppi.noise_sigma'].validate([1.0, 2.0]) is None
 
 
 def test_the_robot_yaml_sets_a_planners_own_settings(tmp_path):
-    text = (ROOT / 'config' / 'millirobot.yaml').read_text().replace(
-        '  model_timeout_s: 1.0\n',
-        '  model_timeout_s: 1.0\n  planners:\n    cem: {elite_fraction: 0.2}\n', 1)
+    data = yaml.safe_load((ROOT / 'config' / 'millirobot.yaml').read_text())
+    data['controller'].setdefault('planners', {})['cem'] = {'elite_fraction': 0.2}
     path = tmp_path / 'millirobot.yaml'
-    path.write_text(text)
+    path.write_text(yaml.safe_dump(data))
     controller = load_robot_config(path).controller
-    assert controller.own('cem')['elite_fraction'] == 0.2
-    assert controller.own('mppi') == {'include_nominal': True, 'warm_start': True}
-    assert defaults(mppi_controller_node.parameters(path))['planner.cem.elite_fraction'] == 0.2
+    assert controller.own('cem') == CEMSettings(elite_fraction=0.2)
+    assert controller.own('mppi') == MPPISettings(temperature=0.05, noise_sigma=(6.0, 6.0))
+    given = defaults(mppi_controller_node.parameters(path))
+    assert given['planner.cem.elite_fraction'] == 0.2
+    assert given['planner.mppi.noise_sigma'] == [6.0, 6.0]
+
+
+def test_old_flat_planner_keys_still_load(tmp_path):
+    # Robot YAMLs and run records written before each planner owned its settings spell
+    # MPPI's (and the shared iterations) flat in the controller section.
+    data = yaml.safe_load((ROOT / 'config' / 'millirobot.yaml').read_text())
+    data['controller'].pop('planners', None)
+    data['controller'].update(iterations=3, temperature=0.5, noise_sigma=[2.0, 2.0],
+                              smoothing_window=2)
+    path = tmp_path / 'old.yaml'
+    path.write_text(yaml.safe_dump(data))
+    controller = load_robot_config(path).controller
+    assert controller.own('mppi') == MPPISettings(iterations=3, temperature=0.5,
+                                                  noise_sigma=(2.0, 2.0), smoothing_window=2)
+    assert controller.own('cem') == CEMSettings(iterations=3)
+    data['controller']['iterations'] = 1        # CEM ran at least 2
+    path.write_text(yaml.safe_dump(data))
+    assert load_robot_config(path).controller.own('cem').iterations == 2
+    # A setting given both ways is one line naming the file and the new key.
+    data['controller']['planners'] = {'mppi': {'temperature': 0.1}}
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ValueError, match=r'old.yaml: controller: temperature given twice '
+                       r'\(also as planners: mppi: temperature\)'):
+        load_robot_config(path)
 
 
 def test_an_adapters_own_settings_are_checked():

@@ -91,7 +91,7 @@ class Constant(SamplingPlanner):
     def plan(self, dynamics, state, context):
         """Return the PlanResult of the constant sequence."""
         check_state(state, self.state_dim)
-        actions = self.bounds.middle.expand(1, self.config.horizon, self.action_dim)
+        actions = self.bounds.middle.expand(1, self.horizon, self.action_dim)
         states = rollout(dynamics, state, actions)
         return PlanResult(actions[0, 0].clone(), actions[0].clone(), states[0], states,
                           self.cost(states, actions, context))
@@ -116,7 +116,7 @@ def hold_adapter():
 @pytest.fixture
 def constant_planner():
     controller.PLANNERS['constant'] = controller.PlannerSpec(
-        lambda config, *args: Constant(config, *args), 'the middle of the action box')
+        Constant, 'the middle of the action box')
     yield 'constant'
     del controller.PLANNERS['constant']
 

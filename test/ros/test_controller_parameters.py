@@ -70,12 +70,26 @@ def test_a_rejected_request_applies_nothing(node_factory):
     planner = node.controller.planner
     result = node.set_parameters_atomically([
         Parameter('cost.path_tracking.weight', value=3.0),
-        Parameter('temperature', value=0.5),
-        Parameter('noise_sigma', value=[1.0, 1.0, 1.0])])     # the robot has 2 actions
-    assert not result.successful and 'noise_sigma needs 2 entries' in result.reason
+        Parameter('planner.mppi.temperature', value=0.5),
+        Parameter('planner.mppi.noise_sigma', value=[1.0, 1.0, 1.0])])   # the robot has 2
+    assert not result.successful and 'noise_sigma needs 1 or 2 entries' in result.reason
     assert node.cost.term('path_tracking').weight == 1.0
-    assert node.get_parameter('temperature').value == 0.05
-    assert planner.config.temperature == 0.05
+    assert node.get_parameter('planner.mppi.temperature').value == 0.05
+    assert planner.settings.temperature == 0.05
+
+
+def test_the_planners_dynamic_settings_reach_it(node_factory):
+    node = node_factory()
+    planner = node.controller.planner
+    result = node.set_parameters_atomically([
+        Parameter('planner.mppi.temperature', value=0.5),
+        Parameter('planner.mppi.noise_sigma', value=[1.0, 2.0])])
+    assert result.successful, result.reason
+    assert planner.settings.temperature == 0.5
+    assert torch.equal(planner.sigma, torch.tensor([1.0, 2.0]))
+    result = node.set_parameters_atomically([Parameter('planner.mppi.warm_start',
+                                                       value=False)])
+    assert not result.successful and 'read-only' in result.reason
 
 
 def test_a_changed_stop_reason_is_reported(node_factory, capfd):
@@ -104,5 +118,5 @@ def test_every_controller_setting_can_be_set(node_factory):
     node = node_factory('path_stride:=3', 'planner.mppi.warm_start:=false',
                         'planner.mppi.include_nominal:=false')
     assert node.controller.config.path_stride == 3
-    assert node.controller.planner.config.warm_start is False
-    assert node.controller.planner.config.include_nominal is False
+    assert node.controller.planner.settings.warm_start is False
+    assert node.controller.planner.settings.include_nominal is False

@@ -1,6 +1,6 @@
 """Pieces shared by the planners: rollouts, bounds and the plan result."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -75,9 +75,15 @@ def check_state(state, state_dim):
 
 class SamplingPlanner:
     """
-    What every planner holds: its settings, the cost, the bounds and the generator.
+    What every planner holds: its settings, the sizes, the cost, the bounds and the generator.
 
-    :param config: the planner's settings dataclass.
+    Every argument is a keyword (the PlannerSpec.build call of core.controller).
+
+    :param settings: the planner's own settings dataclass (PlannerSpec.settings), or
+        None for a planner without any. Its class attribute `dynamic` names the settings
+        that may change between calls (`set_setting`).
+    :param num_samples: K, the sampled sequences per step.
+    :param horizon: H, the planned steps.
     :param cost: TrajectoryCost (core.costs).
     :param action_low: (nu,) lower bounds.
     :param action_high: (nu,) upper bounds.
@@ -86,9 +92,16 @@ class SamplingPlanner:
     :param device: torch device of every tensor.
     """
 
-    def __init__(self, config, cost, action_low, action_high, state_dim, generator,
-                 device='cpu'):
-        self.config = config
+    # The fewest samples the planner works with.
+    fewest_samples = 1
+
+    def __init__(self, *, settings, num_samples, horizon, cost, action_low, action_high,
+                 state_dim, generator, device='cpu'):
+        if num_samples < self.fewest_samples or horizon < 1:
+            raise ValueError(f'need num_samples >= {self.fewest_samples} and horizon >= 1')
+        self.settings = settings
+        self.num_samples = num_samples
+        self.horizon = horizon
         self.cost = cost
         self.bounds = ActionBounds(action_low, action_high, device)
         self.state_dim = state_dim
@@ -99,3 +112,29 @@ class SamplingPlanner:
     def action_dim(self):
         """Return nu."""
         return self.bounds.low.shape[0]
+
+    def changed_settings(self, name, value):
+        """
+        Return the settings with one dynamic setting changed (lists become tuples).
+
+        :raises ValueError: for a setting that is not dynamic or a value out of range.
+        """
+        if name not in getattr(self.settings, 'dynamic', ()):
+            raise ValueError(f'{name} is not a dynamic setting of this planner')
+        value = tuple(value) if isinstance(value, list) else value
+        try:
+            return replace(self.settings, **{name: value})
+        except TypeError as error:
+            raise ValueError(f'{name}: {error}') from None
+
+    def check_setting(self, name, value):
+        """Return why a dynamic setting cannot take `value` now, or None."""
+        try:
+            self.changed_settings(name, value)
+        except ValueError as error:
+            return str(error)
+        return None
+
+    def set_setting(self, name, value):
+        """Change a dynamic setting between calls (a dynamic node parameter)."""
+        self.settings = self.changed_settings(name, value)

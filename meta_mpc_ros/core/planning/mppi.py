@@ -13,7 +13,8 @@ average of the samples:
 The first action of U is applied; U is shifted one step for the next call (warm start).
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 from meta_mpc_ros.core.planning.common import (check_state, PlanResult, rollout,
                                                SamplingPlanner)
@@ -21,70 +22,73 @@ import torch
 
 
 @dataclass(frozen=True)
-class MPPIConfig:
+class MPPISettings:
     """
-    MPPI settings.
+    MPPI's own settings (K and H are the controller's, shared by every planner).
 
-    :param num_samples: K.
-    :param horizon: H.
-    :param iterations: sample-and-update rounds per control step.
-    :param temperature: lambda; lower trusts the best samples more.
-    :param noise_sigma: (nu,) standard deviation of the perturbations, action units.
-    :param smoothing_window: moving-average window over time applied to U (1: none).
+    :param iterations: sample-and-update rounds per control step, an integer >= 1.
+    :param temperature: lambda, > 0; lower trusts the best samples more.
+    :param noise_sigma: standard deviation of the perturbations per action entry, in
+        action units, each > 0 (1 entry: the same for every action).
+    :param smoothing_window: moving-average window over time applied to U, >= 1
+        (1: none).
     :param include_nominal: make sample 0 the unperturbed nominal sequence.
     :param warm_start: shift U by one step between calls (else restart from the centre).
     """
 
-    num_samples: int = 1000
-    horizon: int = 20
+    # The settings that may change between calls (dynamic node parameters).
+    dynamic: ClassVar[tuple] = ('temperature', 'noise_sigma')
+
     iterations: int = 1
-    temperature: float = 1.0
-    noise_sigma: tuple = (1.0,)
+    temperature: float = 0.05
+    noise_sigma: tuple = (6.0, 6.0)
     smoothing_window: int = 1
     include_nominal: bool = True
     warm_start: bool = True
 
     def __post_init__(self):
-        if self.num_samples < 2 or self.horizon < 1 or self.iterations < 1:
-            raise ValueError('need num_samples >= 2, horizon >= 1, iterations >= 1')
+        if self.iterations < 1:
+            raise ValueError(f'iterations must be >= 1, got {self.iterations!r}')
         if not self.temperature > 0.0:
-            raise ValueError('temperature must be positive')
-        if any(not s > 0.0 for s in self.noise_sigma):
-            raise ValueError('noise_sigma must be positive')
+            raise ValueError(f'temperature must be > 0, got {self.temperature!r}')
+        if not self.noise_sigma or any(not s > 0.0 for s in self.noise_sigma):
+            raise ValueError(f'noise_sigma must be > 0, got {self.noise_sigma!r}')
         if self.smoothing_window < 1:
-            raise ValueError('smoothing_window must be >= 1')
+            raise ValueError(f'smoothing_window must be >= 1, got {self.smoothing_window!r}')
 
 
 class MPPI(SamplingPlanner):
-    """MPPI planner; constructor arguments as SamplingPlanner, with an MPPIConfig."""
+    """MPPI planner; keyword arguments as SamplingPlanner's, with MPPISettings."""
 
-    def __init__(self, config, cost, action_low, action_high, state_dim, generator,
-                 device='cpu'):
-        super().__init__(config, cost, action_low, action_high, state_dim, generator, device)
-        action_dim = self.action_dim
-        sigma = torch.as_tensor(config.noise_sigma, dtype=torch.float32, device=device)
-        if sigma.numel() not in (1, action_dim):
-            raise ValueError(f'noise_sigma needs 1 or {action_dim} entries')
-        self.sigma = sigma.expand(action_dim).clone()
+    fewest_samples = 2
+
+    def __init__(self, **arguments):
+        super().__init__(**arguments)
+        self.sigma = self._sigma(self.settings.noise_sigma)
         self.nominal = None
         self.reset()
 
+    def _sigma(self, noise_sigma):
+        """Return (nu,) the perturbation std of a noise_sigma setting (1 or nu entries)."""
+        sigma = torch.as_tensor(noise_sigma, dtype=torch.float32, device=self.device)
+        if sigma.numel() not in (1, self.action_dim):
+            raise ValueError(f'noise_sigma needs 1 or {self.action_dim} entries')
+        return sigma.expand(self.action_dim).clone()
+
     def reset(self):
         """Forget the warm start: the nominal becomes the centre of the action box."""
-        self.nominal = self.bounds.middle.expand(self.config.horizon, -1).clone()
+        self.nominal = self.bounds.middle.expand(self.horizon, -1).clone()
 
-    def set_temperature(self, temperature):
-        """Change lambda between calls (a dynamic parameter)."""
-        if not temperature > 0.0:
-            raise ValueError('temperature must be positive')
-        self.config = replace(self.config, temperature=float(temperature))
+    def changed_settings(self, name, value):
+        """Return the settings with one dynamic setting changed, noise_sigma's size checked."""
+        settings = super().changed_settings(name, value)
+        self._sigma(settings.noise_sigma)
+        return settings
 
-    def set_noise_sigma(self, sigma):
-        """Change sigma between calls (a dynamic parameter)."""
-        sigma = torch.as_tensor(sigma, dtype=torch.float32, device=self.device)
-        if sigma.numel() not in (1, self.sigma.numel()) or not bool((sigma > 0).all()):
-            raise ValueError('noise_sigma must be positive, 1 or nu entries')
-        self.sigma = sigma.expand_as(self.sigma).clone()
+    def set_setting(self, name, value):
+        """Change lambda or sigma between calls (dynamic node parameters)."""
+        super().set_setting(name, value)
+        self.sigma = self._sigma(self.settings.noise_sigma)
 
     def plan(self, dynamics, state, context):
         """
@@ -96,27 +100,27 @@ class MPPI(SamplingPlanner):
         :return: PlanResult
         """
         check_state(state, self.state_dim)
-        config = self.config
-        shape = (config.num_samples, config.horizon, self.sigma.shape[0])
-        for _ in range(config.iterations):
+        settings = self.settings
+        shape = (self.num_samples, self.horizon, self.sigma.shape[0])
+        for _ in range(settings.iterations):
             noise = torch.randn(shape, generator=self.generator, device=self.device)
             noise.mul_(self.sigma)
-            if config.include_nominal:
+            if settings.include_nominal:
                 noise[0] = 0.0
             samples = self.bounds.clamp(self.nominal + noise)
             states = rollout(dynamics, state, samples)
             costs = self.cost(states, samples, context)
             costs = torch.nan_to_num(costs, nan=torch.inf)
-            weights = torch.softmax(-(costs - costs.min()) / config.temperature, dim=0)
+            weights = torch.softmax(-(costs - costs.min()) / settings.temperature, dim=0)
             self.nominal = torch.einsum('k,khu->hu', weights, samples)
-            if config.smoothing_window > 1:
-                self.nominal = _moving_average(self.nominal, config.smoothing_window)
+            if settings.smoothing_window > 1:
+                self.nominal = _moving_average(self.nominal, settings.smoothing_window)
         # The plan's states: the weighted mean of the sampled trajectories (no extra
         # rollout of the updated nominal, which would cost H more model calls).
         plan_states = torch.einsum('k,khx->hx', weights, states)
         result = PlanResult(self.nominal[0].clone(), self.nominal.clone(), plan_states,
                             states, costs)
-        if config.warm_start:
+        if settings.warm_start:
             self.nominal = torch.cat([self.nominal[1:], self.nominal[-1:]])
         else:
             self.reset()
