@@ -106,9 +106,9 @@ def run(args):
     (plot if robot.tasks else plot_forward)(results, args, out / 'demo.png')
     print(f'\nwrote {out / "table.md"}, {out / "results.json"}, {out / "demo.png"}')
     # The video replays the default robot (the millirobot) from its bag.
-    if not args.no_video and 'grbal' in results and robot.name == DEFAULT_ROBOT:
+    if not args.no_video and DEFAULT_ADAPTER in results and robot.name == DEFAULT_ROBOT:
         from meta_mpc_ros.demo_video import video_from_bag
-        video = video_from_bag(out / 'grbal' / 'bag', out / 'grbal.gif')
+        video = video_from_bag(out / DEFAULT_ADAPTER / 'bag', out / f'{DEFAULT_ADAPTER}.gif')
         print(f'wrote {video}')
     return 0
 
@@ -253,20 +253,20 @@ def format_forward_table(results, condition):
                      f'{cell(result["forward_speed_after_mps"])} | '
                      f'{cell(result["model_error_before"])} | '
                      f'{cell(result["model_error_after"])} |')
-    baseline = results.get('mb', {}).get('forward_speed_after_mps')
+    baseline = results.get(BASELINE_ADAPTER, {}).get('forward_speed_after_mps')
     if baseline is not None:
-        faster = [adapter for adapter, result in results.items() if adapter != 'mb'
+        faster = [adapter for adapter, result in results.items() if adapter != BASELINE_ADAPTER
                   and (result['forward_speed_after_mps'] or -np.inf) > baseline]
-        slower = [adapter for adapter in results if adapter not in faster + ['mb']]
+        slower = [adapter for adapter in results if adapter not in faster + [BASELINE_ADAPTER]]
         lines.append('')
         if faster:
             lines.append(f'After the switch these run faster than MB: {", ".join(faster)}.')
         if slower:
             lines.append(f'After the switch these run no faster than MB (adaptation did not '
                          f'help in this run): {", ".join(slower)}.')
-    mb_error = results.get('mb', {}).get('model_error_after')
+    mb_error = results.get(BASELINE_ADAPTER, {}).get('model_error_after')
     if mb_error is not None:
-        lower = [adapter for adapter, result in results.items() if adapter != 'mb'
+        lower = [adapter for adapter, result in results.items() if adapter != BASELINE_ADAPTER
                  and result['model_error_after'] is not None
                  and result['model_error_after'] < mb_error]
         lines.append(f'After the switch these predict better than MB: '
@@ -319,11 +319,12 @@ def format_table(results, condition):
             f'{cell(result["speed_along_path_before_mps"])} | '
             f'{cell(result["speed_along_path_after_mps"])} | '
             f'{cell(result["model_error_before"])} | {cell(result["model_error_after"])} |')
-    if 'mb' in results and results['mb']['tracking_error_after_m'] is not None:
-        baseline = results['mb']['tracking_error_after_m']
+    baseline = results.get(BASELINE_ADAPTER, {}).get('tracking_error_after_m')
+    if baseline is not None:
         compared = {adapter: result['tracking_error_after_m'] < baseline
                     for adapter, result in results.items()
-                    if adapter != 'mb' and result['tracking_error_after_m'] is not None}
+                    if adapter != BASELINE_ADAPTER
+                    and result['tracking_error_after_m'] is not None}
         closer = [adapter for adapter, better in compared.items() if better]
         farther = [adapter for adapter, better in compared.items() if not better]
         lines.append('')

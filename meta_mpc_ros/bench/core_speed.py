@@ -223,14 +223,14 @@ def adaptation_rows(args, model, label, device, synchronize):
         milliseconds = median_ms(lambda: adapter.adapt(model, params, windows[0]),
                                  args.repeats, synchronize=synchronize)
         adapted = adapter.adapt(model, params, windows[0])
-        rows.append(dict({'model': label, 'M': window_size, 'adapter': 'grbal',
+        rows.append(dict({'model': label, 'M': window_size, 'adapter': adapter.name,
                           'grbal_adapt_ms': milliseconds},
                          **update_sizes(args, model, params, adapter, adapted, windows[0])))
         carried = ContinualAdapter(step_size, params)
         adapted = Adapted(params)
         for window in windows:
             adapted = carried.adapt(model, adapted.params, window)
-        rows.append(dict({'model': label, 'M': window_size, 'adapter': 'continual',
+        rows.append(dict({'model': label, 'M': window_size, 'adapter': carried.name,
                           'grbal_adapt_ms': None},
                          **update_sizes(args, model, params, carried, adapted, windows[-1])))
     return rows

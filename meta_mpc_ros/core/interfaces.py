@@ -71,9 +71,14 @@ class CostTerm(Protocol):
 
 
 class TrainingObjective(Protocol):
-    """The loss a training method minimises (core.objectives.TrainingMethod.objective)."""
+    """
+    The loss a training method minimises (core.objectives.TrainingMethod.objective).
 
-    def __call__(self, model, params, step_size, batch, first_order, config):
+    It is called with these keyword arguments, always all of them; an objective names
+    the ones it reads and takes the others as `**_`.
+    """
+
+    def __call__(self, *, model, params, step_size, batch, first_order, config):
         """
         Return a scalar loss with a graph.
 

@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass, field
 import math
 import time
 
-from meta_mpc_ros.core.adapters import ContinualSettings
+from meta_mpc_ros.core.adapters import ADAPTERS, ContinualSettings
 from meta_mpc_ros.core.dataset import HISTORY_LENGTHS, WindowSampler
 from meta_mpc_ros.core.model import Normalizer
 from meta_mpc_ros.core.objectives import METHODS, objective
+from meta_mpc_ros.core.roles import DEFAULT_ADAPTER
 from meta_mpc_ros.core.step_size import STEP_SIZE_MODES, StepSize
 import torch
 
@@ -45,7 +46,7 @@ class TrainingConfig:
         the first layer (factored mode), so the step transfers to unperturbed inputs.
     :param learn_step_size: learn psi jointly with theta (the paper's meta-objective).
     :param first_order: first-order MAML instead of second order.
-    :param unroll_steps: U, consecutive online steps unrolled by the 'continual' method.
+    :param unroll_steps: U, consecutive online steps unrolled by the continual method.
     :param continual_decay: the continual adapter's own decay (ContinualSettings), which
         its training method unrolls it with; pipeline.config fills it from the robot
         YAML's `adapters:` section.
@@ -59,7 +60,7 @@ class TrainingConfig:
     :param validation_windows: how many fixed validation windows to score.
     """
 
-    method: str = 'grbal'
+    method: str = ADAPTERS[DEFAULT_ADAPTER].training_method
     past_steps: int = 16
     future_steps: int = 16
     batch_size: int = 32

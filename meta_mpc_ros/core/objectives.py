@@ -70,14 +70,14 @@ def grbal_objective(model, params, step_size, batch, first_order=False, rollout_
                                  rollout_steps).mean()
 
 
-def continual_objective(model, params, step_size, batch, first_order, config):
+def continual_objective(*, model, params, step_size, batch, first_order, config):
     """
     Return the mean loss of U unrolled online steps of the continual adapter (a scalar).
 
     :param batch: WindowBatch whose windows span M + U - 1 past and K future transitions
         (the sampler of a 'continual' Trainer cuts them so).
     :param config: TrainingConfig (past_steps M, future_steps K, unroll_steps U,
-        continual_decay).
+        continual_decay, rollout_steps R).
     """
     return continual_future_losses(
         model, params, step_size, batch.states, batch.actions, config.past_steps,
@@ -97,13 +97,31 @@ def rebal_objective(model, params, batch, rollout_steps=1):
                          rollout_steps)
 
 
+# The registered objectives (core.interfaces.TrainingObjective): each names the keyword
+# arguments it reads and ignores the rest.
+def mb_training_objective(*, model, params, batch, config, **_):
+    """Return MB's loss on all M+K transitions, scored over config.rollout_steps."""
+    return mb_objective(model, params, batch, config.rollout_steps)
+
+
+def grbal_training_objective(*, model, params, step_size, batch, first_order, config, **_):
+    """Return GrBAL's post-adaptation loss, scored over config.rollout_steps."""
+    return grbal_objective(model, params, step_size, batch, first_order, config.rollout_steps)
+
+
+def rebal_training_objective(*, model, params, batch, config, **_):
+    """Return ReBAL's loss given the past's context, scored over config.rollout_steps."""
+    return rebal_objective(model, params, batch, config.rollout_steps)
+
+
 @dataclass(frozen=True)
 class TrainingMethod:
     """
     One registered training method.
 
-    :param objective: (model, params, step_size, batch, first_order, config) -> scalar
-        loss with a graph.
+    :param objective: a core.interfaces.TrainingObjective, called with the keyword
+        arguments model, params, step_size, batch, first_order and config; returns a
+        scalar loss with a graph.
     :param learns_step_size: psi is trained (and saved) with theta.
     :param needs_context: the model must have a recurrent context (context_dim > 0).
     :param extra_past_steps: config -> how many past transitions beyond M its windows
@@ -123,18 +141,13 @@ class TrainingMethod:
 
 METHODS = {
     'mb': TrainingMethod(
-        lambda model, params, step_size, batch, first_order, config:
-            mb_objective(model, params, batch, config.rollout_steps),
-        description='MB: fit all M+K transitions of each window'),
+        mb_training_objective, description='MB: fit all M+K transitions of each window'),
     'grbal': TrainingMethod(
-        lambda model, params, step_size, batch, first_order, config:
-            grbal_objective(model, params, step_size, batch, first_order,
-                            config.rollout_steps),
-        learns_step_size=True, description='GrBAL: one inner step, scored on the future'),
+        grbal_training_objective, learns_step_size=True,
+        description='GrBAL: one inner step, scored on the future'),
     'rebal': TrainingMethod(
-        lambda model, params, step_size, batch, first_order, config:
-            rebal_objective(model, params, batch, config.rollout_steps),
-        needs_context=True, description='ReBAL: recurrent context of the past'),
+        rebal_training_objective, needs_context=True,
+        description='ReBAL: recurrent context of the past'),
     'continual': TrainingMethod(
         continual_objective, learns_step_size=True,
         extra_past_steps=lambda config: config.unroll_steps - 1,
@@ -149,7 +162,8 @@ def objective(method, model, params, step_size, batch, first_order=False, config
     if config is None:
         from meta_mpc_ros.core.meta_training import TrainingConfig
         config = TrainingConfig(method=method)
-    return METHODS[method].objective(model, params, step_size, batch, first_order, config)
+    return METHODS[method].objective(model=model, params=params, step_size=step_size,
+                                     batch=batch, first_order=first_order, config=config)
 
 
 def per_window_errors(model, adapter, params, batch):

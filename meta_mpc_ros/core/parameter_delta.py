@@ -23,6 +23,7 @@ or the truncated one.
 
 from dataclasses import dataclass, field
 
+from meta_mpc_ros.core.adapters import GrBALAdapter
 from meta_mpc_ros.core.per_window import (linear_layer_names, no_corrections,
                                           past_statistics, step_for)
 import torch
@@ -173,7 +174,7 @@ def truncated_delta(meta_params, params, rank, generator=None):
 
 # Adapters whose update from theta* has an exact low-rank form:
 # name -> (adapter, model, meta_params, window) -> ParameterDelta.
-DELTAS = {'grbal': lambda adapter, model, meta_params, window: grbal_delta(
+DELTAS = {GrBALAdapter.name: lambda adapter, model, meta_params, window: grbal_delta(
     model, meta_params, adapter.step_size, window)}
 
 

@@ -25,16 +25,17 @@ import time
 
 from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.core.objectives import METHODS
-from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DEFAULT_ADAPTER
+from meta_mpc_ros.core.roles import (BASELINE_ADAPTER, DEFAULT_ADAPTER,
+                                     DYNAMIC_EVALUATION_BASELINE)
 from meta_mpc_ros.results import paired
 from meta_mpc_ros.results.closed_loop import summarise
 from meta_mpc_ros.results.common import machine
 from meta_mpc_ros.sim.conditions import TEST_CONDITIONS
 import numpy as np
 
-# The adapters the claims name beyond the two roles, found by their table labels.
+# The adapter the claims name beyond the roles, found by its table label.
 LABELS = {spec.label: name for name, spec in ADAPTERS.items()}
-DYNAMIC_EVALUATION = LABELS['MB+DE']
+DYNAMIC_EVALUATION = DYNAMIC_EVALUATION_BASELINE
 RECURRENT = LABELS['ReBAL']
 # Adaptive: every adapter with a checkpoint of its own (not MB's); the paper's first.
 ADAPTIVE = tuple(sorted((name for name, spec in ADAPTERS.items()

@@ -7,6 +7,7 @@ the model the planner used is rolled out open loop over the next H executed acti
 does, and the section says by how much (rank correlations with the episode's cost).
 """
 
+from meta_mpc_ros.core.adapters import ADAPTERS, ContinualAdapter, GrBALAdapter
 from meta_mpc_ros.results.markdown import number, table
 import numpy as np
 
@@ -14,7 +15,7 @@ METRICS = (('error_after', 'one-step error'), ('horizon_position_m', 'position a
            ('horizon_heading_rad', 'heading at H (rad)'),
            ('horizon_state_nmse', 'normalised over H'))
 # method -> the largest ratio of its horizon position error to MB's (issue targets).
-TARGETS = {'GrBAL': 0.8, 'Continual': 0.7}
+TARGETS = {ADAPTERS[GrBALAdapter.name].label: 0.8, ADAPTERS[ContinualAdapter.name].label: 0.7}
 
 
 def _ranks(values):

@@ -8,6 +8,8 @@ held-out cells and seeds, a 95 % interval and a verdict) are judged on the shipp
 models. The comparison over several training seeds (method_comparison.json) follows.
 """
 
+from meta_mpc_ros.core.adapters import ADAPTERS
+from meta_mpc_ros.core.roles import BASELINE_ADAPTER, DYNAMIC_EVALUATION_BASELINE
 from meta_mpc_ros.results import method_comparison, paired
 from meta_mpc_ros.results.closed_loop import METHODS
 
@@ -70,9 +72,11 @@ def paired_section(closed_loop, comparison=None):
     return text
 
 
-# Section 3: the paper's ordering, judged per family on paired returns (higher is better).
-LEGGED_ADAPTIVE = ('GrBAL', 'ReBAL', 'Continual')
-LEGGED_BASELINES = ('MB', 'MB+DE')
+# Section 3: the paper's ordering, judged per family on paired returns (higher is better):
+# each adaptive method (its table label; section 2 counts them too) against each baseline.
+ADAPTIVE_LABELS = tuple(ADAPTERS[name].label for name in method_comparison.ADAPTIVE)
+BASELINE_LABELS = tuple(ADAPTERS[name].label
+                        for name in (BASELINE_ADAPTER, DYNAMIC_EVALUATION_BASELINE))
 
 
 def _returns(result, method):
@@ -92,9 +96,9 @@ def legged_paired_section(data):
     rows, families_won = [], []
     for family, result in data['families'].items():
         won_by = []
-        for method in LEGGED_ADAPTIVE:
+        for method in ADAPTIVE_LABELS:
             verdicts = []
-            for baseline in LEGGED_BASELINES:
+            for baseline in BASELINE_LABELS:
                 row = paired.paired_comparison(_returns(result, method),
                                                _returns(result, baseline), 'fails', 'holds')
                 if row is None:

@@ -8,16 +8,18 @@ the paired verdicts on cost and on tracking distance, the distance after a switc
 world mid-episode, and the base's targets (issue "A mobile base on /cmd_vel").
 """
 
+from meta_mpc_ros.core.adapters import ADAPTERS
+from meta_mpc_ros.core.roles import BASELINE_ADAPTER
 from meta_mpc_ros.results import method_comparison, paired
 from meta_mpc_ros.results.closed_loop import METHODS
 from meta_mpc_ros.results.markdown import provenance, table
-from meta_mpc_ros.results.report_paired import grid_rows, verdict_lines
+from meta_mpc_ros.results.report_paired import ADAPTIVE_LABELS, grid_rows, verdict_lines
 import numpy as np
 
 # On the training floor the base follows the figure-8 within this mean distance (m).
 FIGURE8_DISTANCE_TARGET_M = 0.05
-BASELINE = 'MB'
-ADAPTIVE = ('GrBAL', 'ReBAL', 'Continual')
+BASELINE = ADAPTERS[BASELINE_ADAPTER].label
+ADAPTIVE = ADAPTIVE_LABELS
 
 
 def _episodes(data, condition, method):

@@ -1,12 +1,14 @@
 """The sections of docs/RESULTS.md, each rendered from its experiment's JSON."""
 
+from meta_mpc_ros.core.adapters import ADAPTERS
 from meta_mpc_ros.results.markdown import number, provenance, table
 from meta_mpc_ros.results.report_horizon import horizon_section
-from meta_mpc_ros.results.report_paired import paired_section
+from meta_mpc_ros.results.report_paired import ADAPTIVE_LABELS, paired_section
 from meta_mpc_ros.results.report_robot_loop import robot_closed_loop_section
 import numpy as np
 
-METHODS = ('MB', 'MB+DE', 'GrBAL', 'ReBAL', 'Continual')
+# Every registered adapter's table label, in the registry's order.
+METHODS = tuple(spec.label for spec in ADAPTERS.values())
 
 
 def _present(rows):
@@ -72,14 +74,15 @@ def model_error_section(data, results):
                 value = number(after[method])
                 return f'**{value}**' if method == best else value
 
-            rows.append([condition, cells['MB']['split'], shown('MB'), shown('MB+DE'),
-                         number(cells['GrBAL']['before'])]
+            rows.append([condition, cells['MB']['split']]
+                        + [shown(method) for method in methods[:2]]
+                        + [number(cells['GrBAL']['before'])]
                         + [shown(method) for method in methods[2:]])
         text += f'### {robot}\n\n' + (training_world() if robot == 'millirobot' else '')
         text += provenance(dict(result, seed=data['seed'], budget=data['budget']),
                            f'M = {result["past_steps"]}, K = {result["future_steps"]}')
-        text += '\n' + table(['condition', 'split', 'MB', 'MB+DE', 'GrBAL before',
-                              'GrBAL after'] + list(methods[3:]), rows)
+        text += '\n' + table(['condition', 'split', *methods[:2], 'GrBAL before', 'GrBAL after',
+                              *methods[3:]], rows)
         tests = sum(best_counts.values())
         text += (f'\nOn the {tests} held-out condition(s) the lowest error after adapting '
                  'is ' + ', '.join(f'{m} {n}x' for m, n in best_counts.items() if n)
@@ -183,8 +186,7 @@ def closed_loop_section(data, results):
             key = (cell['task'], cell['condition'])
             if key not in held_out or cell['cost_mean'] < held_out[key]['cost_mean']:
                 held_out[key] = cell
-    adaptive = sum(cell['method'] in ('GrBAL', 'ReBAL', 'Continual')
-                   for cell in held_out.values())
+    adaptive = sum(cell['method'] in ADAPTIVE_LABELS for cell in held_out.values())
     dynamic_evaluation = sum(cell['method'] == 'MB+DE' for cell in held_out.values())
     text += (f'\nOf the {len(held_out)} held-out cells, an adaptive method (GrBAL, ReBAL or '
              f'Continual) has the lowest cost in {adaptive} (target at least 18 of 20: '
