@@ -44,6 +44,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness, QosReliability,
                                 QosTime)
 from rosbags.typesys import get_typestore, Stores
+from rosgraph_msgs.msg import Clock as ClockMessage
 
 DEFAULT_TOPICS = ['/odom', '/joint_states', '/cmd', '/cmd_vel', '/meta_mpc/terrain',
                   '/meta_mpc/state', '/meta_mpc/transitions', '/meta_mpc/reference',
@@ -54,6 +55,9 @@ SUBSCRIPTION_DEPTH = 200
 COMMAND_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=SUBSCRIPTION_DEPTH,
                          reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.VOLATILE)
+# Best effort matches any /clock publisher (rclpy's time source subscribes so too).
+CLOCK_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                       reliability=ReliabilityPolicy.BEST_EFFORT)
 # Typestores tried, in order, after the one of $ROS_DISTRO.
 FALLBACK_STORES = (Stores.ROS2_HUMBLE, Stores.ROS2_JAZZY, Stores.ROS2_KILTED, Stores.LATEST)
 
@@ -195,8 +199,18 @@ class BagRecorder(Node):
         if command.topic in self._wanted:
             self._subscribe(command.topic, [command.message_type], [], early=True,
                             qos=COMMAND_QOS)
+        # With use_sim_time, what comes before the first /clock has no time to be stamped
+        # with; sim time 0 itself is a time (a lockstep simulator stands at t = 0 until the
+        # controller's first answer), so the first /clock is watched, not the value 0.
+        self._clock_seen = not use_sim_time
+        if use_sim_time:
+            self.create_subscription(ClockMessage, '/clock', self._on_clock, CLOCK_QOS)
         self.discover()
         StatusReporter(self, 'recording', self.status)
+
+    def _on_clock(self, message):
+        """Note the first /clock (rclpy's time source sets the clock itself)."""
+        self._clock_seen = True
 
     @property
     def bag_path(self):
@@ -288,12 +302,12 @@ class BagRecorder(Node):
         """Write one serialized message with its receive time."""
         if topic in self._early and not self._writer.closed:
             self._add_early(topic)
-        stamp = self.get_clock().now().nanoseconds
-        if stamp == 0:
+        if not self._clock_seen:
             self.dropped += 1
             self.get_logger().warning('no /clock yet (use_sim_time): dropping messages',
                                       throttle_duration_sec=5.0)
             return
+        stamp = self.get_clock().now().nanoseconds
         if not self._writer.closed:
             try:
                 self._writer.write(topic, stamp, data)

@@ -20,6 +20,9 @@ from meta_mpc_ros.ros.graph.description import build_graph
 from meta_mpc_ros.ros.graph.process import GraphProcess
 import numpy as np
 
+# sim_node's latched label of the world (the recorder labels the bag's tasks by it).
+TERRAIN_TOPIC = '/meta_mpc/terrain'
+
 
 @dataclass(frozen=True, kw_only=True)
 class GraphEpisodeRequest:
@@ -116,7 +119,8 @@ def graph_episode(request):
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     # The controller starts once this listener has discovered the estimator's and the
-    # simulator's publishers (and the recorder has subscribed to the commands): until it
+    # simulator's publishers (and the recorder has subscribed to the commands, to the
+    # world's label and to /clock, without which it drops what it hears): until it
     # answers, the lockstep simulator stands at t = 0, so no state or command is sent
     # before the listener (or the bag) can hear it.
     controller = [entry for entry in entries if entry.executable == 'mppi_controller_node']
@@ -128,7 +132,8 @@ def graph_episode(request):
         processes.start()
         while not (node.count_publishers('/meta_mpc/state') and
                    node.count_publishers('/meta_mpc/applied_command') and
-                   (not request.record or _recording(node, command_topic))):
+                   (not request.record or all(_recording(node, topic) for topic in
+                                              (command_topic, TERRAIN_TOPIC, '/clock')))):
             executor.spin_once(timeout_sec=0.1)
             if processes.poll() or time.monotonic() - start > request.timeout_s:
                 raise RuntimeError(f'the graph did not come up; logs in {graph.log_dir}')
