@@ -70,9 +70,11 @@ class GraphWatch:
                                    int(metadata['stamp_ns']) * 1e-9])
 
     def __enter__(self):
+        """Return the watch."""
         return self
 
     def __exit__(self, *_):
+        """Shut the listener and its context down."""
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)

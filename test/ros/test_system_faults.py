@@ -16,6 +16,7 @@ longer, not different.
 
 import os
 import signal
+import time
 
 from graph_watch import GraphWatch
 from meta_mpc_ros.pipeline.config import load_robot_config
@@ -59,11 +60,15 @@ def test_dead_adapter_nan_odometry_and_stopped_sim(tmp_path, graph_env, tiny_mod
                              'control after the NaN odometry')
             # Stop the simulator: no state is fresh any more, in sim or wall time.
             os.kill(pids['sim_node'], signal.SIGSTOP)
-            stopped_at = len(seen['cmd'])
-            watch.wait_until(lambda: sum(not any(entry[1:]) for entry in seen['cmd'][
-                stopped_at:]) >= 5 and any(status['values']['zero_command'] == 'true' for
-                                          _, _, status in watch.statuses('control')),
-                             WAIT_S, 'five zero commands after the simulator stopped')
+            stopped_at, stopped_wall = len(seen['cmd']), time.monotonic()
+
+            def stopped_and_said_so():
+                zeros = [entry for entry in seen['cmd'][stopped_at:] if not any(entry[1:])]
+                return len(zeros) >= 5 and any(
+                    t > zeros[0][0] + 0.2 and status['values']['zero_command'] == 'true'
+                    for t, _, status in watch.statuses('mppi_controller_node: control'))
+            watch.wait_until(stopped_and_said_so, WAIT_S,
+                             'five zero commands after the simulator stopped, reported')
             watch.spin_for(1.0)     # what is on its way
             still_running = {ended.name for ended in nodes.poll()}
             os.kill(pids['sim_node'], signal.SIGCONT)
@@ -104,4 +109,5 @@ def test_dead_adapter_nan_odometry_and_stopped_sim(tmp_path, graph_env, tiny_mod
     zero_from = seen['cmd'][stopped_at + first_zero][0]
     control = [(t, status) for t, _, status in watch.statuses('mppi_controller_node: control')]
     stopped = [status for t, status in control if t > zero_from + 0.2]
+    assert zero_from > stopped_wall
     assert stopped and all(status['values']['zero_command'] == 'true' for status in stopped)
