@@ -1,10 +1,14 @@
 """
-An adversary on the DDS domain of a running graph: the bad inputs of issue 14, on a clock.
+An adversary on the DDS domain of a running graph: the bad inputs of issue 14, on a timeline.
 
 python adversary.py OUT.json
 
-It records /cmd, /odom and /diagnostics with its own receive times (s since it
-started), and at these times sends:
+Its timeline is the graph's sim time (the /odom stamps) since the first planned
+command, so the attacks come at the same points of the graph's run however slowly a
+loaded machine starts it (before that first command it is -1). It records /cmd, /odom,
+/diagnostics, the genuine /meta_mpc/state stamps and the /meta_mpc/command stamps (the
+state each command answers), each led by its place on the timeline, and at these
+places sends:
 
     STATES       /meta_mpc/state with x = 1e39 and x = 1e8, /odom with x = 1e39 (10 Hz)
     COMMANDS     /cmd [1e9, 1e9] at 10 Hz
@@ -12,10 +16,16 @@ started), and at these times sends:
     FUTURE       three /odom and /joint_states pairs stamped 1000 s ahead
     PATH         an empty /meta_mpc/reference; planner.mppi.noise_sigma [4.0, 4.0] set on the
                  controller
-    FLOOD        malformed model updates as fast as it can publish, until it ends
+    FLOOD        malformed model updates as fast as it can publish, until it ends;
+                 it prints 'flooding' 1 s into it
+
+A line on its stdin (the test writes one once it has stopped the controller) marks
+that place as `controller_stopped`; it ends AFTER_STOP later, or after MAX_WALL_S, or
+when its stdin closes.
 """
 
 import json
+import select
 import struct
 import sys
 import time
@@ -30,13 +40,14 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, UInt8MultiArray
 
-STATES = (8.0, 8.5)
-COMMANDS = (9.0, 11.0)
-MODELS = 11.0
-FUTURE = 11.5
-PATH = 12.0
-FLOOD = 18.0
-END = 23.0
+STATES = (3.0, 3.5)
+COMMANDS = (4.0, 6.0)
+MODELS = 6.0
+FUTURE = 6.5
+PATH = 7.0
+FLOOD = 13.0
+AFTER_STOP = 3.0
+MAX_WALL_S = 300.0
 MODEL_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -61,14 +72,17 @@ class Adversary:
     def __init__(self):
         self.node = rclpy.create_node('adversary')
         self.start = time.monotonic()
-        self.seen = {'cmd': [], 'odom': [], 'diagnostics': [], 'sent': [],
-                     'set_noise_sigma': None}
+        self.seen = {'cmd': [], 'odom': [], 'diagnostics': [], 'sent': [], 'states': [],
+                     'answers': [], 'set_noise_sigma': None, 'controller_stopped': None,
+                     'first_command': None}
         self.state = None
         self.odom_stamp = None
+        self.first_command = None       # sim s of the first planned command
         self.captured = None
         node = self.node
-        node.create_subscription(Float64MultiArray, '/cmd', lambda m: self.seen['cmd'].append(
-            [self.now()] + list(m.data)), 100)
+        node.create_subscription(Float64MultiArray, '/cmd', self.on_command, 100)
+        node.create_subscription(JointState, '/meta_mpc/command', lambda m: self.seen[
+            'answers'].append([self.now(), seconds(m.header.stamp)]), 100)
         node.create_subscription(Odometry, '/odom', self.on_odometry, 50)
         node.create_subscription(JointState, '/meta_mpc/state', self.on_state, 10)
         node.create_subscription(UInt8MultiArray, '/meta_mpc/model', self.on_model, MODEL_QOS)
@@ -86,25 +100,36 @@ class Adversary:
         self.future = None
 
     def now(self):
-        """Return seconds since start."""
-        return time.monotonic() - self.start
+        """Return the place on the timeline: sim s since the first planned command, or -1."""
+        if self.first_command is None or self.odom_stamp is None:
+            return -1.0
+        return seconds(self.odom_stamp) - self.first_command
+
+    def on_command(self, message):
+        """Record a command; the first planned one (not ours, not zero) starts the timeline."""
+        values = list(message.data)
+        if self.first_command is None and self.odom_stamp is not None and any(values) and \
+                values != [1e9, 1e9]:
+            self.first_command = seconds(self.odom_stamp)
+            self.seen['first_command'] = self.first_command
+        self.seen['cmd'].append([self.now()] + values)
 
     def on_odometry(self, message):
         """Record the robot's position and the newest stamp (not our own messages)."""
         if abs(message.pose.pose.position.x) < 1e6 and message.header.stamp.sec < 500:
+            self.odom_stamp = message.header.stamp
             self.seen['odom'].append([self.now(), message.pose.pose.position.x,
                                       message.pose.pose.position.y,
-                                      message.header.stamp.sec
-                                      + message.header.stamp.nanosec * 1e-9])
-            self.odom_stamp = message.header.stamp
+                                      seconds(message.header.stamp)])
 
     def on_state(self, message):
         """Keep the newest genuine state, to send corrupted copies of it."""
         if message.position and abs(message.position[0]) < 1e6:
             self.state = message
+            self.seen['states'].append([self.now(), seconds(message.header.stamp)])
 
     def on_model(self, message):
-        """Keep the first genuine update after 2 s, to replay it later."""
+        """Keep the first genuine update 2 s into the timeline, to replay it later."""
         if self.captured is None and self.now() > 2.0 and len(message.data) > 64:
             self.captured = list(message.data.tobytes())
 
@@ -148,15 +173,29 @@ class Adversary:
             Parameter('planner.mppi.noise_sigma', value=[4.0, 4.0]).to_parameter_msg()]))
         self.sent('path')
 
+    def ended(self):
+        """Return whether to stop: AFTER_STOP past controller_stopped, or MAX_WALL_S."""
+        if time.monotonic() - self.start > MAX_WALL_S:
+            return True
+        if select.select([sys.stdin], [], [], 0)[0]:
+            if not sys.stdin.readline():
+                return True         # stdin closed: the test is gone
+            self.seen['controller_stopped'] = self.now()
+        stopped = self.seen['controller_stopped']
+        return stopped is not None and self.now() >= stopped + AFTER_STOP
+
     def run(self, out):
-        """Follow the timeline until END, then write what was seen."""
+        """Follow the timeline until it ends, then write what was seen."""
         bad_updates = malformed_updates()
         next_tick, done = 0.0, set()
         print('ready', flush=True)
-        while self.now() < END:
+        while not self.ended():
             rclpy.spin_once(self.node, timeout_sec=0.002 if self.now() > FLOOD else 0.02)
             now = self.now()
             if now >= FLOOD:
+                if now >= FLOOD + 1.0 and 'flood' not in done:
+                    done.add('flood')
+                    print('flooding', flush=True)
                 self.model_publisher.publish(UInt8MultiArray(data=bad_updates[0]))
             if now >= next_tick:
                 next_tick = now + 0.1
@@ -182,6 +221,11 @@ class Adversary:
                 self.future = None
         with open(out, 'w') as stream:
             json.dump(self.seen, stream)
+
+
+def seconds(stamp):
+    """Return a builtin_interfaces/Time in s."""
+    return stamp.sec + stamp.nanosec * 1e-9
 
 
 def main():

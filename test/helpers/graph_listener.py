@@ -17,7 +17,7 @@ CONTROL_RATE_HZ = next(spec.default for spec in ESTIMATOR_PARAMETERS
                        if spec.name == 'control_rate_hz')
 
 
-def probe(env, seconds, out, nan_at=None, ros_args=(), until_commanded=None):
+def probe(env, seconds, out, nan_at=None, ros_args=(), until_commanded=None, linger=None):
     """
     Start the listener; return the process once it is subscribed.
 
@@ -27,18 +27,32 @@ def probe(env, seconds, out, nan_at=None, ros_args=(), until_commanded=None):
     :param nan_at: publish one Odometry full of NaN at this time (s), or None.
     :param ros_args: ROS arguments, e.g. ('-r', '/odom:=/robot/odom').
     :param until_commanded: stop earlier, once the odometry stamps have advanced this
-        many sim seconds since the first command (its JSON's `until_reached`), or None.
+        many sim seconds since the first command (its JSON's `until_reached`; it prints
+        'reached', which `reached` reads), or None.
+    :param linger: with until_commanded, listen this much longer (wall s) once reached.
     """
     command = [sys.executable, str(PROBE), str(seconds), str(out)]
     if nan_at is not None:
         command += ['--publish-nan-odometry', str(nan_at)]
     if until_commanded is not None:
         command += ['--until-commanded', str(until_commanded)]
+    if linger is not None:
+        command += ['--linger', str(linger)]
     if ros_args:
         command += ['--ros-args', *ros_args]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     assert process.stdout.readline().strip() == 'ready'
     return process
+
+
+def reached(process):
+    """
+    Wait until the probe says its until_commanded was reached; return whether it was.
+
+    The wait is bounded by the probe's own SECONDS: a probe that runs out exits without
+    saying it, and this returns False.
+    """
+    return process.stdout.readline().strip() == 'reached'
 
 
 def statuses(seen, name):

@@ -2,7 +2,7 @@
 Listen to a running node graph and summarise what it saw as JSON.
 
 python graph_probe.py SECONDS OUT.json [--publish-nan-odometry AT_S]
-                     [--until-commanded SIM_S]
+                     [--until-commanded SIM_S [--linger WALL_S]]
     [--ros-args ...]
 
 Records /cmd and /cmd_vel (Twist: linear.x, angular.z) receive times and values,
@@ -12,7 +12,9 @@ probe's wall-clock receive time, and for each node name in the graph the most no
 of that name seen at once (the graph is looked at every second).
 ROS arguments (-r /odom:=/robot/odom) remap what it listens to. With
 --publish-nan-odometry it also publishes one Odometry full of NaN at that time (to
-check that the graph drops it).
+check that the graph drops it). With --until-commanded it stops once the odometry
+stamps have advanced SIM_S since the first command, printing 'reached'; with --linger
+it listens WALL_S longer (to hear the graph shut down) before it writes OUT.json.
 """
 
 import json
@@ -41,6 +43,7 @@ def main():
     nan_at = float(nan_at) if nan_at is not None else None
     until = options.get('--until-commanded')
     until = float(until) if until is not None else None
+    linger = float(options.get('--linger', 0.0))
     rclpy.init(args=sys.argv)
     node = rclpy.create_node('graph_probe')
     start = time.monotonic()
@@ -85,11 +88,14 @@ def main():
     seen['nodes'] = {}
     looked = -1.0
     seen['until_reached'] = False
-    while now() < seconds:
+    stop_at = seconds
+    while now() < stop_at:
         rclpy.spin_once(node, timeout_sec=0.05)
-        if until is not None and commanded and commanded[-1] - commanded[0] >= until:
+        if until is not None and not seen['until_reached'] and commanded and \
+                commanded[-1] - commanded[0] >= until:
             seen['until_reached'] = True
-            break
+            print('reached', flush=True)
+            stop_at = min(stop_at, now() + linger)
         if now() - looked >= 1.0:
             looked = now()
             names = [name for name, _ in node.get_node_names_and_namespaces()]

@@ -1,13 +1,15 @@
 """
-Play test/helpers/point_robot.py's robot on the robot contract, for a fixed time.
+Play test/helpers/point_robot.py's robot on the robot contract, until commanded enough.
 
 A kinematic differential-drive base, as a robot's driver would be: it publishes /odom
 (nav_msgs/Odometry, pose in odom, twist in base_link) and /joint_states (both wheels)
 at RATE_HZ of its own clock, applies every /cmd (std_msgs/Float64MultiArray, wheel
-rates, clipped to the description's bounds), and records what reached it. After
-`seconds` it writes a JSON report and exits:
+rates, clipped to the description's bounds), and records what reached it: the
+commands, and the stamps of /meta_mpc/state and of /meta_mpc/command (the state each
+command answers). Once PLANNED commands that are not all zero have reached it, or
+after SECONDS of wall time, it writes a JSON report and exits:
 
-    python point_robot_driver.py SECONDS OUT.json
+    python point_robot_driver.py SECONDS OUT.json [PLANNED]
 """
 
 import json
@@ -35,10 +37,13 @@ class PointRobotDriver(Node):
         self.rates = np.zeros(2)                # commanded wheel rates, rad/s
         self.commands = []                      # (receipt s, width, values)
         self.states = []                        # names of /meta_mpc/state samples
+        self.state_stamps = []                  # their stamps, s
+        self.answers = []                       # (stamp s, values) of /meta_mpc/command
         self.odom = self.create_publisher(Odometry, '/odom', 20)
         self.joints = self.create_publisher(JointState, '/joint_states', 20)
         self.create_subscription(Float64MultiArray, '/cmd', self.on_command, 10)
-        self.create_subscription(JointState, '/meta_mpc/state', self.on_state, 10)
+        self.create_subscription(JointState, '/meta_mpc/state', self.on_state, 100)
+        self.create_subscription(JointState, '/meta_mpc/command', self.on_answer, 100)
         self.last = self.now()
         self.create_timer(1.0 / RATE_HZ, self.tick)
 
@@ -54,8 +59,17 @@ class PointRobotDriver(Node):
             self.rates = np.clip(values, POINT_ROBOT.action.low, POINT_ROBOT.action.high)
 
     def on_state(self, message):
-        """Record the entries of a state the graph estimated."""
+        """Record the entries and the stamp of a state the graph estimated."""
         self.states.append(list(message.name))
+        self.state_stamps.append(stamp_seconds(message.header.stamp))
+
+    def on_answer(self, message):
+        """Record the stamp of the state a command answers, and its values."""
+        self.answers.append((stamp_seconds(message.header.stamp), list(message.velocity)))
+
+    def planned(self):
+        """Return how many commands that are not all zero have reached the robot."""
+        return sum(1 for _, _, values in self.commands if any(values))
 
     def tick(self):
         """Advance the kinematics to now and publish the measurements."""
@@ -83,17 +97,24 @@ class PointRobotDriver(Node):
     def report(self):
         """Return what reached the robot and where it went."""
         return {'commands': self.commands, 'states': self.states[-5:],
-                'state_count': len(self.states), 'pose': self.pose.tolist()}
+                'state_count': len(self.states), 'state_stamps': self.state_stamps,
+                'answers': self.answers, 'pose': self.pose.tolist()}
+
+
+def stamp_seconds(stamp):
+    """Return a builtin_interfaces/Time in s."""
+    return stamp.sec + stamp.nanosec * 1e-9
 
 
 def main():
-    """Run the driver for argv[1] seconds, then write the report to argv[2]."""
+    """Run the driver (argv[1] s at most, until argv[3] planned commands); write argv[2]."""
     seconds, out = float(sys.argv[1]), sys.argv[2]
+    planned = int(sys.argv[3]) if len(sys.argv) > 3 else None
     rclpy.init()
     node = PointRobotDriver()
     end = node.now() + seconds
     print('ready', flush=True)
-    while rclpy.ok() and node.now() < end:
+    while rclpy.ok() and node.now() < end and (planned is None or node.planned() < planned):
         rclpy.spin_once(node, timeout_sec=0.05)
     with open(out, 'w') as file:
         json.dump(node.report(), file)

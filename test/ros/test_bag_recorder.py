@@ -16,6 +16,7 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PUBLISHER = ROOT / 'test' / 'helpers' / 'bag_publisher.py'
 TOPICS = {'/odom': 'nav_msgs/msg/Odometry', '/meta_mpc/terrain': 'std_msgs/msg/String'}
+WAIT_S = 60.0   # wall s: the most a wait for the recorder may take
 
 
 class Process:
@@ -102,9 +103,9 @@ def test_signal_closes_a_complete_bag(ros_env, python, tmp_path, processes, stor
     start_ns = time.time_ns()
     publisher = processes([python, str(PUBLISHER), '2'], ros_env)
     odometry_count, string_count = published(publisher)
-    end_ns = time.time_ns()
     assert publisher.popen.wait(timeout=30) == 0
     assert recorder.stop(signum) == 0
+    stopped_ns = time.time_ns()
 
     info = yaml.safe_load((bag / 'metadata.yaml').read_text())['rosbag2_bagfile_information']
     assert info['version'] == 8 and info['storage_identifier'] == storage
@@ -119,34 +120,54 @@ def test_signal_closes_a_complete_bag(ros_env, python, tmp_path, processes, stor
     assert [m.message.data for m in messages if m.topic == '/meta_mpc/terrain'] == \
         [f'terrain {number}' for number in range(string_count)]
     stamps = [m.timestamp_ns for m in messages]
-    # Receive time on the system clock: within the publishing window (the last message
-    # may land just after the publisher reported; 1 s covers delivery on a loaded host).
-    assert stamps == sorted(stamps) and start_ns <= stamps[0] and stamps[-1] <= end_ns + 10**9
+    # Receive time on the system clock: after the publisher started, before the recorder
+    # stopped (however late a loaded host delivers the last messages).
+    assert stamps == sorted(stamps) and start_ns <= stamps[0] and stamps[-1] <= stopped_ns
     with AnyReader([bag]) as reader:
         assert {c.topic: c.msgcount for c in reader.connections} == \
             {'/odom': odometry_count, '/meta_mpc/terrain': string_count}
 
 
-def test_sigkill_loses_at_most_a_second(ros_env, python, tmp_path, processes):
+def flushed_odometry(bag):
+    """Return how many Odometry the bag being written holds on disk now (0 if none yet)."""
+    try:
+        messages, _ = load_messages(bag, topics=['/odom'])
+    except Exception:       # no storage file yet, or only its first bytes
+        return 0
+    return len(messages)
+
+
+def test_sigkill_loses_only_what_was_not_flushed(ros_env, python, tmp_path, processes):
+    # Counted on what the bag held on disk before the kill, not in wall time: the test
+    # waits (at most WAIT_S) until the running recorder has flushed at least 50 Odometry
+    # and then flushed again (periodic flushes, not only at close), then kills it; all
+    # of those must read back, as a gapless prefix of what was published.
     bag = tmp_path / 'bag'
     recorder = processes(recorder_command(python, bag), ros_env)
     recorder.wait_for('recording to')
-    publisher = processes([python, str(PUBLISHER), '4'], ros_env)
+    publisher = processes([python, str(PUBLISHER), '30'], ros_env)
     publisher.wait_for('publishing')
-    time.sleep(2.0)
+    deadline = time.monotonic() + WAIT_S
+    first = 0
+    while first < 50 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        first = flushed_odometry(bag)
+    flushed = first
+    while flushed <= first and time.monotonic() < deadline:
+        time.sleep(0.1)
+        flushed = flushed_odometry(bag)
+    assert 50 <= first < flushed, (first, flushed)
     killed_ns = time.time_ns()
     assert recorder.stop(signal.SIGKILL) == -signal.SIGKILL
-    published(publisher)
     assert not (bag / 'metadata.yaml').exists()
 
     messages, problems = load_messages(bag)
     assert all('truncated' in problem.message for problem in problems), problems
     odometry = [m for m in messages if m.topic == '/odom']
     assert [m.message.pose.pose.position.x for m in odometry] == list(range(len(odometry)))
-    # At 50 Hz for about 2 s before the kill; flushes every 0.5 s.
+    assert len(odometry) >= flushed
     lost_s = (killed_ns - odometry[-1].timestamp_ns) / 1e9
     print(f'recorder: {len(odometry)} Odometry recovered, last {lost_s:.3f} s lost')
-    assert lost_s < 1.0 and len(odometry) >= 50
     assert repair_bag(bag).message_count == len(messages)
     assert len(list(read_messages(bag))) == len(messages)
 

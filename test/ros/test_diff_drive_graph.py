@@ -1,18 +1,19 @@
 """
-The whole graph on the differential-drive base, over real DDS, in real time.
+The whole graph on the differential-drive base, over real DDS, in lockstep.
 
-`robot:=diff_drive` runs sim_node's MuJoCo base, the estimator, the adaptive dynamics,
-the controller (publishing geometry_msgs/Twist on /cmd_vel) and the reference node
-with the shipped models, as `meta-mpc launch robot:=diff_drive` does; a listener
-process (test/helpers/graph_probe.py) records /cmd_vel and /odom. The command rate is
-counted in sim time (the /odom stamps), so the machine's load only shortens the run.
+`robot:=diff_drive lockstep:=true` runs sim_node's MuJoCo base, the estimator, the
+adaptive dynamics, the controller (publishing geometry_msgs/Twist on /cmd_vel) and the
+reference node with the shipped models, as `meta-mpc launch robot:=diff_drive
+lockstep:=true` does; a listener process (test/helpers/graph_probe.py) records /cmd_vel,
+/odom and the stamped answers. The graph runs until the base has been commanded for
+SIM_S of sim time, however long the machine takes (at most PROBE_WALL_S): what is
+asserted is counted in sim time and against the states answered, never in wall time.
 """
 
 import json
 import signal
-import time
 
-from graph_listener import CONTROL_RATE_HZ, probe, sim_seconds
+from graph_listener import CONTROL_RATE_HZ, probe, reached, statuses
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
 from meta_mpc_ros.data.bag_reader import load_messages
 from meta_mpc_ros.robots import robot_description
@@ -23,32 +24,44 @@ import pytest
 
 pytestmark = pytest.mark.slow
 ROBOT = robot_description('diff_drive')
+SIM_S = 20.0            # sim seconds the base is commanded for
+PROBE_WALL_S = 300      # the most wall time a run may take (about 30 s on an idle machine)
 
 
 def test_the_graph_drives_the_base_on_cmd_vel_and_stops_it(tmp_path, graph_env):
-    graph = build_graph({'robot': ROBOT.name, 'task': 'figure8'}, run_dir=tmp_path / 'run')
-    listener = probe(graph_env, 34.0, tmp_path / 'seen.json')
+    graph = build_graph({'robot': ROBOT.name, 'task': 'figure8', 'lockstep': True},
+                        run_dir=tmp_path / 'run')
+    # It listens on through the shutdown, to hear the controller's last zero Twist.
+    listener = probe(graph_env, PROBE_WALL_S, tmp_path / 'seen.json', until_commanded=SIM_S,
+                     linger=15.0)
     nodes = GraphProcess(graph.local_nodes, graph.log_dir, env=graph_env).start()
     try:
-        time.sleep(25.0)
+        assert reached(listener), f'the base was not commanded for {SIM_S} s of sim time'
         exited = nodes.poll()
         assert not exited, [(e, nodes.tail(e.name)) for e in exited]
     finally:
         codes = nodes.stop(signal.SIGINT, timeout=15.0)
-    listener.wait(timeout=60)
+        listener.wait(timeout=60)
     seen = json.loads((tmp_path / 'seen.json').read_text())
     assert all(code == 0 for code in codes.values()), codes
     commands = np.array(seen['cmd_vel'])            # [wall s, linear.x, angular.z]
     moving = commands[np.any(commands[:, 1:] != 0.0, axis=1)]
     assert len(moving) >= 50, f'{len(moving)} planned commands'
-    # One command per control period of sim time (10 Hz), from the first planned one to
-    # the stop: counted against the sim time the /odom stamps say passed meanwhile.
-    start, end = moving[0, 0], moving[-1, 0]
-    rate = (len(moving) - 1) / sim_seconds(seen['odom'], start, end)
-    assert 0.8 * CONTROL_RATE_HZ < rate < 1.2 * CONTROL_RATE_HZ, rate
+    # One command answers every control period of sim time (10 Hz), none missing and
+    # none twice: the answered state stamps are one period apart over SIM_S, and the
+    # simulator never had to go on without an answer (a zero command after
+    # lockstep_timeout_s).
+    answers = np.round(np.array(seen['answers']) * CONTROL_RATE_HZ).astype(int)
+    periods = np.unique(answers)
+    assert periods[-1] - periods[0] >= SIM_S * CONTROL_RATE_HZ, periods[[0, -1]]
+    assert np.array_equal(periods, np.arange(periods[0], periods[-1] + 1))
+    simulation = statuses(seen, 'sim_node: simulation')
+    assert simulation and all(status['values']['lockstep_timeouts'] == '0'
+                              for _, status in simulation)
+    end = moving[-1, 0]
     # Every command is within the bounds, and changes by at most the acceleration
-    # limits over its control period (a command the estimator's lateness skipped
-    # would show as twice the step; none is).
+    # limits over its control period (a skipped command would show as twice the step;
+    # none is).
     low, high = np.array(ROBOT.action.low), np.array(ROBOT.action.high)
     assert np.all(moving[:, 1:] >= low - 1e-12) and np.all(moving[:, 1:] <= high + 1e-12)
     steps = np.abs(np.diff(moving[:, 1:], axis=0))

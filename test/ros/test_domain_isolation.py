@@ -16,7 +16,7 @@ def test_other_domain_hears_nothing(ros_env, python):
     listener = subprocess.Popen([python, str(PROBE), 'listen', '4'], env=other,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert listener.stdout.readline().strip() == 'ready'
-    subprocess.run([python, str(PROBE), 'publish', '100', '2'], env=ros_env,
+    subprocess.run([python, str(PROBE), 'publish', '100', '200'], env=ros_env,
                    capture_output=True, text=True, timeout=60, check=True)
     out, _ = listener.communicate(timeout=60)
     assert out.split()[1] == '0'

@@ -10,7 +10,8 @@ recorder then stores them under the graph's names, so such a bag trains as it is
 Both run in lockstep (the robot waits for each answer), so that what is asserted does
 not depend on the machine's load: in real time on 2 busy cores (after the Ray grid
 test, in the whole suite) the robot tracked 0.19-0.24 m from the path, and this test
-could only be an xfail. The real-time graph is test_system_graph's.
+could only be an xfail. test_system_graph runs the whole graph in lockstep too; the
+real-time graph is test_system_faults' and test_system_adversarial's (its watchdogs).
 """
 
 import dataclasses

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 
@@ -31,6 +32,8 @@ HELPERS = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'helpers')
 DRIVER = os.path.join(HELPERS, 'point_robot_driver.py')
 NAME = 'point_robot'
 TOOLS = pathlib.Path(__file__).resolve().parents[2] / 'tools'
+PLANNED = 30            # planned commands the robot is driven with
+DRIVER_WALL_S = 240     # the most wall time that may take (about 20 s on an idle machine)
 
 
 @pytest.fixture
@@ -86,35 +89,50 @@ def test_a_checkpoint_of_another_robot_is_refused_in_one_line(registered):
 @pytest.mark.slow
 def test_the_graph_drives_a_robot_described_outside_the_package(
         registered, tmp_path, graph_env):
+    # The robot runs in real time, as a real one does; the driver stops once PLANNED
+    # planned commands reached it (at most DRIVER_WALL_S), then the graph is stopped: a
+    # loaded machine takes longer, and what is asserted is counted against the states
+    # the graph estimated, never against the wall clock.
     checkpoint = untrained_checkpoint(tmp_path / 'point_robot_mb.pt', registered)
     env = dict(graph_env, META_MPC_ROBOTS=NAME,
                PYTHONPATH=graph_env['PYTHONPATH'] + os.pathsep + HELPERS)
     report = tmp_path / 'driver.json'
-    driver = subprocess.Popen([sys.executable, DRIVER, '40', str(report)], env=env,
-                              stdout=subprocess.PIPE, text=True)
+    driver = subprocess.Popen([sys.executable, DRIVER, str(DRIVER_WALL_S), str(report),
+                               str(PLANNED)], env=env, stdout=subprocess.PIPE, text=True)
+    launch = None
     try:
         assert driver.stdout.readline().strip() == 'ready'
-        launch = subprocess.run(
+        launch = subprocess.Popen(
             [sys.executable, '-m', 'meta_mpc_ros.cli', 'launch', 'sim:=none',
              f'robot:={NAME}', f'adapter:={BASELINE_ADAPTER}', f'checkpoint:={checkpoint}',
              'task:=straight', 'record:=false', 'use_sim_time:=false',
-             '--duration', '30', '--run-dir', str(tmp_path / 'graph')],
-            env=env, capture_output=True, text=True, timeout=150)
-        driver.wait(timeout=60)
+             '--run-dir', str(tmp_path / 'graph')],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        driver.wait(timeout=DRIVER_WALL_S + 60)
+        assert launch.poll() is None, 'the graph stopped before the robot was driven'
+        launch.send_signal(signal.SIGINT)
+        stdout, stderr = launch.communicate(timeout=60)
     finally:
         driver.kill()
-    assert '30 s elapsed, stopping' in launch.stdout, launch.stdout + launch.stderr
-    assert 'while the graph was running' not in launch.stderr, launch.stderr
+        if launch is not None and launch.poll() is None:
+            launch.kill()
+    assert launch.returncode == 0, stdout + stderr
+    assert 'while the graph was running' not in stderr, stderr
     seen = json.loads(report.read_text())
     # The estimator published the robot's own state vector.
     assert seen['state_count'] >= 20
     assert seen['states'][-1] == list(registered.state.names)
-    # The controller's commands reached the robot, one value per wheel, at the control
-    # rate (10 Hz) once the graph was up; they came from the planner (not the zero
-    # command of a stopped controller) and moved the base.
+    # The controller's commands reached the robot, one value per wheel; PLANNED of them
+    # came from the planner (not the zero command of a stopped controller).
     commands = [entry for entry in seen['commands'] if any(entry[2])]
-    assert commands and all(width == 2 for _, width, _ in seen['commands'])
-    times = np.array([entry[0] for entry in commands])
-    assert len(times) >= 30
-    assert 0.05 < np.median(np.diff(times)) < 0.2
+    assert len(commands) >= PLANNED and all(width == 2 for _, width, _ in seen['commands'])
+    # At the control rate (the estimator's): from the first planned command on, every
+    # state the estimator published was answered, once and in order, and no command
+    # answered a state it did not publish.
+    answers = [stamp for stamp, _ in seen['answers']]
+    first = next(stamp for stamp, values in seen['answers'] if any(values))
+    states = [stamp for stamp in seen['state_stamps'] if first <= stamp <= answers[-1]]
+    assert [stamp for stamp in answers if stamp >= first] == states
+    assert len(states) >= PLANNED - 1
+    # And they moved the base.
     assert np.hypot(*seen['pose'][:2]) > 0.01
