@@ -12,7 +12,6 @@ test_system_adversarial's).
 import json
 import pathlib
 import signal
-import time
 
 from graph_listener import probe, reached
 from meta_mpc_ros.core.reference import PathTracker, ReferencePath
