@@ -53,7 +53,7 @@ def test_the_graph_drives_the_base_on_cmd_vel_and_stops_it(tmp_path, graph_env):
     # lockstep_timeout_s).
     answers = np.round(np.array(seen['answers']) * CONTROL_RATE_HZ).astype(int)
     periods = np.unique(answers)
-    assert periods[-1] - periods[0] >= SIM_S * CONTROL_RATE_HZ, periods[[0, -1]]
+    assert len(periods) >= SIM_S * CONTROL_RATE_HZ, periods[[0, -1]]
     assert np.array_equal(periods, np.arange(periods[0], periods[-1] + 1))
     simulation = statuses(seen, 'sim_node: simulation')
     assert simulation and all(status['values']['lockstep_timeouts'] == '0'
