@@ -111,9 +111,8 @@ class AntEnv(AntCrippledLegEnv):
     environment, so the graph's states are its states.
     """
 
-    def __init__(self, condition='', max_episode_steps=1000, render_width=320,
-                 render_height=240):
-        super().__init__(condition, max_episode_steps, render_width, render_height)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         driven = tuple(mujoco.mj_id2name(self._model, mujoco.mjtObj.mjOBJ_JOINT, joint)
                        for joint in self._model.actuator_trnid[:, 0])
         if driven != ANT.action.names:
