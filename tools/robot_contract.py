@@ -61,8 +61,8 @@ def robot_section(robot):
     lines += [f'| {i} | `{name}` | {unit} | {low:g} | {high:g} |' for i, (name, unit, low, high)
               in enumerate(zip(action.names, action.units, action.low, action.high))]
     sim = robot.sim
-    simulated = (f'`{sim.environment}` ({sim.model or "built in code"}), starting on '
-                 f'`{sim.default_condition}`; conditions in `{sim.conditions}`'
+    simulated = (f'`{sim.environment or sim.simulator}` ({sim.model or "built in code"}), '
+                 f'starting on `{sim.default_condition}`; conditions in `{sim.conditions}`'
                  if sim else 'none (drive it with `sim:=none`)')
     limits = robot.acceleration_limits
     if limits:

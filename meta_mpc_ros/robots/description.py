@@ -61,14 +61,20 @@ class SimDescription:
     """
     The robot's simulator.
 
-    :param environment: the name of its environment in sim.registry (make_env).
+    :param environment: the name of its environment in sim.registry (make_env, for
+        in-process training and evaluation), '' for a robot simulated only under
+        sim_node.
+    :param simulator: the class sim_node runs, as 'module:Class' (imported when a node
+        starts: a user's robot names its own, in its own module; the interface is
+        sim_node's docstring's), '' for a robot sim_node cannot simulate.
     :param model: its MuJoCo model in the share directory ('' when built in code).
     :param default_condition: the world condition sim_node starts in.
     :param conditions: where its world conditions are registered (for the docs).
     :param demo_condition: the held-out condition `meta-mpc demo` switches to.
     """
 
-    environment: str
+    environment: str = ''
+    simulator: str = ''
     model: str = ''
     default_condition: str = ''
     conditions: str = ''

@@ -2,9 +2,9 @@
 sim_node: a simulated robot (MuJoCo), whose world changes at run time.
 
 It simulates the `robot` parameter's robot, the simulator its description names
-(robots.ROBOTS; SIMULATORS lists those this node runs: the millirobot's
-sim.MillirobotSim, the differential-drive base's sim.DiffDriveSim and the legged
-robots' sim.legged.node_sim simulators, the half-cheetah's), at
+(robots.ROBOTS, SimDescription.simulator, imported by sim.registry.simulator_class: the
+millirobot's sim.MillirobotSim, the differential-drive base's sim.DiffDriveSim, the
+legged robots' sim.legged.node_sim simulators, or a user's robot's own), at
 `real_time_factor` times real time and publishes, every 1 / publish_rate_hz of sim time:
 
     /clock                  rosgraph_msgs/Clock, the sim time every other node follows
@@ -23,7 +23,7 @@ commands stop for `command_timeout_s`. The `condition` and `schedule` parameters
 the simulator's own conditions (its `parse_condition`; the default is the description's
 `default_condition`).
 
-A simulator of SIMULATORS is a class built as simulator(condition, physics_timestep,
+A simulator is a class built as simulator(condition, physics_timestep,
 seed) with JOINT_NAMES, parse_condition, validate_command, set_condition, set_command,
 command, step(duration), measurements() (time, position, orientation_xyzw,
 linear_velocity, angular_velocity, joint_positions, joint_velocities), time, condition,
@@ -46,15 +46,13 @@ import dataclasses
 import functools
 import time
 
-from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description, ROBOTS
+from meta_mpc_ros.robots import DEFAULT_ROBOT, robot_description
 from meta_mpc_ros.ros import conversions
 from meta_mpc_ros.ros.command_interfaces import CommandChannel, STAMPED_PARAMETER
 from meta_mpc_ros.ros.node_tools import DropCounter, run_node, StatusReporter
 from meta_mpc_ros.ros.parameters import declare_parameters, ParameterSpec
 from meta_mpc_ros.sim.conditions import parse_condition, parse_schedule
-from meta_mpc_ros.sim.diff_drive_sim import DiffDriveSim
-from meta_mpc_ros.sim.legged.node_sim import LEGGED_SIMULATORS
-from meta_mpc_ros.sim.millirobot_sim import MillirobotSim
+from meta_mpc_ros.sim.registry import simulated_robots, simulator_class
 from nav_msgs.msg import Odometry
 import numpy as np
 from rclpy.clock import Clock, ClockType
@@ -96,16 +94,6 @@ def _check_schedule(text, parse=parse_condition):
     return None
 
 
-# The simulators this node runs, by the sim environment a robot's description names.
-SIMULATORS = dict({'millirobot': MillirobotSim, 'diff_drive': DiffDriveSim}, **LEGGED_SIMULATORS)
-
-
-def simulated_robots():
-    """Return the registered robots whose description names a simulator of SIMULATORS."""
-    return tuple(name for name, robot in ROBOTS.items()
-                 if robot.sim is not None and robot.sim.environment in SIMULATORS)
-
-
 PARAMETERS = (
     ParameterSpec('robot', DEFAULT_ROBOT, 'Simulated robot: a key of robots.ROBOTS whose '
                   'description names a simulator this node runs.', choices=simulated_robots()),
@@ -142,7 +130,7 @@ PARAMETERS = (
 def parameters(robot=DEFAULT_ROBOT):
     """Return every parameter of the node, the conditions those of a robot's simulator."""
     description = robot_description(robot)
-    parse = SIMULATORS[description.sim.environment].parse_condition
+    parse = simulator_class(description.name).parse_condition
     specs = {spec.name: spec for spec in PARAMETERS}
     specs['condition'] = dataclasses.replace(
         specs['condition'], default=description.sim.default_condition,
@@ -162,7 +150,7 @@ class SimNode(Node):
                            robot=robot)
         values = self.values
         self.robot = robot_description(robot)
-        self.simulator = SIMULATORS[self.robot.sim.environment]
+        self.simulator = simulator_class(robot)
         self.channel = CommandChannel(self.robot.command_interface,
                                       values['enable_stamped_cmd_vel'])
         self.sim = self.simulator(values['condition'], values['physics_timestep'],

@@ -6,6 +6,11 @@ ant) join when the subpackage meta_mpc_ros.sim.legged is installed, imported onl
 first needed. A registered robot (robots.ROBOTS) whose description names one of them
 as its simulator's environment is built under its own name too.
 `ENVIRONMENTS` is computed on first access, like everything here.
+
+The simulators sim_node runs are named by the robots' descriptions
+(SimDescription.simulator, 'module:Class'): `simulated_robots()` lists the robots that
+name one, and `simulator_class(robot)` imports it, so that a user's robot brings its own
+simulator in its own module.
 """
 
 import functools
@@ -74,7 +79,9 @@ def robot_specs(robot):
     """
     from meta_mpc_ros.robots import ROBOTS
     description = ROBOTS.get(robot)
-    if description is not None and description.sim is None \
+    simulated_in_process = description is not None and description.sim is not None \
+        and bool(description.sim.environment)
+    if description is not None and not simulated_in_process \
             and robot not in _environment_classes():
         return description.state, description.action, description.control_dt
     env = make_env(robot)
@@ -97,6 +104,41 @@ def robot_cost_terms(robot):
         return tuple(dict(term) for term in env.cost_terms())
     finally:
         env.close()
+
+
+def simulated_robots():
+    """Return the registered robots whose description names a simulator for sim_node."""
+    from meta_mpc_ros.robots import ROBOTS
+    return tuple(name for name, robot in ROBOTS.items()
+                 if robot.sim is not None and robot.sim.simulator)
+
+
+def simulator_class(robot):
+    """
+    Return the simulator class sim_node runs for a registered robot.
+
+    :param robot: a name of simulated_robots().
+    :raises ValueError: in one line, for a robot without a simulator or one whose
+        'module:Class' does not import.
+    """
+    from meta_mpc_ros.robots import robot_description
+    description = robot_description(robot)
+    path = description.sim.simulator if description.sim is not None else ''
+    if not path:
+        raise ValueError(f'robot {robot!r} names no simulator for sim_node; '
+                         f'choose one of {simulated_robots()}')
+    return _import_class(path, robot)
+
+
+@functools.lru_cache(maxsize=None)
+def _import_class(path, robot):
+    """Import 'module:Class' (ValueError in one line if it does not)."""
+    module_name, _, class_name = path.partition(':')
+    try:
+        return getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f'robot {robot!r}: its simulator {path!r} does not import '
+                         f'({error})') from None
 
 
 def __getattr__(name):

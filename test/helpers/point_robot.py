@@ -5,7 +5,8 @@ CONTRIBUTING's "A new robot" recipe, followed to the letter: this module describ
 robot and registers it; a process finds it through META_MPC_ROBOTS=point_robot (with
 test/helpers on PYTHONPATH). Its learning config (controller, cost, tasks) is
 point_robot.yaml beside it. point_robot_driver.py plays the robot on /odom,
-/joint_states and /cmd. No file of the package names it.
+/joint_states and /cmd (sim:=none); point_robot_sim.py is its simulator under sim_node,
+which its description names. No file of the package names it.
 
 Two wheels of radius WHEEL_RADIUS, TRACK apart, take wheel-rate commands (rad/s); the
 state is the planar pose (yaw as cos/sin), the base's forward speed and turn rate, and
@@ -16,7 +17,7 @@ import pathlib
 
 from meta_mpc_ros.core.spaces import ActionSpec
 from meta_mpc_ros.robots import register_robot, ROBOTS
-from meta_mpc_ros.robots.description import RobotDescription
+from meta_mpc_ros.robots.description import RobotDescription, SimDescription
 from meta_mpc_ros.robots.state import PLANAR_POSE, StateTerm
 
 NAME = 'point_robot'
@@ -41,6 +42,9 @@ POINT_ROBOT = RobotDescription(
                       high=(MAX_WHEEL_RATE, MAX_WHEEL_RATE)),
     config=str(pathlib.Path(__file__).with_name('point_robot.yaml')),
     tasks=('straight',),
+    sim=SimDescription(simulator='point_robot_sim:PointRobotSim', default_condition='nominal',
+                       demo_condition='left_wheel_scale=0.5',
+                       conditions='test/helpers/point_robot_sim.py'),
 )
 
 if NAME not in ROBOTS:

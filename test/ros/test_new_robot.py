@@ -4,9 +4,10 @@ CONTRIBUTING's "A new robot": a robot described in the test folder runs in the g
 test/helpers/point_robot.py describes a differential-drive base (its state, joints,
 actions and learning config) and registers it; nothing in the package names it. Each
 process of the graph finds it through META_MPC_ROBOTS, as a user's robot would be
-found, and test/helpers/point_robot_driver.py plays the robot (sim:=none). The graph
-then estimates the robot's 8-entry state, adapts and plans with a small untrained model
-for its 2 wheels, and drives it over real DDS.
+found, and test/helpers/point_robot_driver.py plays the robot (sim:=none), or sim_node
+simulates it with the class its description names (test/helpers/point_robot_sim.py).
+The graph then estimates the robot's 8-entry state, adapts and plans with a small
+untrained model for its 2 wheels, and drives it over real DDS.
 """
 
 import importlib
@@ -24,6 +25,7 @@ from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.pipeline.train import build_model
 from meta_mpc_ros.robots import ROBOTS
 from meta_mpc_ros.ros import mppi_controller_node, state_estimator_node
+from meta_mpc_ros.ros.graph.episode import graph_episode, GraphEpisodeRequest
 from meta_mpc_ros.shipped import load_graph_checkpoint, shipped_checkpoint
 import numpy as np
 import pytest
@@ -51,6 +53,12 @@ def untrained_checkpoint(path, robot):
     model = build_model(config, 'mb', robot.state, robot.action, seed=0)
     save_checkpoint(path, model, 'mb', robot.name, robot.state, robot.action)
     return path
+
+
+def robot_env(graph_env):
+    """Return the graph's environment with the point robot found in every process."""
+    return dict(graph_env, META_MPC_ROBOTS=NAME,
+                PYTHONPATH=graph_env['PYTHONPATH'] + os.pathsep + HELPERS)
 
 
 def test_the_description_is_offered_where_a_robot_is_chosen(registered):
@@ -94,8 +102,7 @@ def test_the_graph_drives_a_robot_described_outside_the_package(
     # loaded machine takes longer, and what is asserted is counted against the states
     # the graph estimated, never against the wall clock.
     checkpoint = untrained_checkpoint(tmp_path / 'point_robot_mb.pt', registered)
-    env = dict(graph_env, META_MPC_ROBOTS=NAME,
-               PYTHONPATH=graph_env['PYTHONPATH'] + os.pathsep + HELPERS)
+    env = robot_env(graph_env)
     report = tmp_path / 'driver.json'
     driver = subprocess.Popen([sys.executable, DRIVER, str(DRIVER_WALL_S), str(report),
                                str(PLANNED)], env=env, stdout=subprocess.PIPE, text=True)
@@ -136,3 +143,35 @@ def test_the_graph_drives_a_robot_described_outside_the_package(
     assert len(states) >= PLANNED - 1
     # And they moved the base.
     assert np.hypot(*seen['pose'][:2]) > 0.01
+
+
+@pytest.mark.slow
+def test_sim_node_simulates_a_robot_whose_description_names_its_simulator(
+        registered, tmp_path, graph_env):
+    # The point robot's description names test/helpers/point_robot_sim.py's class:
+    # sim_node runs it in lockstep, its world changes mid-episode (a worn left wheel),
+    # and the graph drives it, with no file of the package naming it.
+    checkpoint = untrained_checkpoint(tmp_path / 'point_robot_mb.pt', registered)
+    env = robot_env(graph_env)
+    steps, switch = 30, 15
+    arguments = {'checkpoint': str(checkpoint), 'adapter': BASELINE_ADAPTER,
+                 'task': 'straight', 'robot': NAME,
+                 'terrain_schedule': f'{switch * registered.control_dt:.6f}:'
+                                     f'{registered.sim.demo_condition}'}
+    graph = graph_episode(GraphEpisodeRequest(
+        arguments=arguments, sim_seed=0, condition=registered.sim.default_condition,
+        scale=1.0, steps=steps, run_dir=str(tmp_path), env=env, timeout_s=DRIVER_WALL_S))
+    assert graph.actions.shape == (steps, 2) and graph.states.shape[1] == registered.state.dim
+    assert graph.state_steps()[-1] == steps
+    np.testing.assert_allclose(np.diff(graph.action_stamps), registered.control_dt, atol=1e-6)
+    # Each state's wheel rates are the command that answered the state before, the left
+    # one at half its command from the switch on: the simulator's own world change.
+    rates = graph.states[1:, registered.state.index('left_rate'):]
+    scale = np.where(np.arange(steps) < switch, 1.0, 0.5)
+    np.testing.assert_allclose(rates[:, 0], scale * graph.actions[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(rates[:, 1], graph.actions[:, 1], rtol=1e-12)
+    assert np.any(graph.actions != 0.0)
+    # And the base moved.
+    assert np.hypot(*graph.states[-1, :2]) > 0.01
+    for log in pathlib.Path(graph.logs).glob('*.log'):
+        assert 'Traceback' not in log.read_text(), log.name

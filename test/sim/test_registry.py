@@ -35,6 +35,35 @@ def test_unknown_names_are_rejected():
         registry.NOT_A_NAME
 
 
+def test_each_simulated_robot_names_a_simulator_that_imports():
+    from meta_mpc_ros.robots import ROBOTS
+    assert set(registry.simulated_robots()) >= {'millirobot', 'diff_drive'}
+    for name in registry.simulated_robots():
+        simulator = registry.simulator_class(name)
+        assert simulator.parse_condition(ROBOTS[name].sim.default_condition) is not None
+
+
+def test_a_simulator_that_does_not_import_is_refused_in_one_line():
+    import dataclasses
+
+    from meta_mpc_ros.robots import register_robot, ROBOTS, robot_description
+    millirobot = robot_description('millirobot')
+    register_robot(dataclasses.replace(millirobot, name='broken_robot', sim=dataclasses.replace(
+        millirobot.sim, simulator='no_such_module:Simulator')))
+    register_robot(dataclasses.replace(millirobot, name='unsimulated_robot', sim=None))
+    try:
+        with pytest.raises(ValueError) as error:
+            registry.simulator_class('broken_robot')
+        assert "robot 'broken_robot': its simulator 'no_such_module:Simulator' does not " \
+            'import' in str(error.value) and '\n' not in str(error.value)
+        with pytest.raises(ValueError, match='names no simulator'):
+            registry.simulator_class('unsimulated_robot')
+        assert 'unsimulated_robot' not in registry.simulated_robots()
+    finally:
+        ROBOTS.pop('broken_robot', None)
+        ROBOTS.pop('unsimulated_robot', None)
+
+
 def test_bench_prints_a_row_per_robot(capsys):
     parser = argparse.ArgumentParser()
     bench_sim.add_arguments(parser)

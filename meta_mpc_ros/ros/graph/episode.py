@@ -218,7 +218,7 @@ def run_through_graph(args):
     from meta_mpc_ros.ros.discovery import isolate_dds
 
     config, request = evaluate_request(args)
-    from meta_mpc_ros.ros.sim_node import simulated_robots
+    from meta_mpc_ros.sim.registry import simulated_robots
     if config.robot not in simulated_robots():
         raise ValueError(f'--through-graph runs a robot that sim_node simulates '
                          f'({", ".join(simulated_robots())}), not {config.robot}')

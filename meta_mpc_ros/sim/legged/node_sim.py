@@ -127,8 +127,6 @@ def legged_simulator(env_class, robot):
         '__doc__': f'{robot.name} in {env_class.__name__}, under sim_node.'})
 
 
-# sim_node's legged simulators, by the environment a robot's description names.
-LEGGED_SIMULATORS = {
-    HALF_CHEETAH.sim.environment: legged_simulator(HalfCheetahDisabledJointEnv, HALF_CHEETAH),
-    ANT.sim.environment: legged_simulator(AntEnv, ANT),
-}
+# sim_node's legged simulators, named by the robots' descriptions (SimDescription.simulator).
+HalfCheetahSim = legged_simulator(HalfCheetahDisabledJointEnv, HALF_CHEETAH)
+AntSim = legged_simulator(AntEnv, ANT)
