@@ -64,6 +64,11 @@ def robot_section(robot):
     simulated = (f'`{sim.environment or sim.simulator}` ({sim.model or "built in code"}), '
                  f'starting on `{sim.default_condition}`; conditions in `{sim.conditions}`'
                  if sim else 'none (drive it with `sim:=none`)')
+    if sim and sim.worlds:
+        simulated += ('; its worlds (sim_node `world`, launch argument `sim_world`): ' +
+                      '; '.join(f'`{world.name}`{" (the default)" if world is sim else ""}, '
+                                f'`{world.environment}`, conditions in `{world.conditions}`'
+                                for world in (sim,) + tuple(sim.worlds)))
     limits = robot.acceleration_limits
     if limits:
         lines += ['', 'Acceleration limits (the controller ramps its commands to them): ' +

@@ -71,6 +71,10 @@ class SimDescription:
     :param default_condition: the world condition sim_node starts in.
     :param conditions: where its world conditions are registered (for the docs).
     :param demo_condition: the held-out condition `meta-mpc demo` switches to.
+    :param name: the world's name, for sim_node's `world` parameter (and the `sim_world`
+        launch argument) where a robot has several.
+    :param worlds: the robot's other worlds, a SimDescription each (a world is a
+        simulator of its own, chosen at start; its conditions change at run time).
     """
 
     environment: str = ''
@@ -79,6 +83,8 @@ class SimDescription:
     default_condition: str = ''
     conditions: str = ''
     demo_condition: str = ''
+    name: str = 'default'
+    worlds: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,26 @@ class RobotDescription:
         """Return the (nx,) state of measurements (robots.state.StateLayout.build)."""
         return self.layout.build(position, orientation_xyzw, linear_velocity,
                                  angular_velocity, joint_positions, joint_velocities)
+
+    @property
+    def world_names(self):
+        """Return the names of the worlds its simulator offers, the default first."""
+        return () if self.sim is None else \
+            (self.sim.name,) + tuple(world.name for world in self.sim.worlds)
+
+    def world(self, name=''):
+        """
+        Return the SimDescription of one of its worlds ('' is the default one).
+
+        :raises ValueError: in one line, for a robot without a simulator or that world.
+        """
+        if self.sim is None:
+            raise ValueError(f'robot {self.name!r} has no simulator')
+        worlds = {world.name: world for world in (self.sim,) + tuple(self.sim.worlds)}
+        if name and name not in worlds:
+            raise ValueError(f'robot {self.name!r} has no world {name!r}; choose one of '
+                             f'{self.world_names}')
+        return worlds[name] if name else self.sim
 
     def checkpoint_file(self, method):
         """Return the shipped checkpoint's file name for a training method."""

@@ -15,8 +15,12 @@ takes it). Its task is to run forward: the cost is minus the centre of mass's fo
 velocity plus a small control cost (config/half_cheetah_disabled_joint.yaml), so it
 follows no reference path. One control step is one env step, 0.01 s (100 Hz).
 
-Simulated in MuJoCo (sim.legged.half_cheetah, the disabled-joint family): sim_node's
-conditions are `disabled_joint=<0..5>` (bthigh..ffoot get no torque) and `nominal`.
+Simulated in MuJoCo (sim.legged.half_cheetah) in one of three worlds, sim_node's `world`
+(the `sim_world` launch argument), each the paper's family of the same name with its
+own conditions: `flat` (the default, the disabled-joint family: `disabled_joint=<0..5>`,
+bthigh..ffoot get no torque), `hills` (`terrain=hill|basin|gentle|steep` or
+`terrain_seed=N`, a heightfield) and `pier` (`pier_damping_seed=N`, blocks on springs
+of hidden damping); `nominal` in each is the unperturbed world.
 """
 
 from meta_mpc_ros.core.spaces import ActionSpec
@@ -50,11 +54,21 @@ HALF_CHEETAH = RobotDescription(
     pose=(),
     config='half_cheetah_disabled_joint',
     tasks=(),
-    sim=SimDescription(environment='half_cheetah_disabled_joint',
-                       simulator='meta_mpc_ros.sim.legged.node_sim:HalfCheetahSim',
-                       default_condition='nominal',
-                       demo_condition='disabled_joint=0',
-                       conditions='sim/legged/conditions.py DisabledJoint'),
+    sim=SimDescription(
+        environment='half_cheetah_disabled_joint',
+        simulator='meta_mpc_ros.sim.legged.node_sim:HalfCheetahSim', name='flat',
+        default_condition='nominal', demo_condition='disabled_joint=0',
+        conditions='sim/legged/conditions.py DisabledJoint',
+        worlds=(SimDescription(environment='half_cheetah_hills',
+                               simulator='meta_mpc_ros.sim.legged.node_sim:HalfCheetahHillsSim',
+                               name='hills', default_condition='nominal',
+                               demo_condition='terrain=hill',
+                               conditions='sim/legged/conditions.py Terrain'),
+                SimDescription(environment='half_cheetah_pier',
+                               simulator='meta_mpc_ros.sim.legged.node_sim:HalfCheetahPierSim',
+                               name='pier', default_condition='nominal',
+                               demo_condition='pier_damping_seed=0',
+                               conditions='sim/legged/conditions.py PierDamping'))),
     checkpoint_prefix='half_cheetah',
     control_dt=CONTROL_DT,
     publish_rate_hz=1.0 / CONTROL_DT,

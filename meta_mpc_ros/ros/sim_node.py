@@ -97,6 +97,8 @@ def _check_schedule(text, parse=parse_condition):
 PARAMETERS = (
     ParameterSpec('robot', DEFAULT_ROBOT, 'Simulated robot: a key of robots.ROBOTS whose '
                   'description names a simulator this node runs.', choices=simulated_robots()),
+    ParameterSpec('world', '', "The simulator's world, one of the robot description's "
+                  "(the half-cheetah's flat, hills or pier); empty: its default world."),
     ParameterSpec('condition', 'carpet', 'World condition spec, e.g. carpet or '
                   'slope_deg=8,payload_kg=0.02; changes apply at once.', dynamic=True,
                   check=_check_condition),
@@ -127,13 +129,15 @@ PARAMETERS = (
 )
 
 
-def parameters(robot=DEFAULT_ROBOT):
-    """Return every parameter of the node, the conditions those of a robot's simulator."""
+def parameters(robot=DEFAULT_ROBOT, world=''):
+    """Return every parameter of the node, the worlds and conditions a robot's simulator's."""
     description = robot_description(robot)
-    parse = simulator_class(description.name).parse_condition
+    parse = simulator_class(robot, world).parse_condition
     specs = {spec.name: spec for spec in PARAMETERS}
+    specs['world'] = dataclasses.replace(specs['world'],
+                                         choices=('',) + description.world_names)
     specs['condition'] = dataclasses.replace(
-        specs['condition'], default=description.sim.default_condition,
+        specs['condition'], default=description.world(world).default_condition,
         check=functools.partial(_check_condition, parse=parse))
     specs['schedule'] = dataclasses.replace(
         specs['schedule'], check=functools.partial(_check_schedule, parse=parse))
@@ -146,11 +150,12 @@ class SimNode(Node):
     def __init__(self):
         super().__init__('sim_node')
         robot = declare_parameters(self, PARAMETERS[:1])['robot']
-        self.values = dict(declare_parameters(self, parameters(robot)[1:], self.apply_dynamic),
-                           robot=robot)
+        world = declare_parameters(self, parameters(robot)[1:2])['world']
+        self.values = dict(declare_parameters(self, parameters(robot, world)[2:],
+                                              self.apply_dynamic), robot=robot, world=world)
         values = self.values
         self.robot = robot_description(robot)
-        self.simulator = simulator_class(robot)
+        self.simulator = simulator_class(robot, world)
         self.channel = CommandChannel(self.robot.command_interface,
                                       values['enable_stamped_cmd_vel'])
         self.sim = self.simulator(values['condition'], values['physics_timestep'],

@@ -113,17 +113,18 @@ def simulated_robots():
                  if robot.sim is not None and robot.sim.simulator)
 
 
-def simulator_class(robot):
+def simulator_class(robot, world=''):
     """
     Return the simulator class sim_node runs for a registered robot.
 
     :param robot: a name of simulated_robots().
-    :raises ValueError: in one line, for a robot without a simulator or one whose
-        'module:Class' does not import.
+    :param world: one of its description's world_names ('' is the default).
+    :raises ValueError: in one line, for a robot without a simulator or that world, or
+        one whose 'module:Class' does not import.
     """
     from meta_mpc_ros.robots import robot_description
     description = robot_description(robot)
-    path = description.sim.simulator if description.sim is not None else ''
+    path = description.world(world).simulator if description.sim is not None else ''
     if not path:
         raise ValueError(f'robot {robot!r} names no simulator for sim_node; '
                          f'choose one of {simulated_robots()}')

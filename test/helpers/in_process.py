@@ -14,17 +14,21 @@ import numpy as np
 import torch
 
 
-def in_process(robot, checkpoint, adapter, condition, seed, steps, task=None, switch=None):
+def in_process(robot, checkpoint, adapter, condition, seed, steps, task=None, switch=None,
+               environment=None):
     """
     Run one in-process episode.
 
     :param robot: a registered robot's name.
+    :param environment: the environment (sim.registry) to run, if not the robot's own
+        (one of its other worlds').
     :param task: the reference task (None for a robot without path tasks).
     :param switch: (step, condition) changing the world mid-episode, or None.
     :return: (states (T+1, nx), actions (T, nu)) as numpy arrays.
     """
     config = load_robot_config(robot)
-    env = make_env(robot, condition=condition, **({} if task is None else {'task': task}))
+    env = make_env(environment or robot, condition=condition,
+                   **({} if task is None else {'task': task}))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

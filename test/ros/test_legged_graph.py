@@ -7,7 +7,8 @@ orientation and twist too), the adaptive dynamics adapts the shipped models and 
 controller publishes one torque per actuated joint on /cmd at the robot's control rate
 of sim time (100 Hz for the half-cheetah, 50 Hz for the ant); no reference node runs
 (their cost needs no path). In lockstep the graph gives the in-process episode of the
-same seed bit for bit, a joint disabled (a leg crippled) mid-episode included; its bag,
+same seed bit for bit, a joint disabled (a leg crippled, a hill under the half-cheetah
+in its `hills` world) mid-episode included; its bag,
 replayed through the estimator as training reads it, gives the same states and trains.
 """
 
@@ -23,7 +24,7 @@ from meta_mpc_ros.data.bag_reader import load_messages
 from meta_mpc_ros.pipeline.config import load_robot_config
 from meta_mpc_ros.robots import robot_description
 from meta_mpc_ros.ros.conversions import stamp_to_seconds
-from meta_mpc_ros.ros.graph.episode import graph_episode, twin_request
+from meta_mpc_ros.ros.graph.episode import graph_episode, TERRAIN_TOPIC, twin_request
 from meta_mpc_ros.shipped import load_graph_checkpoint, shipped_checkpoint
 import numpy as np
 import pytest
@@ -33,24 +34,26 @@ HALF_CHEETAH = robot_description('half_cheetah')
 STEPS = 100
 
 
-@pytest.mark.parametrize('robot, adapter', [('half_cheetah', 'mb'), ('half_cheetah', 'grbal'),
-                                            ('ant', 'grbal')])
-def test_the_legged_graph_equals_in_process_and_runs_forward(robot, adapter, tmp_path,
+@pytest.mark.parametrize('robot, adapter, world', [
+    ('half_cheetah', 'mb', ''), ('half_cheetah', 'grbal', ''), ('half_cheetah', 'grbal', 'hills'),
+    ('ant', 'grbal', '')])
+def test_the_legged_graph_equals_in_process_and_runs_forward(robot, adapter, world, tmp_path,
                                                              graph_env):
     robot = robot_description(robot)
     robot_config = load_robot_config(robot.name)
     seed = 11
-    # The robot's held-out condition (a joint disabled, a leg crippled) from step 50, so
-    # that each world of the bag holds the M + K = 32 transitions a training window needs
-    # (training keeps one of them for validation).
-    switch = (STEPS // 2, robot.sim.demo_condition)
+    # The world's held-out condition (a joint disabled, a leg crippled, the hill) from
+    # step 50, so that each world of the bag holds the M + K = 32 transitions a training
+    # window needs (training keeps one of them for validation).
+    sim = robot.world(world)
+    switch = (STEPS // 2, sim.demo_condition)
     checkpoint = shipped_checkpoint(robot.name, adapter)
     states, actions = in_process(robot.name, checkpoint, adapter, 'nominal', seed, STEPS,
-                                 switch=switch)
+                                 switch=switch, environment=sim.environment)
     graph = graph_episode(twin_request(
         checkpoint=checkpoint, adapter=adapter, task='figure8', condition='nominal',
         seed=seed, steps=STEPS, run_dir=tmp_path, env=graph_env, switch=switch,
-        robot=robot.name, record=True))
+        robot=robot.name, record=True, world=world))
     steps = graph.state_steps()
     assert len(graph.actions) == STEPS and steps[-1] == STEPS
     # One command per control period of sim time, one torque per actuator each.
@@ -69,6 +72,9 @@ def test_the_legged_graph_equals_in_process_and_runs_forward(robot, adapter, tmp
     assert not problems
     topics = {entry.topic for entry in messages}
     assert '/meta_mpc/reference' not in topics
+    # The simulator's latched world label: its start, then the switch, in its world.
+    labels = [entry.message.data for entry in messages if entry.topic == TERRAIN_TOPIC]
+    assert labels[0] == 'nominal' and labels[-1] == sim.demo_condition, labels
     # The bag's /cmd are the episode's commands in order, from the first the recorder
     # heard to the episode's end (a repeated state's answer is sent again: kept once).
     # Like `ros2 bag record`, the recorder cannot hear what a publisher sends before the

@@ -172,19 +172,21 @@ def sim_seed(seed):
 
 
 def twin_request(*, checkpoint, adapter, task, condition, seed, steps, run_dir, env,
-                 switch=None, record=False, robot='millirobot'):
+                 switch=None, record=False, robot='millirobot', world=''):
     """
     Return the GraphEpisodeRequest of the in-process episode with these settings.
 
     :param seed: the episode seed (EpisodeRequest.seed, the environment's reset seed).
     :param switch: optional (step, condition spec), as in-process: a terrain schedule.
     :param robot: the simulated robot (its environment in sim.registry).
+    :param world: the simulator's world (the robot description's; '' is its default),
+        whose environment the in-process episode runs.
     """
     from meta_mpc_ros.robots import path_tasks
     from meta_mpc_ros.sim.path_env import DEFAULT_TASK_SCALES
     from meta_mpc_ros.sim.registry import robot_specs
     arguments = {'checkpoint': str(checkpoint), 'adapter': adapter, 'task': task,
-                 'robot': robot}
+                 'robot': robot, 'sim_world': world}
     if switch is not None:
         control_dt = robot_specs(robot)[2]
         arguments['terrain_schedule'] = f'{switch[0] * control_dt:.6f}:{switch[1]}'

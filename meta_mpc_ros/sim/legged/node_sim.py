@@ -23,7 +23,8 @@ from meta_mpc_ros.robots.ant import ANT
 from meta_mpc_ros.robots.half_cheetah import HALF_CHEETAH
 from meta_mpc_ros.sim.legged.ant import AntEnv
 from meta_mpc_ros.sim.legged.env_base import LeggedEnv
-from meta_mpc_ros.sim.legged.half_cheetah import HalfCheetahDisabledJointEnv
+from meta_mpc_ros.sim.legged.half_cheetah import (HalfCheetahDisabledJointEnv,
+                                                  HalfCheetahHillsEnv, HalfCheetahPierEnv)
 from meta_mpc_ros.sim.stepping import Measurements, SteppedSimulator
 import numpy as np
 
@@ -129,4 +130,6 @@ def legged_simulator(env_class, robot):
 
 # sim_node's legged simulators, named by the robots' descriptions (SimDescription.simulator).
 HalfCheetahSim = legged_simulator(HalfCheetahDisabledJointEnv, HALF_CHEETAH)
+HalfCheetahHillsSim = legged_simulator(HalfCheetahHillsEnv, HALF_CHEETAH)
+HalfCheetahPierSim = legged_simulator(HalfCheetahPierEnv, HALF_CHEETAH)
 AntSim = legged_simulator(AntEnv, ANT)
